@@ -1,0 +1,46 @@
+# Prism — build, run and test on Debian. `make run` starts a node; `make test` runs the tests.
+SWIFT ?= swift
+APT_PACKAGES := liblmdb-dev libssl-dev pkg-config
+ARGS ?=
+
+.PHONY: all deps build release run test test-long bench-storage docs clean
+
+all: build
+
+# Installs the Debian packages the build needs, only when one is missing.
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: '$(SWIFT)' not found; install the Swift 6 toolchain (swift.org) and put it on PATH" >&2; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product prism
+
+# One node with the embedded defaults: data in ./data, HTTP on 127.0.0.1:3080. Extra flags: make run ARGS="--zone a".
+run: release
+	.build/release/prism serve $(ARGS)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Long soak/chaos runs (not part of `make test`).
+test-long: deps
+	$(SWIFT) build --build-tests
+	LONG_TESTS=1 $(SWIFT) test --skip-build
+
+bench-storage: release
+	.build/release/prism bench storage
+
+docs: build
+	.build/debug/prism config reference > docs/configuration-keys.md
+
+clean:
+	rm -rf .build

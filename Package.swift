@@ -1,0 +1,102 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "prism",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "prism", targets: ["prism"]),
+        .library(name: "PrismStorage", targets: ["PrismStorage"]),
+        .library(name: "PrismConfig", targets: ["PrismConfig"]),
+        .library(name: "PrismSearch", targets: ["PrismSearch"]),
+        .library(name: "PrismHTTP", targets: ["PrismHTTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "PrismStorage",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismConfig",
+            dependencies: [
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismMetrics",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismSearch",
+            dependencies: [
+                "PrismStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismHTTP",
+            dependencies: [
+                "PrismSearch", "PrismConfig", "PrismMetrics", "PrismStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "prism",
+            dependencies: [
+                "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismTestSupport",
+            dependencies: [],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PrismStorageTests", dependencies: ["PrismStorage", "PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismConfigTests", dependencies: ["PrismConfig", "PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismSearchTests", dependencies: ["PrismSearch", "PrismStorage", "PrismTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "PrismHTTPTests",
+            dependencies: [
+                "PrismHTTP", "PrismSearch", "PrismStorage", "PrismConfig", "PrismMetrics", "PrismTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef PRISM_CLMDB_SHIM_H
+#define PRISM_CLMDB_SHIM_H
+#include <lmdb.h>
+#endif

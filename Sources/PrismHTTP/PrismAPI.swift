@@ -1,0 +1,43 @@
+import Hummingbird
+import Logging
+import PrismConfig
+import PrismMetrics
+import PrismSearch
+import PrismStorage
+
+/// The HTTP API of one node (API.md): builds the router over the node's collections.
+public struct PrismAPI: Sendable {
+    public let config: PrismConfig
+    public let collections: CollectionStore
+    public let storage: LMDBEnvironment
+    public let writer: GroupCommitWriter
+    public let metrics: NodeMetrics
+    public let logger: Logger
+    let started = ContinuousClock.now
+
+    public init(config: PrismConfig, collections: CollectionStore, storage: LMDBEnvironment, writer: GroupCommitWriter,
+                metrics: NodeMetrics, logger: Logger = Logger(label: "prism.http")) {
+        self.config = config
+        self.collections = collections
+        self.storage = storage
+        self.writer = writer
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    var uptimeSeconds: Int64 { (ContinuousClock.now - started).components.seconds }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware(metrics: metrics, logger: logger))
+        NodeRoutes(api: self).register(on: router)
+        CollectionRoutes(api: self).register(on: router)
+        DocumentRoutes(api: self).register(on: router)
+        return router
+    }
+
+    func schemaParser() -> SchemaParser {
+        SchemaParser(defaultReplication: .init(factor: config.replication.factor,
+                                               minReplicasForWrite: config.replication.minReplicasForWrite))
+    }
+}

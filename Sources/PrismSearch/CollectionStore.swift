@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import PrismStorage
+import Synchronization
+
+/// The node's collections and their documents in LMDB: the catalog of schemas, the documents
+/// (full source), and exact per-collection statistics. Every write goes through the group-commit
+/// writer and returns only once durable.
+public final class CollectionStore: Sendable {
+    private let environment: LMDBEnvironment
+    private let writer: GroupCommitWriter
+    private let catalogTable: Table
+    private let statsTable: Table
+    private let documentsTable: Table
+    private let catalog: Mutex<[String: CollectionSchema]>
+    private let logger: Logger
+
+    public init(environment: LMDBEnvironment, writer: GroupCommitWriter, logger: Logger = Logger(label: "prism.collections")) throws {
+        self.environment = environment
+        self.writer = writer
+        self.logger = logger
+        catalogTable = try environment.table("collections")
+        statsTable = try environment.table("collection_stats")
+        documentsTable = try environment.table("documents")
+        let table = catalogTable
+        let loaded: [String: CollectionSchema] = try environment.read { txn in
+            var result: [String: CollectionSchema] = [:]
+            let decoder = JSONDecoder()
+            try txn.scan(table, prefix: []) { key, value in
+                let name = String(decoding: key, as: UTF8.self)
+                result[name] = try decoder.decode(CollectionSchema.self, from: Data(value))
+                return true
+            }
+            return result
+        }
+        catalog = Mutex(loaded)
+        logger.info("collections loaded", metadata: ["count": "\(loaded.count)"])
+    }
+
+    public func names() -> [String] {
+        catalog.withLock { $0.keys.sorted() }
+    }
+
+    public var count: Int { catalog.withLock { $0.count } }
+
+    public func schema(_ name: String) throws(EngineError) -> CollectionSchema {
+        guard let schema = catalog.withLock({ $0[name] }) else { throw .collectionNotFound(name) }
+        return schema
+    }
+
+    public func create(_ schema: CollectionSchema) async throws -> CollectionSchema {
+        let encoded = Array(try JSONEncoder().encode(schema))
+        let name = schema.collection
+        let key = Array(name.utf8)
+        let catalogTable = self.catalogTable
+        try await writer.submit { txn in
+            if try txn.get(catalogTable, key) != nil { throw EngineError.collectionExists(name) }
+            try txn.put(catalogTable, key, encoded)
+        }
+        catalog.withLock { $0[name] = schema }
+        logger.notice("collection created", metadata: ["collection": "\(name)", "shards": "\(schema.numShards)"])
+        return schema
+    }
+
+    public func delete(_ name: String) async throws {
+        let key = Array(name.utf8)
+        let tables = (catalogTable, statsTable, documentsTable)
+        let removed = try await writer.submit { txn in
+            guard try txn.delete(tables.0, key) else { throw EngineError.collectionNotFound(name) }
+            try txn.delete(tables.1, key)
+            return try txn.deletePrefix(tables.2, DocumentKey.collectionPrefix(name))
+        }
+        catalog.withLock { _ = $0.removeValue(forKey: name) }
+        logger.notice("collection deleted", metadata: ["collection": "\(name)", "documents": "\(removed)"])
+    }
+
+    public func stats(_ name: String) throws -> CollectionStats {
+        _ = try schema(name)
+        let table = statsTable
+        return try environment.read { txn in
+            try txn.withValue(table, Array(name.utf8)) { CollectionStats.decode($0) }
+        }
+    }
+
+    /// Validates each document; stores the valid ones in one durable batch.
+    public func upsert(_ name: String, documents: [JSONValue]) async throws -> UpsertResult {
+        let schema = try schema(name)
+        let validator = DocumentValidator(schema: schema)
+        var failures: [UpsertResult.Failure] = []
+        var records: [(key: [UInt8], value: [UInt8])] = []
+        records.reserveCapacity(documents.count)
+        var seen: [String: Int] = [:]
+        for (index, json) in documents.enumerated() {
+            do {
+                let document = try validator.validate(json)
+                let key = DocumentKey.make(collection: name, shard: DocumentKey.shard(of: document.id, shards: schema.numShards), id: document.id)
+                let record = (key, DocumentCodec.encode(document.fields))
+                // The last copy of an id in one request wins, as if sent one after the other.
+                if let earlier = seen[document.id] { records[earlier] = record } else {
+                    seen[document.id] = records.count
+                    records.append(record)
+                }
+            } catch {
+                failures.append(.init(docID: DocumentValidator.idForReport(json, index: index), error: error.description))
+            }
+        }
+        if !records.isEmpty {
+            let tables = (catalogTable, statsTable, documentsTable)
+            let nameKey = Array(name.utf8)
+            let batch = records
+            try await writer.submit { txn in
+                guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
+                var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
+                for (key, value) in batch {
+                    let previous = try txn.withValue(tables.2, key) { $0.map { $0.count } }
+                    if let previous {
+                        stats.storageBytes += Int64(value.count - previous)
+                    } else {
+                        stats.documentCount += 1
+                        stats.storageBytes += Int64(key.count + value.count)
+                    }
+                    try txn.put(tables.2, key, value)
+                }
+                try txn.put(tables.1, nameKey, stats.encoded)
+            }
+        }
+        return UpsertResult(indexed: documents.count - failures.count, failures: failures)
+    }
+
+    public func get(_ name: String, id: String) throws -> Document {
+        let schema = try schema(name)
+        try DocumentValidator.validate(id: id)
+        let key = DocumentKey.make(collection: name, shard: DocumentKey.shard(of: id, shards: schema.numShards), id: id)
+        let table = documentsTable
+        let fields = try environment.read { txn in
+            try txn.withValue(table, key) { bytes in try bytes.map { try DocumentCodec.decode($0) } }
+        }
+        guard let fields else { throw EngineError.documentNotFound(collection: name, id: id) }
+        return Document(id: id, fields: fields)
+    }
+
+    public func deleteDocument(_ name: String, id: String) async throws {
+        let schema = try schema(name)
+        try DocumentValidator.validate(id: id)
+        let key = DocumentKey.make(collection: name, shard: DocumentKey.shard(of: id, shards: schema.numShards), id: id)
+        let tables = (catalogTable, statsTable, documentsTable)
+        let nameKey = Array(name.utf8)
+        try await writer.submit { txn in
+            guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
+            guard let size = try txn.withValue(tables.2, key, { $0?.count }) else {
+                throw EngineError.documentNotFound(collection: name, id: id)
+            }
+            try txn.delete(tables.2, key)
+            var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
+            stats.documentCount -= 1
+            stats.storageBytes -= Int64(key.count + size)
+            try txn.put(tables.1, nameKey, stats.encoded)
+        }
+    }
+}
+
+extension DocumentValidator {
+    /// The id to report for a refused document: its id when it has a usable one, else its position.
+    static func idForReport(_ json: JSONValue, index: Int) -> String {
+        if case .object(let o) = json, case .string(let id)? = o["id"], !id.isEmpty { return id }
+        return "#\(index)"
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PrismConfig
+import PrismHTTP
+import PrismMetrics
+import PrismSearch
+import PrismStorage
+import ServiceLifecycle
+
+/// Wires one node from its configuration: storage, collections, HTTP; runs until SIGINT or
+/// SIGTERM, then finishes in-flight requests and writes and closes LMDB cleanly.
+struct NodeRuntime {
+    let config: PrismConfig
+    let logger: Logger
+
+    init(config: PrismConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let storageOptions = StorageOptions(
+            mapSize: config.storage.mapSizeBytes, maxMapSize: config.storage.maxMapSizeBytes,
+            syncMode: SyncMode(rawValue: config.storage.syncMode.rawValue) ?? .full)
+        let environment: LMDBEnvironment
+        do {
+            environment = try LMDBEnvironment(directory: config.storage.dataDirectory, options: storageOptions,
+                                              logger: Logger(label: "prism.storage"))
+        } catch let error as StorageError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let writer = GroupCommitWriter(environment: environment, logger: Logger(label: "prism.storage.writer"))
+        defer {
+            writer.shutdown()
+            environment.close()
+        }
+        let collections = try CollectionStore(environment: environment, writer: writer)
+        let metrics = NodeMetrics()
+        StorageMetrics.register(environment: environment, writer: writer, on: metrics)
+
+        let api = PrismAPI(config: config, collections: collections, storage: environment, writer: writer, metrics: metrics)
+        let http = config.server.http
+        let nodeID = config.node.id
+        let app = Application(
+            router: api.router(),
+            configuration: .init(address: .hostname(http.host, port: http.port), serverName: "prism"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? http.port
+                // One machine-readable line on stdout so scripts and tests know where we listen.
+                FileHandle.standardOutput.write(Data("prism ready node=\(nodeID) http=\(http.host):\(port)\n".utf8))
+            },
+            logger: Logger(label: "prism.http")
+        )
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.info("starting node", metadata: [
+            "node": "\(config.node.id)", "zone": "\(config.node.zone)", "http": "\(http)",
+            "data_dir": "\(config.storage.dataDirectory)", "version": "\(PrismBuild.version)",
+        ])
+        try await group.run()
+        logger.info("node stopped; flushing storage", metadata: ["node": "\(config.node.id)"])
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Prism: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prism",
+        abstract: "Prism: hybrid search (BM25 + vectors) on a gossip-native peer mesh.",
+        subcommands: [Serve.self, ConfigCommand.self, Version.self],
+        defaultSubcommand: nil
+    )
+}
