@@ -108,13 +108,23 @@ public struct ConfigLoader: Sendable {
                 }
             } else if ConfigSchema.sections.contains(path), let inner = value.table {
                 readTable(inner, prefix: prefix + [name], file: file, lines: lines, into: &values, errors: &errors)
+            } else if ConfigSchema.sections.contains(path) {
+                errors.append(ConfigError(source: source, key: path, value: ConfigLoader.configValue(value)?.description ?? "",
+                                          message: "is a section, not a value"))
             } else {
-                var message = ConfigSchema.sections.contains(path) ? "is a section, not a value" : "unknown key"
-                if !ConfigSchema.sections.contains(path), let hint = ConfigSchema.suggestion(for: path) {
-                    message += "; did you mean \(hint)?"
+                // Name the whole unknown table header (`[clustr.health]`), not just its first part.
+                var unknown = path
+                var inner = value.table
+                while let table = inner, table.count == 1, let (name, child) = table.first(where: { _ in true }), child.table != nil {
+                    unknown += "." + name
+                    inner = child.table
                 }
-                let shown = value.table == nil ? ConfigLoader.configValue(value)?.description ?? "" : ""
-                errors.append(ConfigError(source: source, key: path, value: shown, message: message))
+                let isTable = value.table != nil
+                var message = isTable ? "unknown section" : "unknown key"
+                if let hint = ConfigSchema.suggestion(for: unknown) { message += "; did you mean \(hint)?" }
+                let shown = isTable ? "" : ConfigLoader.configValue(value)?.description ?? ""
+                errors.append(ConfigError(source: ConfigSource.file(path: file, line: lines.line(of: unknown)), key: unknown,
+                                          value: shown, message: message))
             }
         }
     }
