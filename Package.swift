@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "PrismHTTP", "PrismSearch", "PrismStorage", "PrismConfig", "PrismMetrics", "PrismTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

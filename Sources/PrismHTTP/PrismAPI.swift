@@ -23,6 +23,7 @@ public struct PrismAPI: Sendable {
         self.writer = writer
         self.metrics = metrics
         self.logger = logger
+        StorageMetrics.register(environment: storage, writer: writer, on: metrics)
     }
 
     var uptimeSeconds: Int64 { (ContinuousClock.now - started).components.seconds }

@@ -22,6 +22,8 @@ public struct HTTPClient: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
     public let host: String
@@ -67,7 +69,7 @@ public struct HTTPClient: Sendable {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body {
-            if headers["Content-Length"] == nil { head += "Content-Length: \(body.count)\r\n" }
+            if headers["Content-Length"] == nil && headers["Transfer-Encoding"] == nil { head += "Content-Length: \(body.count)\r\n" }
             if headers["Content-Type"] == nil { head += "Content-Type: application/json\r\n" }
         }
         head += "\r\n"

@@ -39,7 +39,6 @@ struct NodeRuntime {
         }
         let collections = try CollectionStore(environment: environment, writer: writer)
         let metrics = NodeMetrics()
-        StorageMetrics.register(environment: environment, writer: writer, on: metrics)
 
         let api = PrismAPI(config: config, collections: collections, storage: environment, writer: writer, metrics: metrics)
         let http = config.server.http
