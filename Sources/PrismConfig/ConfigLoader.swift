@@ -79,13 +79,16 @@ public struct ConfigLoader: Sendable {
             }
         }
 
-        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        // Rules across keys are checked too (refused keys keep their defaults), so one run reports
+        // everything; a key already refused is not reported twice.
         let resolved = ResolvedConfig(values: values)
         do {
             _ = try resolved.typed()
         } catch let problems {
-            throw problems
+            let refused = Set(errors.map(\.key))
+            errors += problems.errors.filter { !refused.contains($0.key) }
         }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
         return resolved
     }
 
