@@ -12,8 +12,8 @@ import Darwin
 /// one writer at a time anyway) and drains the queue: while it syncs, new requests pile up and go
 /// into the next batch, so throughput grows with concurrency instead of being capped by fsync.
 ///
-/// Each request runs in a nested transaction: a request that throws is rolled back alone and its
-/// caller gets the error, while the rest of the batch commits.
+/// A request that throws is rolled back alone and its caller gets the error, while the rest of the
+/// batch commits (see `runBatch`).
 public final class GroupCommitWriter: @unchecked Sendable {
     public struct Statistics: Sendable, Equatable {
         /// Synced commits made.
@@ -166,43 +166,82 @@ public final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// One attempt at the batch. Throws (with everything aborted) on map-full or on a failure of
-    /// the outer transaction; a request's own error is kept for that request only.
+    /// One attempt at the batch. Requests run straight in one transaction; when one throws, the
+    /// transaction is abandoned and the batch replayed without it (nested LMDB transactions would
+    /// isolate it too, but each costs a 2 MiB dirty-list allocation, which caps throughput). A batch
+    /// with many failing requests switches to nested transactions so replays stay bounded.
+    /// Throws (with everything aborted) on map-full or on a failure of the outer transaction.
     private func runBatch(_ batch: [Request]) throws -> ([@Sendable () -> Void], [(Request, any Error)]) {
-        let parent = try environment.beginWrite(parent: nil)
-        var completions: [@Sendable () -> Void] = []
-        var failures: [(Request, any Error)] = []
-        completions.reserveCapacity(batch.count)
-        for request in batch {
-            let child: OpaquePointer
-            do {
-                child = try environment.beginWrite(parent: parent)
-            } catch {
-                mdb_txn_abort(parent)
-                throw error
+        var excluded: [Int: any Error] = [:]
+        while true {
+            let useNested = excluded.count >= GroupCommitWriter.replayLimit
+            let parent = try environment.beginWrite(parent: nil)
+            var completions: [@Sendable () -> Void] = []
+            completions.reserveCapacity(batch.count)
+            var failures: [(Request, any Error)] = []
+            var replay = false
+            for (index, request) in batch.enumerated() {
+                if let error = excluded[index] {
+                    failures.append((request, error))
+                    continue
+                }
+                if useNested {
+                    if let failure = try runNested(request, parent: parent, into: &completions) {
+                        failures.append((request, failure))
+                    }
+                    continue
+                }
+                do {
+                    completions.append(try request.run(WriteTransaction(txn: parent, maxKeySize: environment.maxKeySize)))
+                } catch let error as StorageError where error.isMapFull {
+                    mdb_txn_abort(parent)
+                    throw error
+                } catch {
+                    excluded[index] = error
+                    replay = true
+                    break
+                }
             }
-            let complete: @Sendable () -> Void
-            do {
-                complete = try request.run(WriteTransaction(txn: child, maxKeySize: environment.maxKeySize))
-            } catch let error as StorageError where error.isMapFull {
-                mdb_txn_abort(child)
+            if replay {
                 mdb_txn_abort(parent)
-                throw error
-            } catch {
-                mdb_txn_abort(child)
-                failures.append((request, error))
                 continue
             }
-            // A failed commit frees the child; the batch is retried whole (after growing on map-full).
-            let code = mdb_txn_commit(child)
-            if code != MDB_SUCCESS {
-                mdb_txn_abort(parent)
-                throw StorageError.lmdb(operation: "commit nested transaction", code: code)
-            }
-            completions.append(complete)
+            try check(mdb_txn_commit(parent), "commit")
+            return (completions, failures)
         }
-        try check(mdb_txn_commit(parent), "commit")
-        return (completions, failures)
+    }
+
+    /// Failures in one batch after which the rest of it runs in nested transactions.
+    static let replayLimit = 4
+
+    /// Runs one request in a nested transaction; returns its own error, if any.
+    private func runNested(_ request: Request, parent: OpaquePointer, into completions: inout [@Sendable () -> Void]) throws -> (any Error)? {
+        let child: OpaquePointer
+        do {
+            child = try environment.beginWrite(parent: parent)
+        } catch {
+            mdb_txn_abort(parent)
+            throw error
+        }
+        let complete: @Sendable () -> Void
+        do {
+            complete = try request.run(WriteTransaction(txn: child, maxKeySize: environment.maxKeySize))
+        } catch let error as StorageError where error.isMapFull {
+            mdb_txn_abort(child)
+            mdb_txn_abort(parent)
+            throw error
+        } catch {
+            mdb_txn_abort(child)
+            return error
+        }
+        // A failed commit frees the child; the batch is retried whole (after growing on map-full).
+        let code = mdb_txn_commit(child)
+        if code != MDB_SUCCESS {
+            mdb_txn_abort(parent)
+            throw StorageError.lmdb(operation: "commit nested transaction", code: code)
+        }
+        completions.append(complete)
+        return nil
     }
 
     deinit { shutdown() }

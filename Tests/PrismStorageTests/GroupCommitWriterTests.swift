@@ -67,6 +67,36 @@ struct GroupCommitWriterTests {
         #expect(writer.stats.failedRequests == 10)
     }
 
+    @Test func manyFailuresInOneBatchStillIsolateEachRequest() async throws {
+        let dir = TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        defer { env.close() }
+        let table = try env.table("t")
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        // Half of 200 concurrent requests fail after writing: batches replay and then fall back to
+        // nested transactions; either way exactly the successful half must land.
+        let succeeded = await withTaskGroup(of: Int?.self, returning: Set<Int>.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    do {
+                        try await writer.submit { txn in
+                            try txn.put(table, Array("k\(i)".utf8), [UInt8(i % 256)])
+                            if i % 2 == 1 { throw Refused() }
+                        }
+                        return i
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            return await group.reduce(into: []) { if let i = $1 { $0.insert(i) } }
+        }
+        #expect(succeeded == Set(stride(from: 0, to: 200, by: 2)))
+        #expect(try env.read { txn in try txn.count(table) } == 100)
+        #expect(try env.read { txn in try txn.get(table, Array("k3".utf8)) } == nil)
+    }
+
     @Test func resultsAndErrorsReachTheirCaller() async throws {
         let dir = TemporaryDirectory()
         let env = try LMDBEnvironment(directory: dir.path)

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark and print its figures (see bench/README.md).",
+        subcommands: [StorageBench.self]
+    )
+}
