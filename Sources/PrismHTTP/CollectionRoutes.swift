@@ -35,14 +35,14 @@ struct CollectionRoutes {
 
     func register(on router: Router<some RequestContext>) {
         router.put("/collections/:name") { request, context in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             let json = try JSONBody.parse(try await JSONBody.read(request, limit: api.config.server.maxBodyBytes))
             let schema = try api.schemaParser().parse(json, name: name)
             let created = try await api.collections.create(schema)
             return JSONBody.response(status: .created, Created(collection: created.collection, backends: created.backendNames))
         }
         router.delete("/collections/:name") { _, context in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             try await api.collections.delete(name)
             return JSONBody.response(Deleted(collection: name))
         }
@@ -50,10 +50,10 @@ struct CollectionRoutes {
             JSONBody.response(Listing(collections: api.collections.names()))
         }
         router.get("/collections/:name/schema") { _, context in
-            JSONBody.response(try api.collections.schema(try context.parameters.require("name")))
+            JSONBody.response(try api.collections.schema(try context.parameters.decoded("name")))
         }
         router.get("/collections/:name/stats") { _, context in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             let schema = try api.collections.schema(name)
             let stats = try api.collections.stats(name)
             let shards = (0..<schema.numShards).map { Stats.Shard(shard: $0, node: api.config.node.id, state: "started") }

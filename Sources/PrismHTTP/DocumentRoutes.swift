@@ -27,7 +27,7 @@ struct DocumentRoutes {
 
     func register(on router: Router<some RequestContext>) {
         router.post("/collections/:name/documents") { request, context in
-            let name = try context.parameters.require("name")
+            let name = try context.parameters.decoded("name")
             // Unknown collection is reported before the body is parsed.
             _ = try api.collections.schema(name)
             let json = try JSONBody.parse(try await JSONBody.read(request, limit: api.config.server.maxBodyBytes))
@@ -48,8 +48,8 @@ struct DocumentRoutes {
                 errors: result.failures.map { .init(doc_id: $0.docID, error: $0.error) }))
         }
         router.get("/collections/:name/documents/:id") { _, context in
-            let name = try context.parameters.require("name")
-            let id = try context.parameters.require("id")
+            let name = try context.parameters.decoded("name")
+            let id = try context.parameters.decoded("id")
             let schema = try api.collections.schema(name)
             let document = try api.collections.get(name, id: id)
             var fields: [String: JSONValue] = [:]
@@ -59,8 +59,8 @@ struct DocumentRoutes {
             return JSONBody.response(Fetched(id: document.id, fields: fields))
         }
         router.delete("/collections/:name/documents/:id") { _, context in
-            let name = try context.parameters.require("name")
-            let id = try context.parameters.require("id")
+            let name = try context.parameters.decoded("name")
+            let id = try context.parameters.decoded("id")
             try await api.collections.deleteDocument(name, id: id)
             return JSONBody.response(Deleted(id: id))
         }

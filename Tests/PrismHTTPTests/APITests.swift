@@ -87,6 +87,18 @@ struct APITests {
         }
     }
 
+    @Test func idsAreAddressedPercentEncoded() async throws {
+        try await withTestServer { client in
+            #expect(try await client.put("/collections/c", articleSchema).status == 201)
+            #expect(try await client.post("/collections/c/documents", #"{"documents":[{"id":"a b/ç?","fields":{"title":"odd id"}}]}"#).status == 201)
+            let doc = try await client.get("/collections/c/documents/a%20b%2F%C3%A7%3F")
+            #expect(doc.status == 200)
+            #expect(doc.json["id"] as? String == "a b/ç?")
+            #expect(try await client.get("/collections/c/documents/%E0%A4%A").status == 400)
+            #expect(try await client.delete("/collections/c/documents/a%20b%2F%C3%A7%3F").status == 200)
+        }
+    }
+
     @Test func metricsCountRequestsByRoute() async throws {
         try await withTestServer { client in
             _ = try await client.get("/health")
