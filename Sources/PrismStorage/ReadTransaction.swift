@@ -45,13 +45,7 @@ public class ReadTransaction {
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
-        var code: Int32 = prefix.withUnsafeBytes { raw in
-            if raw.isEmpty {
-                return mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
-            }
-            key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
-            return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-        }
+        var code = ReadTransaction.seek(cursor, to: prefix, &key, &value)
         while code == MDB_SUCCESS {
             let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
             guard k.starts(with: prefix) else { return }
@@ -68,6 +62,15 @@ public class ReadTransaction {
         var stat = MDB_stat()
         try check(mdb_stat(txn, table.handle, &stat), "stat \(table.name)")
         return stat.ms_entries
+    }
+
+    /// Positions `cursor` on the first entry at or after `prefix`.
+    static func seek(_ cursor: OpaquePointer?, to prefix: [UInt8], _ key: inout MDB_val, _ value: inout MDB_val) -> Int32 {
+        prefix.withUnsafeBytes { raw in
+            if raw.isEmpty { return mdb_cursor_get(cursor, &key, &value, MDB_FIRST) }
+            key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
+            return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+        }
     }
 
     func validate(_ key: [UInt8]) throws {

@@ -43,11 +43,7 @@ public final class WriteTransaction: ReadTransaction {
         var key = MDB_val()
         var value = MDB_val()
         var removed = 0
-        var code: Int32 = prefix.withUnsafeBytes { raw in
-            if raw.isEmpty { return mdb_cursor_get(cursor, &key, &value, MDB_FIRST) }
-            key = MDB_val(mv_size: raw.count, mv_data: UnsafeMutableRawPointer(mutating: raw.baseAddress))
-            return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-        }
+        var code = ReadTransaction.seek(cursor, to: prefix, &key, &value)
         while code == MDB_SUCCESS {
             let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
             guard k.starts(with: prefix) else { break }

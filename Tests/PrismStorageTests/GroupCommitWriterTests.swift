@@ -35,54 +35,24 @@ struct GroupCommitWriterTests {
         #expect(try reopened.read { txn in try txn.count(t) } == writers * perWriter)
     }
 
-    @Test func aFailingRequestRollsBackAloneAndOthersCommit() async throws {
+    /// `count` concurrent requests, every `failEvery`-th of which writes and then throws. A few
+    /// failures in a batch are replayed away; many switch the batch to nested transactions. Either
+    /// way exactly the requests that did not throw must land, and each caller learns its outcome.
+    @Test(arguments: [(40, 4), (200, 2)])
+    func failingRequestsRollBackAloneAndOthersCommit(count: Int, failEvery: Int) async throws {
         let dir = TemporaryDirectory()
         let env = try LMDBEnvironment(directory: dir.path)
         defer { env.close() }
         let table = try env.table("t")
         let writer = GroupCommitWriter(environment: env)
         defer { writer.shutdown() }
-        let outcomes = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
-            for i in 0..<40 {
+        let succeeded = await withTaskGroup(of: Int?.self, returning: Set<Int>.self) { group in
+            for i in 0..<count {
                 group.addTask {
                     do {
                         try await writer.submit { txn in
                             try txn.put(table, Array("k\(i)".utf8), [1])
-                            if i % 4 == 0 { throw Refused() }
-                        }
-                        return true
-                    } catch {
-                        return false
-                    }
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(outcomes.filter { $0 }.count == 30)
-        try env.read { txn throws in
-            #expect(try txn.count(table) == 30)
-            #expect(try txn.get(table, Array("k0".utf8)) == nil)
-            #expect(try txn.get(table, Array("k1".utf8)) == [1])
-        }
-        #expect(writer.stats.failedRequests == 10)
-    }
-
-    @Test func manyFailuresInOneBatchStillIsolateEachRequest() async throws {
-        let dir = TemporaryDirectory()
-        let env = try LMDBEnvironment(directory: dir.path)
-        defer { env.close() }
-        let table = try env.table("t")
-        let writer = GroupCommitWriter(environment: env)
-        defer { writer.shutdown() }
-        // Half of 200 concurrent requests fail after writing: batches replay and then fall back to
-        // nested transactions; either way exactly the successful half must land.
-        let succeeded = await withTaskGroup(of: Int?.self, returning: Set<Int>.self) { group in
-            for i in 0..<200 {
-                group.addTask {
-                    do {
-                        try await writer.submit { txn in
-                            try txn.put(table, Array("k\(i)".utf8), [UInt8(i % 256)])
-                            if i % 2 == 1 { throw Refused() }
+                            if i % failEvery == 0 { throw Refused() }
                         }
                         return i
                     } catch {
@@ -92,9 +62,12 @@ struct GroupCommitWriterTests {
             }
             return await group.reduce(into: []) { if let i = $1 { $0.insert(i) } }
         }
-        #expect(succeeded == Set(stride(from: 0, to: 200, by: 2)))
-        #expect(try env.read { txn in try txn.count(table) } == 100)
-        #expect(try env.read { txn in try txn.get(table, Array("k3".utf8)) } == nil)
+        let expected = Set((0..<count).filter { $0 % failEvery != 0 })
+        #expect(succeeded == expected)
+        #expect(try env.read { txn in try txn.count(table) } == expected.count)
+        #expect(try env.read { txn in try txn.get(table, Array("k0".utf8)) } == nil)
+        #expect(try env.read { txn in try txn.get(table, Array("k1".utf8)) } == [1])
+        #expect(writer.stats.failedRequests == count - expected.count)
     }
 
     @Test func resultsAndErrorsReachTheirCaller() async throws {
