@@ -34,6 +34,7 @@ public struct PrismAPI: Sendable {
         NodeRoutes(api: self).register(on: router)
         CollectionRoutes(api: self).register(on: router)
         DocumentRoutes(api: self).register(on: router)
+        SearchRoutes(api: self).register(on: router)
         return router
     }
 

@@ -117,6 +117,25 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     public var type: FieldType
     public var stored: Bool
     public var indexed: Bool
+    /// How `text` fields are analyzed (default: `default`); `string` fields are always `raw`.
+    public var analyzer: Analyzer?
+
+    public init(name: String, type: FieldType, stored: Bool, indexed: Bool, analyzer: Analyzer? = nil) {
+        self.name = name
+        self.type = type
+        self.stored = stored
+        self.indexed = indexed
+        self.analyzer = analyzer
+    }
+
+    /// The analyzer that turns this field's values into terms, when it has terms at all.
+    public var effectiveAnalyzer: Analyzer? {
+        switch type {
+        case .text: return analyzer ?? .default
+        case .string: return .raw
+        default: return nil
+        }
+    }
 }
 
 public enum FieldType: String, Sendable, Codable, CaseIterable {

@@ -7,11 +7,12 @@ import Synchronization
 /// (full source), and exact per-collection statistics. Every write goes through the group-commit
 /// writer and returns only once durable.
 public final class CollectionStore: Sendable {
-    private let environment: LMDBEnvironment
+    let environment: LMDBEnvironment
     private let writer: GroupCommitWriter
     private let catalogTable: Table
     private let statsTable: Table
-    private let documentsTable: Table
+    let documentsTable: Table
+    let index: IndexTables
     private let catalog: Mutex<[String: CollectionSchema]>
     private let logger: Logger
 
@@ -22,6 +23,7 @@ public final class CollectionStore: Sendable {
         catalogTable = try environment.table("collections")
         statsTable = try environment.table("collection_stats")
         documentsTable = try environment.table("documents")
+        index = try IndexTables(environment: environment)
         let table = catalogTable
         let loaded: [String: CollectionSchema] = try environment.read { txn in
             var result: [String: CollectionSchema] = [:]
@@ -65,9 +67,11 @@ public final class CollectionStore: Sendable {
     public func delete(_ name: String) async throws {
         let key = Array(name.utf8)
         let tables = (catalogTable, statsTable, documentsTable)
+        let index = self.index
         let removed = try await writer.submit { txn in
             guard try txn.delete(tables.0, key) else { throw EngineError.collectionNotFound(name) }
             try txn.delete(tables.1, key)
+            try ShardIndexWriter.drop(collection: name, tables: index, txn)
             return try txn.deletePrefix(tables.2, DocumentKey.collectionPrefix(name))
         }
         catalog.withLock { _ = $0.removeValue(forKey: name) }
@@ -87,14 +91,15 @@ public final class CollectionStore: Sendable {
         let schema = try schema(name)
         let validator = DocumentValidator(schema: schema)
         var failures: [UpsertResult.Failure] = []
-        var records: [(key: [UInt8], value: [UInt8])] = []
+        var records: [(key: [UInt8], value: [UInt8], document: Document, shard: Int)] = []
         records.reserveCapacity(documents.count)
         var seen: [String: Int] = [:]
         for (index, json) in documents.enumerated() {
             do {
                 let document = try validator.validate(json)
-                let key = DocumentKey.make(collection: name, shard: DocumentKey.shard(of: document.id, shards: schema.numShards), id: document.id)
-                let record = (key, DocumentCodec.encode(document.fields))
+                let shard = DocumentKey.shard(of: document.id, shards: schema.numShards)
+                let key = DocumentKey.make(collection: name, shard: shard, id: document.id)
+                let record = (key, DocumentCodec.encode(document.fields), document, shard)
                 // The last copy of an id in one request wins, as if sent one after the other.
                 if let earlier = seen[document.id] { records[earlier] = record } else {
                     seen[document.id] = records.count
@@ -108,10 +113,12 @@ public final class CollectionStore: Sendable {
             let tables = (catalogTable, statsTable, documentsTable)
             let nameKey = Array(name.utf8)
             let batch = records
+            let index = self.index
             try await writer.submit { txn in
                 guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
                 var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
-                for (key, value) in batch {
+                var byShard: [Int: [Document]] = [:]
+                for (key, value, document, shard) in batch {
                     let previous = try txn.withValue(tables.2, key) { $0.map { $0.count } }
                     if let previous {
                         stats.storageBytes += Int64(value.count - previous)
@@ -120,6 +127,10 @@ public final class CollectionStore: Sendable {
                         stats.storageBytes += Int64(key.count + value.count)
                     }
                     try txn.put(tables.2, key, value)
+                    byShard[shard, default: []].append(document)
+                }
+                for (shard, docs) in byShard {
+                    try ShardIndexWriter(tables: index, schema: schema, shard: shard).apply(txn, upserts: docs, deletions: [])
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }
@@ -145,12 +156,15 @@ public final class CollectionStore: Sendable {
         let key = DocumentKey.make(collection: name, shard: DocumentKey.shard(of: id, shards: schema.numShards), id: id)
         let tables = (catalogTable, statsTable, documentsTable)
         let nameKey = Array(name.utf8)
+        let index = self.index
+        let shard = DocumentKey.shard(of: id, shards: schema.numShards)
         try await writer.submit { txn in
             guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
             guard let size = try txn.withValue(tables.2, key, { $0?.count }) else {
                 throw EngineError.documentNotFound(collection: name, id: id)
             }
             try txn.delete(tables.2, key)
+            try ShardIndexWriter(tables: index, schema: schema, shard: shard).apply(txn, upserts: [], deletions: [id])
             var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
             stats.documentCount -= 1
             stats.storageBytes -= Int64(key.count + size)

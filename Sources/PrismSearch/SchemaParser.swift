@@ -93,16 +93,22 @@ public struct SchemaParser: Sendable {
         for (index, item) in items.enumerated() {
             let at = "backends.text.fields[\(index)]"
             let field = try objectAt(item, at)
-            try allowOnly(field, ["name", "type", "stored", "indexed"], at: at)
+            try allowOnly(field, ["name", "type", "stored", "indexed", "analyzer"], at: at)
             guard case .string(let name)? = field["name"] else { throw .invalid("\(at).name: required string") }
             guard isValidFieldName(name) else {
                 throw .invalid("\(at).name: '\(name)' is not a valid field name (1-128 characters, no control characters, not 'id')")
             }
             guard seen.insert(name).inserted else { throw .invalid("\(at).name: field '\(name)' is declared twice") }
             let type: FieldType = try choice(field["type"], "\(at).type", default: nil)
+            var analyzer: Analyzer?
+            if field["analyzer"] != nil {
+                guard type == .text else { throw .invalid("\(at).analyzer: only text fields take an analyzer (\(type.rawValue) fields are matched exactly)") }
+                analyzer = try choice(field["analyzer"], "\(at).analyzer", default: Analyzer.default)
+            }
             fields.append(FieldDefinition(name: name, type: type,
                                           stored: try bool(field["stored"], "\(at).stored", default: true),
-                                          indexed: try bool(field["indexed"], "\(at).indexed", default: true)))
+                                          indexed: try bool(field["indexed"], "\(at).indexed", default: true),
+                                          analyzer: analyzer))
         }
         return CollectionSchema.TextBackend(
             fields: fields,

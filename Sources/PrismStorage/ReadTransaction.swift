@@ -57,6 +57,32 @@ public class ReadTransaction {
         if code != MDB_NOTFOUND { try check(code, "scan \(table.name)") }
     }
 
+    /// The entry with the greatest key that starts with `prefix`, or nil; the buffers are valid
+    /// only during `body`.
+    public func withLast<T>(
+        _ table: Table, prefix: [UInt8],
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T? {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, table.handle, &cursor), "open cursor on \(table.name)")
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val()
+        var value = MDB_val()
+        // Seek past every key with the prefix, then step back one.
+        let beyond = prefix + [UInt8](repeating: 0xFF, count: 16)
+        var code = ReadTransaction.seek(cursor, to: beyond, &key, &value)
+        if code == MDB_NOTFOUND {
+            code = mdb_cursor_get(cursor, &key, &value, MDB_LAST)
+        } else if code == MDB_SUCCESS {
+            code = mdb_cursor_get(cursor, &key, &value, MDB_PREV)
+        }
+        if code == MDB_NOTFOUND { return nil }
+        try check(code, "seek last in \(table.name)")
+        let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
+        guard k.starts(with: prefix) else { return nil }
+        return try body(k, UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    }
+
     /// Number of entries in the table.
     public func count(_ table: Table) throws -> Int {
         var stat = MDB_stat()

@@ -1,0 +1,38 @@
+import PrismStorage
+
+/// The LMDB tables of the inverted index, shared by all collections and shards (keys start with
+/// `ShardKey.prefix`).
+struct IndexTables: Sendable {
+    /// id → internal document number.
+    let docnums: Table
+    /// document number → id.
+    let docids: Table
+    /// term block → `PostingsBlock`.
+    let postings: Table
+    /// term block → `PositionsBlock` (same key as the postings block).
+    let positions: Table
+    /// field + chunk → one field-norm id per document (4096 per chunk).
+    let norms: Table
+    /// shard → `ShardMeta`.
+    let meta: Table
+    /// chunk → deleted-documents bitmap (4096 per chunk).
+    let deleted: Table
+    /// chunk → xxHash64 of each document's id (4096 per chunk): the tie-break between equal scores,
+    /// the same however the collection is sharded, so shard answers merge exactly.
+    let tieKeys: Table
+
+    static let docsPerChunk: UInt32 = 4096
+
+    init(environment: LMDBEnvironment) throws {
+        docnums = try environment.table("ix_docnums")
+        docids = try environment.table("ix_docids")
+        postings = try environment.table("ix_postings")
+        positions = try environment.table("ix_positions")
+        norms = try environment.table("ix_norms")
+        meta = try environment.table("ix_meta")
+        deleted = try environment.table("ix_deleted")
+        tieKeys = try environment.table("ix_tiekeys")
+    }
+
+    var all: [Table] { [docnums, docids, postings, positions, norms, meta, deleted, tieKeys] }
+}

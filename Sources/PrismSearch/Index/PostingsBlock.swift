@@ -1,0 +1,109 @@
+/// Up to `capacity` postings of one term: documents (ascending internal numbers) and term
+/// frequencies, with the block's largest frequency and smallest field norm so a query can bound
+/// the block's best score without decoding it. Layout:
+/// `count:u8 maxTF:varint minNormID:u8 { docDelta:varint }*count { tf:varint }*count`.
+/// Positions live in a parallel record (`PositionsBlock`) read only by phrase queries.
+struct PostingsBlock: Equatable {
+    static let capacity = 128
+
+    var docs: [UInt32] = []
+    var frequencies: [UInt32] = []
+    var maxFrequency: UInt32 = 0
+    var minNormID: UInt8 = 255
+
+    var count: Int { docs.count }
+    var isFull: Bool { docs.count >= PostingsBlock.capacity }
+
+    mutating func append(doc: UInt32, frequency: UInt32, normID: UInt8) {
+        docs.append(doc)
+        frequencies.append(frequency)
+        maxFrequency = max(maxFrequency, frequency)
+        minNormID = min(minNormID, normID)
+    }
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = [UInt8(docs.count)]
+        out.reserveCapacity(3 + docs.count * 3)
+        Varint.append(maxFrequency, to: &out)
+        out.append(minNormID)
+        var previous = docs.first ?? 0
+        for doc in docs {
+            Varint.append(doc - previous, to: &out)
+            previous = doc
+        }
+        for tf in frequencies { Varint.append(tf, to: &out) }
+        return out
+    }
+
+    /// Header only: count, max frequency, min norm id, and where the doc deltas start.
+    static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, maxFrequency: UInt32, minNormID: UInt8, body: Int)? {
+        guard bytes.count >= 3 else { return nil }
+        var offset = 1
+        guard let maxTF = Varint.read(bytes, &offset), offset < bytes.count else { return nil }
+        let minNorm = bytes[offset]
+        return (Int(bytes[0]), maxTF, minNorm, offset + 1)
+    }
+
+    /// Decodes into `docs` and `frequencies` (cleared first); the first doc is `first`.
+    static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {
+        guard let (count, _, _, body) = header(bytes) else { return false }
+        docs.removeAll(keepingCapacity: true)
+        frequencies.removeAll(keepingCapacity: true)
+        var offset = body
+        var doc = first
+        for _ in 0..<count {
+            guard let delta = Varint.read(bytes, &offset) else { return false }
+            doc &+= delta
+            docs.append(doc)
+        }
+        for _ in 0..<count {
+            guard let tf = Varint.read(bytes, &offset) else { return false }
+            frequencies.append(tf)
+        }
+        return true
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32) -> PostingsBlock? {
+        var block = PostingsBlock()
+        guard decode(bytes, first: first, docs: &block.docs, frequencies: &block.frequencies),
+              let (_, maxTF, minNorm, _) = header(bytes) else { return nil }
+        block.maxFrequency = maxTF
+        block.minNormID = minNorm
+        return block
+    }
+}
+
+/// Token positions of the postings in one block, per document: `count:varint { delta:varint }*`.
+enum PositionsBlock {
+    static func encode(_ positions: [[UInt32]]) -> [UInt8] {
+        var out: [UInt8] = []
+        for list in positions {
+            Varint.append(UInt32(list.count), to: &out)
+            var previous: UInt32 = 0
+            for p in list {
+                Varint.append(p - previous, to: &out)
+                previous = p
+            }
+        }
+        return out
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> [[UInt32]]? {
+        var offset = 0
+        var result: [[UInt32]] = []
+        result.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let n = Varint.read(bytes, &offset) else { return nil }
+            var list: [UInt32] = []
+            list.reserveCapacity(Int(n))
+            var p: UInt32 = 0
+            for _ in 0..<n {
+                guard let d = Varint.read(bytes, &offset) else { return nil }
+                p &+= d
+                list.append(p)
+            }
+            result.append(list)
+        }
+        return result
+    }
+}

@@ -1,0 +1,149 @@
+import PrismStorage
+
+/// Adds and removes documents in one shard's inverted index inside a write transaction: assigns
+/// internal document numbers, appends postings (and positions) to each term's last block, records
+/// field norms and token totals, and marks replaced or deleted documents in the deleted bitmap.
+/// Nothing is rebuilt: an upsert is a delete plus an add.
+struct ShardIndexWriter {
+    let tables: IndexTables
+    let schema: CollectionSchema
+    let key: ShardKey
+
+    init(tables: IndexTables, schema: CollectionSchema, shard: Int) {
+        self.tables = tables
+        self.schema = schema
+        self.key = ShardKey(collection: schema.collection, shard: shard)
+    }
+
+    /// Postings gathered for one term in this batch, in document order.
+    private struct PendingPostings {
+        var docs: [UInt32] = []
+        var frequencies: [UInt32] = []
+        var normIDs: [UInt8] = []
+        var positions: [[UInt32]] = []
+    }
+
+    private struct TermKey: Hashable {
+        let field: Int
+        let term: [UInt8]
+    }
+
+    /// Indexes `documents` (replacing earlier versions with the same id) and removes `deletions`.
+    func apply(_ txn: WriteTransaction, upserts documents: [Document], deletions: [String]) throws {
+        let fields = schema.backends.text?.fields ?? []
+        var meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields.count) }
+        var deletedChunks: [UInt32: [UInt8]] = [:]
+        var normChunks: [Int: [UInt32: [UInt8]]] = [:]
+        var tieChunks: [UInt32: [UInt8]] = [:]
+        var pending: [TermKey: PendingPostings] = [:]
+
+        func markDeleted(_ id: String) throws -> Bool {
+            guard let old = try txn.withValue(tables.docnums, key.id(id), { $0.map { ShardKey.readBE32($0, at: 0) } }) else { return false }
+            let chunk = old / IndexTables.docsPerChunk
+            if deletedChunks[chunk] == nil {
+                deletedChunks[chunk] = try txn.get(tables.deleted, key.chunk(chunk)) ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk / 8))
+            }
+            let bit = Int(old % IndexTables.docsPerChunk)
+            deletedChunks[chunk]?[bit / 8] |= UInt8(1 << (bit % 8))
+            try txn.delete(tables.docnums, key.id(id))
+            try txn.delete(tables.docids, key.docnum(old))
+            meta.liveDocs -= 1
+            return true
+        }
+
+        for id in deletions { _ = try markDeleted(id) }
+
+        for document in documents {
+            _ = try markDeleted(document.id)
+            let docnum = meta.nextDocnum
+            meta.nextDocnum += 1
+            meta.liveDocs += 1
+            try txn.put(tables.docnums, key.id(document.id), ShardKey.be32(docnum))
+            try txn.put(tables.docids, key.docnum(docnum), Array(document.id.utf8))
+            let tieChunk = docnum / IndexTables.docsPerChunk
+            if tieChunks[tieChunk] == nil {
+                tieChunks[tieChunk] = try txn.get(tables.tieKeys, key.chunk(tieChunk)) ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk) * 8)
+            }
+            let tie = StableHash.xxHash64(document.id).littleEndian
+            let slot = Int(docnum % IndexTables.docsPerChunk) * 8
+            withUnsafeBytes(of: tie) { bytes in
+                for i in 0..<8 { tieChunks[tieChunk]?[slot + i] = bytes[i] }
+            }
+
+            for (ordinal, field) in fields.enumerated() where field.indexed {
+                guard let analyzer = field.effectiveAnalyzer, case .text(let text)? = document.value(field.name) else { continue }
+                let tokens = analyzer.tokens(text)
+                guard !tokens.isEmpty else { continue }
+                meta.totalTokens[ordinal] += UInt64(tokens.count)
+                let normID = FieldNorm.id(forLength: tokens.count)
+                let chunk = docnum / IndexTables.docsPerChunk
+                if normChunks[ordinal, default: [:]][chunk] == nil {
+                    normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
+                        ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
+                }
+                normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = normID
+
+                var perTerm: [String: [UInt32]] = [:]
+                for token in tokens { perTerm[token.text, default: []].append(UInt32(token.position)) }
+                for (term, positions) in perTerm {
+                    let k = TermKey(field: ordinal, term: Array(term.utf8))
+                    pending[k, default: PendingPostings()].docs.append(docnum)
+                    pending[k]?.frequencies.append(UInt32(positions.count))
+                    pending[k]?.normIDs.append(normID)
+                    pending[k]?.positions.append(positions)
+                }
+            }
+        }
+
+        for (termKey, postings) in pending {
+            try append(postings, to: key.term(termKey.field, termKey.term), txn)
+        }
+        for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
+        for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
+        for (ordinal, chunks) in normChunks {
+            for (chunk, bytes) in chunks { try txn.put(tables.norms, key.fieldChunk(ordinal, chunk), bytes) }
+        }
+        try txn.put(tables.meta, key.meta, meta.encoded())
+    }
+
+    /// Appends to the term's last block while it has room, then starts new blocks.
+    private func append(_ postings: PendingPostings, to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+        var block = PostingsBlock()
+        var positions: [[UInt32]] = []
+        var first: UInt32 = postings.docs[0]
+        if let (lastFirst, lastBlock) = try txn.withLast(tables.postings, prefix: termPrefix, { k, v -> (UInt32, PostingsBlock?) in
+            let f = ShardKey.readBE32(k, at: k.count - 4)
+            return (f, PostingsBlock.decode(v, first: f))
+        }), let lastBlock, !lastBlock.isFull {
+            block = lastBlock
+            first = lastFirst
+            let blockKey = key.block(termPrefix, first: lastFirst)
+            positions = try txn.withValue(tables.positions, blockKey) { bytes in
+                bytes.flatMap { PositionsBlock.decode($0, count: lastBlock.count) }
+            } ?? [[UInt32]](repeating: [], count: lastBlock.count)
+        }
+        for i in postings.docs.indices {
+            if block.isFull {
+                try write(block, positions, first: first, termPrefix, txn)
+                block = PostingsBlock()
+                positions = []
+                first = postings.docs[i]
+            }
+            block.append(doc: postings.docs[i], frequency: postings.frequencies[i], normID: postings.normIDs[i])
+            positions.append(postings.positions[i])
+        }
+        try write(block, positions, first: first, termPrefix, txn)
+    }
+
+    private func write(_ block: PostingsBlock, _ positions: [[UInt32]], first: UInt32, _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+        let blockKey = key.block(termPrefix, first: first)
+        try txn.put(tables.postings, blockKey, block.encoded())
+        try txn.put(tables.positions, blockKey, PositionsBlock.encode(positions))
+    }
+
+    /// Removes every index record of the collection (all shards).
+    static func drop(collection: String, tables: IndexTables, _ txn: WriteTransaction) throws {
+        let prefix = ShardKey.collectionPrefix(collection)
+        for table in tables.all { try txn.deletePrefix(table, prefix) }
+    }
+}

@@ -1,0 +1,33 @@
+/// Key prefixes of one shard's index records: `collection 0x00 shard:u16be`, then the record's
+/// own key. Everything of a shard is contiguous in every table, so a shard can be scanned, moved or
+/// dropped by prefix.
+struct ShardKey: Sendable, Hashable {
+    let prefix: [UInt8]
+
+    init(collection: String, shard: Int) {
+        prefix = Array(collection.utf8) + [0, UInt8(truncatingIfNeeded: shard >> 8), UInt8(truncatingIfNeeded: shard)]
+    }
+
+    static func collectionPrefix(_ collection: String) -> [UInt8] { Array(collection.utf8) + [0] }
+
+    static func be32(_ v: UInt32) -> [UInt8] {
+        [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
+    }
+
+    static func readBE32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
+    }
+
+    func id(_ id: String) -> [UInt8] { prefix + Array(id.utf8) }
+    func docnum(_ n: UInt32) -> [UInt8] { prefix + ShardKey.be32(n) }
+    var meta: [UInt8] { prefix }
+    func chunk(_ chunk: UInt32) -> [UInt8] { prefix + ShardKey.be32(chunk) }
+    func fieldChunk(_ field: Int, _ chunk: UInt32) -> [UInt8] { prefix + [UInt8(field >> 8), UInt8(field & 0xFF)] + ShardKey.be32(chunk) }
+
+    /// Prefix of all blocks of `term` in `field`: field:u16 termLength:u16 term.
+    func term(_ field: Int, _ term: [UInt8]) -> [UInt8] {
+        prefix + [UInt8(field >> 8), UInt8(field & 0xFF), UInt8(term.count >> 8), UInt8(term.count & 0xFF)] + term
+    }
+
+    func block(_ termPrefix: [UInt8], first: UInt32) -> [UInt8] { termPrefix + ShardKey.be32(first) }
+}

@@ -1,0 +1,84 @@
+/// A text search on one collection (the `POST /collections/:c/search` body, validated).
+public struct SearchRequest: Sendable, Equatable {
+    public var query: String = ""
+    public var fields: [String]?
+    public var filter: String?
+    public var limit: Int = 10
+    public var offset: Int = 0
+    public var minScore: Float?
+
+    public init() {}
+
+    public static let maxWindow = 10_000
+
+    /// Reads the request body, naming any field at fault.
+    public static func parse(_ json: JSONValue) throws(EngineError) -> SearchRequest {
+        guard case .object(let object) = json else { throw .wrongShape("search body must be a JSON object, got \(json.typeName)") }
+        let known: Set<String> = ["query", "vector", "fields", "filter", "limit", "offset", "merge_strategy", "rrf_k",
+                                  "text_weight", "vector_weight", "highlight", "min_score", "consistency"]
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw .invalid("\(key): unknown search parameter; allowed: \(known.sorted().joined(separator: ", "))")
+        }
+        var request = SearchRequest()
+        if let q = object["query"] {
+            guard case .string(let s) = q else { throw .invalid("query: expected a string, got \(q.typeName)") }
+            request.query = s
+        }
+        if let f = object["fields"] {
+            guard case .array(let items) = f else { throw .invalid("fields: expected an array of field names, got \(f.typeName)") }
+            var names: [String] = []
+            for item in items {
+                guard case .string(let s) = item else { throw .invalid("fields: expected field names, got \(item.typeName)") }
+                names.append(s)
+            }
+            guard !names.isEmpty else { throw .invalid("fields: must name at least one field") }
+            request.fields = names
+        }
+        if let f = object["filter"] {
+            guard case .string(let s) = f else { throw .invalid("filter: expected a query string, got \(f.typeName)") }
+            request.filter = s
+        }
+        request.limit = try integer(object["limit"], "limit", default: 10, range: 0...maxWindow)
+        request.offset = try integer(object["offset"], "offset", default: 0, range: 0...maxWindow)
+        if request.limit + request.offset > maxWindow {
+            throw .invalid("offset + limit: \(request.offset + request.limit) exceeds \(maxWindow)")
+        }
+        if let m = object["min_score"] {
+            guard let d = m.doubleValue, d.isFinite else { throw .invalid("min_score: expected a number, got \(m.typeName)") }
+            request.minScore = Float(d)
+        }
+        if object["vector"] != nil {
+            throw .invalid("vector: vector and hybrid search are not available yet in this build")
+        }
+        if object["highlight"] != nil {
+            throw .invalid("highlight: highlighting is not available yet in this build")
+        }
+        if let c = object["consistency"] {
+            guard case .string(let s) = c, ["eventual", "read-your-writes", "bounded", "strong"].contains(s) else {
+                throw .invalid("consistency: expected one of eventual, read-your-writes, bounded, strong")
+            }
+        }
+        return request
+    }
+
+    private static func integer(_ value: JSONValue?, _ name: String, default fallback: Int, range: ClosedRange<Int>) throws(EngineError) -> Int {
+        guard let value else { return fallback }
+        guard let i = value.int64Value, case .some = Int(exactly: i) else { throw .invalid("\(name): expected an integer, got \(value.typeName)") }
+        guard range.contains(Int(i)) else { throw .invalid("\(name): \(i) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return Int(i)
+    }
+}
+
+/// One hit and the whole answer, before JSON.
+public struct SearchHit: Sendable, Equatable {
+    public var id: String
+    public var score: Float
+    public var document: Document?
+}
+
+public struct SearchResult: Sendable, Equatable {
+    public var hits: [SearchHit]
+    public var total: Int
+    public var shardsTotal: Int
+    public var shardsSuccessful: Int
+}

@@ -1,0 +1,113 @@
+/// Evaluates a search plan on one shard with collection-wide statistics.
+struct ShardSearcher {
+    let reader: ShardReader
+    let statistics: CollectionStatistics
+    let k1: Float
+    let b: Float
+
+    func evaluate(_ plan: SearchPlan) throws -> ScoredDocs {
+        switch plan {
+        case .none:
+            return ScoredDocs()
+        case .all:
+            return try constantScore { _ in true }
+        case .exists(let field):
+            return try constantScore { doc in try reader.normID(field: field, doc: doc) > 0 }
+        case .term(let field, let term, let boost):
+            return try termDocs(field: field, term: term, boost: boost)
+        case .phrase(let field, let terms, let offsets, let boost):
+            return try phraseDocs(field: field, terms: terms, offsets: offsets, boost: boost)
+        case .boost(let inner, let factor):
+            return try evaluate(inner).scaled(factor)
+        case .boolean(let must, let should, let mustNot):
+            var result: ScoredDocs
+            if let first = must.first {
+                result = try evaluate(first)
+                for clause in must.dropFirst() {
+                    if result.count == 0 { break }
+                    result = result.intersect(try evaluate(clause))
+                }
+                for clause in should where result.count > 0 {
+                    result = result.addingScores(of: try evaluate(clause))
+                }
+            } else {
+                result = ScoredDocs()
+                for clause in should { result = result.union(try evaluate(clause)) }
+            }
+            for clause in mustNot where result.count > 0 {
+                result = result.subtract(try evaluate(clause))
+            }
+            return result
+        }
+    }
+
+    private func constantScore(_ include: (UInt32) throws -> Bool) throws -> ScoredDocs {
+        var out = ScoredDocs()
+        for doc in 0..<reader.meta.nextDocnum where try !reader.isDeleted(doc) {
+            if try include(doc) { out.append(doc, 1) }
+        }
+        return out
+    }
+
+    private func scorer(field: Int, idf: Float, boost: Float) -> Bm25 {
+        Bm25(idf: idf, averageLength: statistics.averageFieldLength(field), k1: k1, b: b, boost: boost)
+    }
+
+    private func termDocs(field: Int, term: [UInt8], boost: Float) throws -> ScoredDocs {
+        let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
+        var out = ScoredDocs()
+        try reader.forEachBlock(field: field, term: term) { docs, frequencies, _ in
+            for i in docs.indices where try !reader.isDeleted(docs[i]) {
+                out.append(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(field: field, doc: docs[i])))
+            }
+        }
+        return out
+    }
+
+    /// Documents where the terms occur at their relative offsets; scored with the phrase count as
+    /// the frequency and the sum of the terms' idf, as Tantivy does.
+    private func phraseDocs(field: Int, terms: [[UInt8]], offsets: [UInt32], boost: Float) throws -> ScoredDocs {
+        // Candidates: documents with every term.
+        var candidates: Set<UInt32>?
+        for term in terms {
+            var docs = Set<UInt32>()
+            try reader.forEachBlock(field: field, term: term) { blockDocs, _, _ in
+                for d in blockDocs where candidates?.contains(d) ?? true { docs.insert(d) }
+            }
+            candidates = candidates.map { $0.intersection(docs) } ?? docs
+            if candidates?.isEmpty == true { return ScoredDocs() }
+        }
+        guard let candidates else { return ScoredDocs() }
+        // Positions of each term in the candidates.
+        var positions: [[UInt32: [UInt32]]] = []
+        for term in terms {
+            var map: [UInt32: [UInt32]] = [:]
+            try reader.forEachBlock(field: field, term: term) { blockDocs, _, blockKey in
+                guard blockDocs.contains(where: { candidates.contains($0) }) else { return }
+                let lists = try reader.positions(blockKey: blockKey, count: blockDocs.count)
+                for (i, d) in blockDocs.enumerated() where candidates.contains(d) && i < lists.count { map[d] = lists[i] }
+            }
+            positions.append(map)
+        }
+        let idf = terms.reduce(Float(0)) { $0 + statistics.idf(.init(field: field, term: $1)) }
+        let bm25 = scorer(field: field, idf: idf, boost: boost)
+        var out = ScoredDocs()
+        for doc in candidates.sorted() where try !reader.isDeleted(doc) {
+            guard let starts = positions[0][doc] else { continue }
+            let sets = (1..<terms.count).map { Set(positions[$0][doc] ?? []) }
+            var matches: UInt32 = 0
+            for start in starts {
+                var ok = true
+                for i in 1..<terms.count where !sets[i - 1].contains(start + offsets[i] - offsets[0]) {
+                    ok = false
+                    break
+                }
+                if ok { matches += 1 }
+            }
+            if matches > 0 {
+                out.append(doc, bm25.score(frequency: matches, normID: try reader.normID(field: field, doc: doc)))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import PrismTestSupport
+import Testing
+
+@Suite("HTTP search")
+struct SearchAPITests {
+    let schema = #"{"num_shards":2,"backends":{"text":{"fields":[{"name":"title","type":"text"},{"name":"tag","type":"string"},{"name":"secret","type":"text","stored":false}]}}}"#
+
+    @Test func searchAnswersWithResultsTotalAndShards() async throws {
+        let schema = self.schema
+        try await withTestServer { client in
+            #expect(try await client.put("/collections/c", schema).status == 201)
+            #expect(try await client.post("/collections/c/documents", """
+            {"documents":[{"id":"1","fields":{"title":"quick brown fox","tag":"animal","secret":"hidden words"}},
+                          {"id":"2","fields":{"title":"quick quick cooking","tag":"food"}},
+                          {"id":"3","fields":{"title":"lazy dog","tag":"animal"}}]}
+            """).status == 201)
+            let answer = try await client.post("/collections/c/search", #"{"query":"quick","limit":1}"#)
+            #expect(answer.status == 200)
+            let results = answer.json["results"] as? [[String: Any]] ?? []
+            #expect(results.count == 1)
+            #expect(results.first?["id"] as? String == "2")
+            #expect((results.first?["score"] as? Double ?? 0) > 0)
+            #expect((results.first?["fields"] as? [String: Any])?["title"] as? String == "quick quick cooking")
+            #expect(answer.json["total"] as? Int == 2)
+            #expect(answer.json["latency_ms"] is Double)
+            #expect(answer.json["is_partial"] as? Bool == false)
+            let shards = answer.json["shards"] as? [String: Any] ?? [:]
+            #expect(shards["total"] as? Int == 2)
+            #expect(shards["successful"] as? Int == 2)
+            #expect(shards["failed"] as? Int == 0)
+
+            let hidden = try await client.post("/collections/c/search", #"{"query":"hidden"}"#)
+            let hit = (hidden.json["results"] as? [[String: Any]])?.first
+            #expect(hit?["id"] as? String == "1", "non-stored fields are searchable")
+            #expect((hit?["fields"] as? [String: Any])?["secret"] == nil, "but not returned")
+
+            let filtered = try await client.post("/collections/c/search", #"{"query":"quick OR lazy","filter":"tag:animal"}"#)
+            #expect(Set((filtered.json["results"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }) == ["1", "3"])
+        }
+    }
+
+    @Test func badSearchesGetJSONErrors() async throws {
+        let schema = self.schema
+        try await withTestServer { client in
+            #expect(try await client.put("/collections/c", schema).status == 201)
+            let cases: [(String, Int, String)] = [
+                (#"{"query":"(quick"}"#, 400, "query: query syntax error at position 7: expected ')'"),
+                (#"{"query":"nope:x"}"#, 400, "'nope' is not a field"),
+                (#"{"query":"x","limit":-1}"#, 400, "limit: -1 is out of range"),
+                (#"{"query":"x","limit":"ten"}"#, 400, "limit: expected an integer"),
+                (#"{"query":5}"#, 400, "query: expected a string"),
+                (#"{"qeury":"x"}"#, 400, "qeury: unknown search parameter"),
+                (#"{"query":"x","fields":["missing"]}"#, 400, "fields: 'missing' is not a field"),
+                (#"{"query":"x","filter":"tag:("}"#, 400, "filter: query syntax error"),
+                ("[1]", 422, "search body must be a JSON object"),
+                ("{nope", 400, "invalid JSON"),
+            ]
+            for (body, status, fragment) in cases {
+                let answer = try await client.post("/collections/c/search", body)
+                #expect(answer.status == status, "\(body) → \(answer.text)")
+                #expect((answer.json["error"] as? String)?.contains(fragment) == true, "\(body) → \(answer.text)")
+            }
+            let missing = try await client.post("/collections/none/search", #"{"query":"x"}"#)
+            #expect(missing.status == 404)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+@testable import PrismSearch
+import Testing
+
+/// BM25 by hand (Double), for comparison with the engine's Float scores.
+func bm25(tf: Double, length: Double, average: Double, df: Double, n: Double, k1: Double = 1.2, b: Double = 0.75) -> Double {
+    let idf = Foundation.log(1 + (n - df + 0.5) / (df + 0.5))
+    return idf * (k1 + 1) * tf / (tf + k1 * (1 - b + b * length / average))
+}
+
+@Suite("Text search")
+struct SearchTests {
+    func makeStore(shards: Int = 1, fields: String = #"[{"name":"body","type":"text"}]"#) async throws -> StoreFixture {
+        let fixture = try StoreFixture()
+        _ = try await fixture.store.create(try SchemaParser().parse(
+            try json(#"{"num_shards":\#(shards),"backends":{"text":{"fields":\#(fields)}}}"#), name: "c"))
+        return fixture
+    }
+
+    func index(_ fixture: StoreFixture, _ docs: [(String, String)], field: String = "body") async throws {
+        let jsons = try docs.map { id, text in
+            try json(#"{"id":"\#(id)","fields":{"\#(field)":\#(String(decoding: try JSONEncoder().encode(text), as: UTF8.self))}}"#)
+        }
+        let result = try await fixture.store.upsert("c", documents: jsons)
+        #expect(result.failures.isEmpty)
+    }
+
+    func search(_ fixture: StoreFixture, _ query: String, limit: Int = 10, fields: [String]? = nil, filter: String? = nil) throws -> SearchResult {
+        var request = SearchRequest()
+        request.query = query
+        request.limit = limit
+        request.fields = fields
+        request.filter = filter
+        return try fixture.store.search("c", request)
+    }
+
+    @Test func scoresEqualHandComputedBM25() async throws {
+        let fixture = try await makeStore()
+        try await index(fixture, [("d1", "a b c"), ("d2", "a a d"), ("d3", "b")])
+        let result = try search(fixture, "a")
+        let average = 7.0 / 3
+        #expect(result.hits.map(\.id) == ["d2", "d1"])
+        #expect(result.total == 2)
+        #expect(abs(Double(result.hits[0].score) - bm25(tf: 2, length: 3, average: average, df: 2, n: 3)) < 1e-5)
+        #expect(abs(Double(result.hits[1].score) - bm25(tf: 1, length: 3, average: average, df: 2, n: 3)) < 1e-5)
+        // Two terms add their scores.
+        let both = try search(fixture, "a b")
+        let d1 = bm25(tf: 1, length: 3, average: average, df: 2, n: 3) + bm25(tf: 1, length: 3, average: average, df: 2, n: 3)
+        #expect(both.hits.first { $0.id == "d1" }.map { abs(Double($0.score) - d1) < 1e-5 } == true)
+        #expect(Set(both.hits.map(\.id)) == ["d1", "d2", "d3"])
+    }
+
+    @Test func longFieldsUseTheQuantizedNorm() async throws {
+        let fixture = try await makeStore()
+        let long = (0..<99).map { "w\($0)" }.joined(separator: " ") + " target"
+        try await index(fixture, [("long", long), ("short", "target here")])
+        let result = try search(fixture, "target")
+        let average = 102.0 / 2
+        // 100 tokens quantize to norm id 44 ⇒ length 96 (Lucene SmallFloat.intToByte4).
+        #expect(FieldNorm.length(forID: FieldNorm.id(forLength: 100)) == 96)
+        let expected = bm25(tf: 1, length: 96, average: average, df: 2, n: 2)
+        #expect(abs(Double(result.hits.first { $0.id == "long" }?.score ?? 0) - expected) < 1e-5)
+    }
+
+    @Test func shardingDoesNotChangeScores() async throws {
+        let docs = (0..<200).map { i in ("doc\(i)", (0..<(i % 7 + 1)).map { "t\((i * 31 + $0 * 7) % 23)" }.joined(separator: " ")) }
+        let one = try await makeStore(shards: 1)
+        let many = try await makeStore(shards: 5)
+        try await index(one, docs)
+        try await index(many, docs)
+        for query in ["t1", "t2 t5", "+t3 -t4", "\"t1 t8\"", "t7 AND t9"] {
+            let a = try search(one, query, limit: 50), b = try search(many, query, limit: 50)
+            #expect(a.total == b.total, "\(query)")
+            #expect(a.hits.map(\.id) == b.hits.map(\.id), "\(query)")
+            #expect(zip(a.hits, b.hits).allSatisfy { abs($0.score - $1.score) < 1e-5 }, "\(query)")
+        }
+    }
+
+    @Test func booleanSemantics() async throws {
+        let fixture = try await makeStore()
+        try await index(fixture, [("1", "red apple"), ("2", "green apple"), ("3", "red car"), ("4", "blue sky")])
+        func ids(_ q: String) throws -> Set<String> { Set(try search(fixture, q).hits.map(\.id)) }
+        #expect(try ids("apple") == ["1", "2"])
+        #expect(try ids("red AND apple") == ["1"])
+        #expect(try ids("red OR sky") == ["1", "3", "4"])
+        #expect(try ids("+apple -green") == ["1"])
+        #expect(try ids("apple NOT red") == ["2"])
+        #expect(try ids("NOT apple") == ["3", "4"])
+        #expect(try ids("(red OR green) AND apple") == ["1", "2"])
+        #expect(try ids("*") == ["1", "2", "3", "4"])
+        #expect(try ids("body:*") == ["1", "2", "3", "4"])
+        #expect(try ids("+red apple").count == 2)
+        #expect(try search(fixture, "+red apple").hits.first?.id == "1", "the optional clause adds to the score")
+    }
+
+    @Test func phrasesRespectOrderAndAdjacency() async throws {
+        let fixture = try await makeStore()
+        try await index(fixture, [("1", "new york city"), ("2", "york new"), ("3", "new jersey and york"), ("4", "New-York")])
+        #expect(Set(try search(fixture, "\"new york\"").hits.map(\.id)) == ["1", "4"])
+        // A word the analyzer splits becomes a phrase too.
+        #expect(Set(try search(fixture, "new-york").hits.map(\.id)) == ["1", "4"])
+    }
+
+    @Test func updatesAndDeletesAreVisibleWithoutRebuild() async throws {
+        let fixture = try await makeStore(shards: 2)
+        try await index(fixture, [("1", "alpha"), ("2", "alpha beta")])
+        try await index(fixture, [("1", "gamma")])
+        #expect(try search(fixture, "alpha").hits.map(\.id) == ["2"])
+        #expect(try search(fixture, "gamma").hits.map(\.id) == ["1"])
+        try await fixture.store.deleteDocument("c", id: "2")
+        #expect(try search(fixture, "alpha").total == 0)
+        try fixture.reopen()
+        #expect(try search(fixture, "gamma").hits.map(\.id) == ["1"])
+    }
+
+    @Test func boostsFieldsFiltersAndPaging() async throws {
+        let fixture = try await makeStore(fields: #"[{"name":"title","type":"text"},{"name":"body","type":"text"},{"name":"tag","type":"string"}]"#)
+        let docs = try (1...30).map { i in
+            try json(#"{"id":"\#(i)","fields":{"title":"item \#(i)","body":"\#(i % 2 == 0 ? "even" : "odd") body","tag":"\#(i % 3 == 0 ? "three" : "other")"}}"#)
+        }
+        _ = try await fixture.store.upsert("c", documents: docs)
+        let filtered = try search(fixture, "item", limit: 100, filter: "tag:three")
+        #expect(filtered.total == 10)
+        #expect(Set(filtered.hits.map(\.id)) == Set(stride(from: 3, through: 30, by: 3).map(String.init)))
+        #expect(try search(fixture, "even", fields: ["title"]).total == 0)
+        #expect(try search(fixture, "even", fields: ["body"]).total == 15)
+        var page = SearchRequest()
+        page.query = "body"
+        page.limit = 7
+        page.offset = 28
+        let tail = try fixture.store.search("c", page)
+        #expect(tail.total == 30)
+        #expect(tail.hits.count == 2)
+        let plain = try search(fixture, "even OR odd", limit: 1).hits[0].score
+        let boosted = try search(fixture, "even^3 OR odd", limit: 1)
+        #expect(boosted.hits[0].score > plain * 2)
+        #expect(Int(boosted.hits[0].id).map { $0 % 2 == 0 } == true)
+    }
+
+    @Test func badQueriesAreRefused() async throws {
+        let fixture = try await makeStore()
+        #expect(throws: EngineError.self) { try search(fixture, "nope:x") }
+        #expect(throws: EngineError.self) { try search(fixture, "(a") }
+        #expect(throws: EngineError.self) { try search(fixture, "a", fields: ["missing"]) }
+        #expect(throws: EngineError.self) { try search(fixture, "a", filter: "b:(") }
+    }
+}
