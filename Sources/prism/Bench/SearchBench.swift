@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PrismSearch
+import PrismStorage
+
+/// `prism bench search`: index throughput and BM25 query latency on a seeded Zipfian corpus,
+/// side by side with Tantivy (PyPI) on the same documents and queries.
+struct SearchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Index docs/s, BM25 query p50/p99 and queries/s on a generated corpus; --vs-tantivy runs Tantivy on the same data."
+    )
+
+    @Option(help: "Documents in the corpus.") var docs: Int = 100_000
+    @Option(help: "Distinct queries.") var queries: Int = 400
+    @Option(name: .customLong("repeat"), help: "Times each query set is run for latency.") var rounds: Int = 3
+    @Option(help: "Corpus seed.") var seed: UInt64 = 1
+    @Option(help: "Shards of the collection.") var shards: Int = 1
+    @Option(help: "Documents per upsert call.") var batch: Int = 1000
+    @Option(help: "Working directory (a fresh subfolder is made and removed).")
+    var dir: String = FileManager.default.temporaryDirectory.path
+    @Flag(help: "Also run Tantivy (python3 with the `tantivy` package) and print ratios.") var vsTantivy = false
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    struct EngineFigures: Codable {
+        var engine: String
+        var docs: Int
+        var index_docs_per_s: Double
+        var query_p50_ms: Double
+        var query_p99_ms: Double
+        var queries_per_s: Double
+        var top10: [[[JSONValue]]]?
+    }
+
+    struct Report: Codable {
+        var prism: EngineFigures
+        var tantivy: EngineFigures?
+        var index_ratio: Double?
+        var qps_ratio: Double?
+        var p50_ratio: Double?
+        var top10_overlap: Double?
+        var queries: Int
+        var seed: UInt64
+        var command: String
+    }
+
+    func run() async throws {
+        let folder = "\(dir)/prism-bench-search-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        progress("generating \(docs) documents and \(queries) queries (seed \(seed))")
+        let corpus = SyntheticCorpus(documents: docs, queries: queries, seed: seed)
+
+        var prism = try await runPrism(corpus, folder: folder)
+        var report = Report(prism: prism, queries: queries, seed: seed,
+                            command: "prism bench search --docs \(docs) --queries \(queries) --repeat \(rounds) --seed \(seed) --shards \(shards)\(vsTantivy ? " --vs-tantivy" : "")")
+        if vsTantivy {
+            let tantivy = try runTantivy(corpus, folder: folder)
+            report.tantivy = tantivy
+            report.index_ratio = prism.index_docs_per_s / tantivy.index_docs_per_s
+            report.qps_ratio = prism.queries_per_s / tantivy.queries_per_s
+            report.p50_ratio = tantivy.query_p50_ms / prism.query_p50_ms
+            report.top10_overlap = overlap(prism.top10 ?? [], tantivy.top10 ?? [])
+            report.tantivy?.top10 = nil
+        }
+        prism.top10 = nil
+        report.prism = prism
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("search benchmark: \(docs) docs (Zipfian vocabulary, seed \(seed)), \(queries) queries × \(rounds), top 10, single thread, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        func line(_ f: EngineFigures) {
+            print("  " + f.engine.padding(toLength: 16, withPad: " ", startingAt: 0)
+                  + String(format: "index %8.0f docs/s   query p50 %7.3f ms  p99 %7.3f ms   %8.0f queries/s",
+                           f.index_docs_per_s, f.query_p50_ms, f.query_p99_ms, f.queries_per_s))
+        }
+        line(report.prism)
+        if let t = report.tantivy {
+            line(t)
+            print(String(format: "  prism / tantivy: index %.2f×, queries/s %.2f×, p50 %.2f× (>1 means prism is faster); top-10 overlap %.1f%%",
+                         report.index_ratio ?? 0, report.qps_ratio ?? 0, report.p50_ratio ?? 0, (report.top10_overlap ?? 0) * 100))
+        }
+        print("reproduce: \(report.command)")
+    }
+
+    private func runPrism(_ corpus: SyntheticCorpus, folder: String) async throws -> EngineFigures {
+        var quiet = Logger(label: "bench")
+        quiet.logLevel = .error
+        let env = try LMDBEnvironment(directory: folder + "/prism", options: StorageOptions(mapSize: 4 << 30), logger: quiet)
+        defer { env.close() }
+        let writer = GroupCommitWriter(environment: env, logger: quiet)
+        defer { writer.shutdown() }
+        let store = try CollectionStore(environment: env, writer: writer, logger: quiet)
+        let schema = try SchemaParser().parse(try JSONParser.parse(Array(
+            #"{"num_shards":\#(shards),"backends":{"text":{"fields":[{"name":"body","type":"text","stored":false}]}}}"#.utf8)), name: "bench")
+        _ = try await store.create(schema)
+
+        progress("prism: indexing")
+        let clock = ContinuousClock()
+        let start = clock.now
+        var next = 0
+        while next < corpus.documents.count {
+            let slice = corpus.documents[next..<min(next + batch, corpus.documents.count)]
+            let jsons: [JSONValue] = slice.map { .object(["id": .string($0.id), "fields": .object(["body": .string($0.body)])]) }
+            _ = try await store.upsert("bench", documents: jsons)
+            next += slice.count
+            if next % (batch * 20) == 0 { progress("prism: indexed \(next)/\(corpus.documents.count)") }
+        }
+        let indexSeconds = seconds(clock.now - start)
+
+        progress("prism: querying")
+        var requests: [SearchRequest] = []
+        for q in corpus.queries {
+            var r = SearchRequest()
+            r.query = q
+            r.fields = ["body"]
+            requests.append(r)
+        }
+        var top10: [[[JSONValue]]] = []
+        for r in requests {
+            let result = try store.search("bench", r)
+            top10.append(result.hits.map { [.string($0.id), .double(Double($0.score))] })
+        }
+        var latencies: [Double] = []
+        let wallStart = clock.now
+        for _ in 0..<rounds {
+            for r in requests {
+                let t = clock.now
+                _ = try store.search("bench", r)
+                latencies.append(seconds(clock.now - t))
+            }
+        }
+        let wall = seconds(clock.now - wallStart)
+        latencies.sort()
+        return EngineFigures(engine: "prism", docs: corpus.documents.count,
+                             index_docs_per_s: Double(corpus.documents.count) / indexSeconds,
+                             query_p50_ms: latencies[latencies.count / 2] * 1000,
+                             query_p99_ms: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))] * 1000,
+                             queries_per_s: Double(latencies.count) / wall, top10: top10)
+    }
+
+    private func runTantivy(_ corpus: SyntheticCorpus, folder: String) throws -> EngineFigures {
+        progress("tantivy: writing corpus for the runner")
+        var lines = ""
+        for d in corpus.documents { lines += "{\"id\":\"\(d.id)\",\"body\":\"\(d.body)\"}\n" }
+        try lines.write(toFile: folder + "/corpus.jsonl", atomically: false, encoding: .utf8)
+        try (corpus.queries.joined(separator: "\n") + "\n").write(toFile: folder + "/queries.txt", atomically: false, encoding: .utf8)
+        let runner = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/search/tantivy_runner.py").path
+        let script = FileManager.default.fileExists(atPath: runner) ? runner : "bench/search/tantivy_runner.py"
+        progress("tantivy: indexing and querying (\(script))")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("the Tantivy runner failed (exit \(process.terminationStatus)); install it with `pip install tantivy`")
+        }
+        return try JSONDecoder().decode(EngineFigures.self, from: data)
+    }
+
+    /// Fraction of top-10 ids shared, averaged over queries (both empty counts as full agreement).
+    private func overlap(_ a: [[[JSONValue]]], _ b: [[[JSONValue]]]) -> Double {
+        var total = 0.0
+        for (x, y) in zip(a, b) {
+            let ids = { (hits: [[JSONValue]]) -> Set<String> in
+                Set(hits.compactMap { if case .string(let s)? = $0.first { return s } else { return nil } })
+            }
+            let sx = ids(x), sy = ids(y)
+            total += sx.isEmpty && sy.isEmpty ? 1 : Double(sx.intersection(sy).count) / Double(max(sx.count, sy.count))
+        }
+        return a.isEmpty ? 0 : total / Double(min(a.count, b.count))
+    }
+
+    private func seconds(_ d: Swift.Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+    }
+}
