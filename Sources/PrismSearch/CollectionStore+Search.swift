@@ -26,28 +26,33 @@ extension CollectionStore {
             var candidates: [(ranked: RankedDoc, shard: Int)] = []
             for (shard, reader) in readers.enumerated() {
                 let searcher = ShardSearcher(reader: reader, statistics: statistics, k1: k1, b: b)
-                var matches = try searcher.evaluate(plan)
-                if let filter, matches.count > 0 {
-                    matches = matches.intersect(try searcher.evaluate(filter).scaled(0))
+                var collector = TopKCollector(k: window, tieKey: reader.tieKey)
+                if filter == nil, request.minScore == nil, case .term(let field, let term, let boost) = plan {
+                    total += try searcher.topTerm(field: field, term: term, boost: boost, collector: &collector)
+                } else {
+                    var matches = try searcher.evaluate(plan)
+                    if let filter, matches.count > 0 {
+                        matches = matches.intersect(try searcher.evaluate(filter).scaled(0))
+                    }
+                    for i in 0..<matches.count where request.minScore.map({ matches.scores[i] >= $0 }) ?? true {
+                        total += 1
+                        try collector.offer(matches.docs[i], matches.scores[i])
+                    }
                 }
-                if let minScore = request.minScore {
-                    var kept = ScoredDocs()
-                    for i in 0..<matches.count where matches.scores[i] >= minScore { kept.append(matches.docs[i], matches.scores[i]) }
-                    matches = kept
-                }
-                total += matches.count
-                for ranked in try TopK.select(matches, k: window, tieKey: reader.tieKey) {
-                    candidates.append((ranked, shard))
-                }
+                for ranked in collector.sorted() { candidates.append((ranked, shard)) }
             }
             candidates.sort { RankedDoc.better($0.ranked, $1.ranked) }
             let page = candidates.dropFirst(request.offset).prefix(request.limit)
             var hits: [SearchHit] = []
             for candidate in page {
                 guard let id = try readers[candidate.shard].externalID(candidate.ranked.doc) else { continue }
-                let key = DocumentKey.make(collection: name, shard: candidate.shard, id: id)
-                let fields = try txn.withValue(documents, key) { bytes in try bytes.map { try DocumentCodec.decode($0) } }
-                hits.append(SearchHit(id: id, score: candidate.ranked.score, document: fields.map { Document(id: id, fields: $0) }))
+                var document: Document?
+                if request.includeDocuments {
+                    let key = DocumentKey.make(collection: name, shard: candidate.shard, id: id)
+                    let fields = try txn.withValue(documents, key) { bytes in try bytes.map { try DocumentCodec.decode($0) } }
+                    document = fields.map { Document(id: id, fields: $0) }
+                }
+                hits.append(SearchHit(id: id, score: candidate.ranked.score, document: document))
             }
             return SearchResult(hits: hits, total: total, shardsTotal: schema.numShards, shardsSuccessful: schema.numShards)
         }

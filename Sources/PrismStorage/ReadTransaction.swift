@@ -35,6 +35,12 @@ public class ReadTransaction {
         return try body(buffer)
     }
 
+    /// The value under `key` without copying, valid until this transaction ends (LMDB keeps read
+    /// pages mapped for the transaction's life). For hot read paths that revisit the same records.
+    public func valueUntilEnd(_ table: Table, _ key: [UInt8]) throws -> UnsafeRawBufferPointer? {
+        try withValue(table, key) { $0 }
+    }
+
     /// Visits entries whose key starts with `prefix`, in key order, until `body` returns false.
     public func scan(
         _ table: Table, prefix: [UInt8],

@@ -9,6 +9,8 @@ struct IndexTables: Sendable {
     let docids: Table
     /// term block → `PostingsBlock`.
     let postings: Table
+    /// term → document frequency (u32, deleted documents included until compaction).
+    let terms: Table
     /// term block → `PositionsBlock` (same key as the postings block).
     let positions: Table
     /// field + chunk → one field-norm id per document (4096 per chunk).
@@ -27,6 +29,7 @@ struct IndexTables: Sendable {
         docnums = try environment.table("ix_docnums")
         docids = try environment.table("ix_docids")
         postings = try environment.table("ix_postings")
+        terms = try environment.table("ix_terms")
         positions = try environment.table("ix_positions")
         norms = try environment.table("ix_norms")
         meta = try environment.table("ix_meta")
@@ -34,5 +37,5 @@ struct IndexTables: Sendable {
         tieKeys = try environment.table("ix_tiekeys")
     }
 
-    var all: [Table] { [docnums, docids, postings, positions, norms, meta, deleted, tieKeys] }
+    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys] }
 }

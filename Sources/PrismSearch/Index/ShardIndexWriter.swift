@@ -15,17 +15,18 @@ struct ShardIndexWriter {
         self.key = ShardKey(collection: schema.collection, shard: shard)
     }
 
-    /// Postings gathered for one term in this batch, in document order.
-    private struct PendingPostings {
+    /// Postings gathered for one term in this batch, in document order; positions flattened.
+    private final class PendingPostings {
         var docs: [UInt32] = []
         var frequencies: [UInt32] = []
         var normIDs: [UInt8] = []
-        var positions: [[UInt32]] = []
-    }
+        var positionData: [UInt32] = []
+        var positionStarts: [Int] = []
 
-    private struct TermKey: Hashable {
-        let field: Int
-        let term: [UInt8]
+        func positions(_ i: Int) -> ArraySlice<UInt32> {
+            let end = i + 1 < positionStarts.count ? positionStarts[i + 1] : positionData.count
+            return positionData[positionStarts[i]..<end]
+        }
     }
 
     /// Indexes `documents` (replacing earlier versions with the same id) and removes `deletions`.
@@ -35,7 +36,8 @@ struct ShardIndexWriter {
         var deletedChunks: [UInt32: [UInt8]] = [:]
         var normChunks: [Int: [UInt32: [UInt8]]] = [:]
         var tieChunks: [UInt32: [UInt8]] = [:]
-        var pending: [TermKey: PendingPostings] = [:]
+        var pending = [[String: PendingPostings]](repeating: [:], count: fields.count)
+        var documentNorms: [(ordinal: Int, doc: UInt32, normID: UInt8)] = []
 
         func markDeleted(_ id: String) throws -> Bool {
             guard let old = try txn.withValue(tables.docnums, key.id(id), { $0.map { ShardKey.readBE32($0, at: 0) } }) else { return false }
@@ -81,22 +83,32 @@ struct ShardIndexWriter {
                     normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
                         ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
                 }
-                normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = normID
-
-                var perTerm: [String: [UInt32]] = [:]
-                for token in tokens { perTerm[token.text, default: []].append(UInt32(token.position)) }
-                for (term, positions) in perTerm {
-                    let k = TermKey(field: ordinal, term: Array(term.utf8))
-                    pending[k, default: PendingPostings()].docs.append(docnum)
-                    pending[k]?.frequencies.append(UInt32(positions.count))
-                    pending[k]?.normIDs.append(normID)
-                    pending[k]?.positions.append(positions)
+                documentNorms.append((ordinal, docnum, normID))
+                for token in tokens {
+                    let postings: PendingPostings
+                    if let existing = pending[ordinal][token.text] {
+                        postings = existing
+                    } else {
+                        postings = PendingPostings()
+                        pending[ordinal][token.text] = postings
+                    }
+                    if postings.docs.last != docnum {
+                        postings.docs.append(docnum)
+                        postings.frequencies.append(0)
+                        postings.normIDs.append(normID)
+                        postings.positionStarts.append(postings.positionData.count)
+                    }
+                    postings.frequencies[postings.frequencies.count - 1] += 1
+                    postings.positionData.append(UInt32(token.position))
                 }
             }
         }
+        for (ordinal, doc, normID) in documentNorms {
+            normChunks[ordinal]?[doc / IndexTables.docsPerChunk]?[Int(doc % IndexTables.docsPerChunk)] = normID
+        }
 
-        for (termKey, postings) in pending {
-            try append(postings, to: key.term(termKey.field, termKey.term), txn)
+        for (ordinal, terms) in pending.enumerated() {
+            for (term, postings) in terms { try append(postings, to: key.term(ordinal, Array(term.utf8)), txn) }
         }
         for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
         for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
@@ -108,6 +120,8 @@ struct ShardIndexWriter {
 
     /// Appends to the term's last block while it has room, then starts new blocks.
     private func append(_ postings: PendingPostings, to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+        let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
+        try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.docs.count)).littleEndian) { Array($0) })
         var block = PostingsBlock()
         var positions: [[UInt32]] = []
         var first: UInt32 = postings.docs[0]
@@ -130,7 +144,7 @@ struct ShardIndexWriter {
                 first = postings.docs[i]
             }
             block.append(doc: postings.docs[i], frequency: postings.frequencies[i], normID: postings.normIDs[i])
-            positions.append(postings.positions[i])
+            positions.append(Array(postings.positions(i)))
         }
         try write(block, positions, first: first, termPrefix, txn)
     }

@@ -6,6 +6,8 @@ public struct SearchRequest: Sendable, Equatable {
     public var limit: Int = 10
     public var offset: Int = 0
     public var minScore: Float?
+    /// Whether hits carry their stored fields (the API always wants them; benchmarks compare ranking alone).
+    public var includeDocuments = true
 
     public init() {}
 

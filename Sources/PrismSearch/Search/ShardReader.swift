@@ -1,78 +1,127 @@
 import PrismStorage
 
 /// Read access to one shard's index inside a read transaction: statistics, postings, norms and
-/// the deleted bitmap, with per-query caches of the chunks it touched.
+/// the deleted bitmap. Chunks are referenced in place (LMDB keeps them mapped for the
+/// transaction's life), indexed by chunk number, so per-document lookups are two array reads.
 final class ShardReader {
     let txn: ReadTransaction
     let tables: IndexTables
     let key: ShardKey
     let meta: ShardMeta
-    private var deletedChunks: [UInt32: [UInt8]?] = [:]
-    private var normChunks: [Int: [UInt32: [UInt8]?]] = [:]
-    private var tieChunks: [UInt32: [UInt8]?] = [:]
+    /// False when the shard never deleted a document: deletion checks are skipped entirely.
+    let hasDeletions: Bool
+    private let chunkCount: Int
+    private var deletedChunks: [UnsafeRawBufferPointer?]
+    private var deletedLoaded: [Bool]
+    private var normColumns: [Int: NormColumn] = [:]
+    private var tieChunks: [UnsafeRawBufferPointer?]
+    private var tieLoaded: [Bool]
+
+    /// One field's norms, chunk by chunk.
+    final class NormColumn {
+        var chunks: [UnsafeRawBufferPointer?]
+        var loaded: [Bool]
+        init(count: Int) {
+            chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
+            loaded = [Bool](repeating: false, count: count)
+        }
+    }
 
     init(txn: ReadTransaction, tables: IndexTables, collection: String, shard: Int, fields: Int) throws {
         self.txn = txn
         self.tables = tables
         self.key = ShardKey(collection: collection, shard: shard)
         self.meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields) }
+        hasDeletions = meta.liveDocs < meta.nextDocnum
+        chunkCount = Int(meta.nextDocnum / IndexTables.docsPerChunk) + 1
+        deletedChunks = [UnsafeRawBufferPointer?](repeating: nil, count: hasDeletions ? chunkCount : 0)
+        deletedLoaded = [Bool](repeating: false, count: hasDeletions ? chunkCount : 0)
+        tieChunks = [UnsafeRawBufferPointer?](repeating: nil, count: chunkCount)
+        tieLoaded = [Bool](repeating: false, count: chunkCount)
     }
 
+    @inline(__always)
     func isDeleted(_ doc: UInt32) throws -> Bool {
-        let chunk = doc / IndexTables.docsPerChunk
-        if deletedChunks[chunk] == nil { deletedChunks[chunk] = .some(try txn.get(tables.deleted, key.chunk(chunk))) }
-        guard let bits = deletedChunks[chunk] ?? nil else { return false }
+        guard hasDeletions else { return false }
+        let chunk = Int(doc / IndexTables.docsPerChunk)
+        guard chunk < chunkCount else { return true }
+        if !deletedLoaded[chunk] {
+            deletedChunks[chunk] = try txn.valueUntilEnd(tables.deleted, key.chunk(UInt32(chunk)))
+            deletedLoaded[chunk] = true
+        }
+        guard let bits = deletedChunks[chunk] else { return false }
         let bit = Int(doc % IndexTables.docsPerChunk)
         return bits[bit / 8] & UInt8(1 << (bit % 8)) != 0
     }
 
-    func normID(field: Int, doc: UInt32) throws -> UInt8 {
-        let chunk = doc / IndexTables.docsPerChunk
-        if normChunks[field]?[chunk] == nil {
-            normChunks[field, default: [:]][chunk] = .some(try txn.get(tables.norms, key.fieldChunk(field, chunk)))
+    func norms(field: Int) -> NormColumn {
+        if let column = normColumns[field] { return column }
+        let column = NormColumn(count: chunkCount)
+        normColumns[field] = column
+        return column
+    }
+
+    @inline(__always)
+    func normID(_ column: NormColumn, field: Int, doc: UInt32) throws -> UInt8 {
+        let chunk = Int(doc / IndexTables.docsPerChunk)
+        guard chunk < chunkCount else { return 0 }
+        if !column.loaded[chunk] {
+            column.chunks[chunk] = try txn.valueUntilEnd(tables.norms, key.fieldChunk(field, UInt32(chunk)))
+            column.loaded[chunk] = true
         }
-        guard let bytes = normChunks[field]?[chunk] ?? nil else { return 0 }
+        guard let bytes = column.chunks[chunk] else { return 0 }
         return bytes[Int(doc % IndexTables.docsPerChunk)]
+    }
+
+    func normID(field: Int, doc: UInt32) throws -> UInt8 {
+        try normID(norms(field: field), field: field, doc: doc)
     }
 
     /// The document's tie-break key (xxHash64 of its id).
     func tieKey(_ doc: UInt32) throws -> UInt64 {
-        let chunk = doc / IndexTables.docsPerChunk
-        if tieChunks[chunk] == nil { tieChunks[chunk] = .some(try txn.get(tables.tieKeys, key.chunk(chunk))) }
-        guard let bytes = tieChunks[chunk] ?? nil else { return 0 }
-        let slot = Int(doc % IndexTables.docsPerChunk) * 8
-        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: slot, as: UInt64.self)) }
+        let chunk = Int(doc / IndexTables.docsPerChunk)
+        guard chunk < chunkCount else { return 0 }
+        if !tieLoaded[chunk] {
+            tieChunks[chunk] = try txn.valueUntilEnd(tables.tieKeys, key.chunk(UInt32(chunk)))
+            tieLoaded[chunk] = true
+        }
+        guard let bytes = tieChunks[chunk] else { return 0 }
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(doc % IndexTables.docsPerChunk) * 8, as: UInt64.self))
     }
 
     /// Documents containing the term (deleted ones included, as in the statistics).
     func documentFrequency(field: Int, term: [UInt8]) throws -> UInt64 {
-        var total: UInt64 = 0
-        try txn.scan(tables.postings, prefix: key.term(field, term)) { _, value in
-            if !value.isEmpty { total += UInt64(value[0]) }
+        try txn.withValue(tables.terms, key.term(field, term)) { bytes in
+            bytes.map { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } ?? 0
+        }
+    }
+
+    /// Calls `body` for each block of the term, in document order, with the block's raw key and
+    /// value; `decode` turns a value into documents and frequencies.
+    func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.scan(tables.postings, prefix: key.term(field, term)) { k, v in
+            try body(k, v)
             return true
         }
-        return total
     }
 
     /// Calls `body` for each block of the term with its decoded docs and frequencies, and the
     /// block key (to fetch positions).
-    func forEachBlock(field: Int, term: [UInt8], _ body: ([UInt32], [UInt32], [UInt8]) throws -> Void) throws {
+    func forEachBlock(field: Int, term: [UInt8], _ body: ([UInt32], [UInt32], UnsafeRawBufferPointer) throws -> Void) throws {
         var docs: [UInt32] = []
         var frequencies: [UInt32] = []
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
-        try txn.scan(tables.postings, prefix: key.term(field, term)) { k, v in
-            let first = ShardKey.readBE32(k, at: k.count - 4)
-            guard PostingsBlock.decode(v, first: first, docs: &docs, frequencies: &frequencies) else {
-                throw EngineError.unavailable("corrupt postings block in shard index of '\(String(decoding: key.prefix, as: UTF8.self))'")
+        try forEachRawBlock(field: field, term: term) { k, v in
+            guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
+                throw EngineError.unavailable("corrupt postings block in the index of '\(String(decoding: key.prefix.prefix { $0 != 0 }, as: UTF8.self))'")
             }
-            try body(docs, frequencies, Array(k))
-            return true
+            try body(docs, frequencies, k)
         }
     }
 
-    func positions(blockKey: [UInt8], count: Int) throws -> [[UInt32]] {
-        try txn.withValue(tables.positions, blockKey) { bytes in bytes.flatMap { PositionsBlock.decode($0, count: count) } } ?? []
+    func positions(blockKey: UnsafeRawBufferPointer, count: Int) throws -> [[UInt32]] {
+        try txn.withValue(tables.positions, Array(blockKey)) { bytes in bytes.flatMap { PositionsBlock.decode($0, count: count) } } ?? []
     }
 
     func externalID(_ doc: UInt32) throws -> String? {

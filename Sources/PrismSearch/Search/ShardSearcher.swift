@@ -55,13 +55,48 @@ struct ShardSearcher {
 
     private func termDocs(field: Int, term: [UInt8], boost: Float) throws -> ScoredDocs {
         let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
+        let norms = reader.norms(field: field)
         var out = ScoredDocs()
+        let df = Int(try reader.documentFrequency(field: field, term: term))
+        out.docs.reserveCapacity(df)
+        out.scores.reserveCapacity(df)
         try reader.forEachBlock(field: field, term: term) { docs, frequencies, _ in
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
-                out.append(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(field: field, doc: docs[i])))
+                out.append(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: field, doc: docs[i])))
             }
         }
         return out
+    }
+
+    /// Top k of a single-term query without scoring every posting: a block whose best possible
+    /// score (from its max frequency and min norm) cannot enter the top k is only counted.
+    /// Returns the best matches and the exact number of matches.
+    func topTerm(field: Int, term: [UInt8], boost: Float, collector: inout TopKCollector) throws -> Int {
+        let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
+        let norms = reader.norms(field: field)
+        var docs: [UInt32] = [], frequencies: [UInt32] = []
+        docs.reserveCapacity(PostingsBlock.capacity)
+        frequencies.reserveCapacity(PostingsBlock.capacity)
+        var total = 0
+        try reader.forEachRawBlock(field: field, term: term) { k, v in
+            guard let header = PostingsBlock.header(v) else { throw EngineError.unavailable("corrupt postings block") }
+            let bound = bm25.score(frequency: header.maxFrequency, normID: header.minNormID)
+            let skip = collector.isFull && bound < collector.threshold
+            if skip && !reader.hasDeletions {
+                total += header.count
+                return
+            }
+            guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
+                throw EngineError.unavailable("corrupt postings block")
+            }
+            for i in docs.indices where try !reader.isDeleted(docs[i]) {
+                total += 1
+                if !skip {
+                    try collector.offer(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: field, doc: docs[i])))
+                }
+            }
+        }
+        return total
     }
 
     /// Documents where the terms occur at their relative offsets; scored with the phrase count as

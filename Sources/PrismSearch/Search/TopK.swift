@@ -12,51 +12,65 @@ struct RankedDoc {
     }
 }
 
-/// The k best of a shard's matches, best first.
+/// Keeps the k best matches offered to it: a min-heap whose root is the worst kept, so a new
+/// match is compared with one element and the tie key is read only when scores are equal.
+struct TopKCollector {
+    let k: Int
+    private(set) var heap: [RankedDoc] = []
+    let tieKey: (UInt32) throws -> UInt64
+
+    init(k: Int, tieKey: @escaping (UInt32) throws -> UInt64) {
+        self.k = k
+        self.tieKey = tieKey
+        heap.reserveCapacity(min(k, 4096))
+    }
+
+    var isFull: Bool { heap.count >= k }
+    /// The score a match must beat (or tie) to enter once full.
+    var threshold: Float { heap.first?.score ?? -.infinity }
+
+    mutating func offer(_ doc: UInt32, _ score: Float) throws {
+        guard k > 0 else { return }
+        if heap.count == k && score < heap[0].score { return }
+        let candidate = RankedDoc(doc: doc, score: score, tie: try tieKey(doc))
+        if heap.count < k {
+            heap.append(candidate)
+            siftUp(heap.count - 1)
+        } else if RankedDoc.better(candidate, heap[0]) {
+            heap[0] = candidate
+            siftDown(0)
+        }
+    }
+
+    func sorted() -> [RankedDoc] { heap.sorted(by: RankedDoc.better) }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var worst = i
+            if l < heap.count && RankedDoc.better(heap[worst], heap[l]) { worst = l }
+            if r < heap.count && RankedDoc.better(heap[worst], heap[r]) { worst = r }
+            if worst == i { return }
+            heap.swapAt(i, worst)
+            i = worst
+        }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if RankedDoc.better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { return }
+        }
+    }
+}
+
 enum TopK {
-    static func select(_ matches: ScoredDocs, k: Int, tieKey: (UInt32) throws -> UInt64) rethrows -> [RankedDoc] {
-        guard k > 0, matches.count > 0 else { return [] }
-        let better = RankedDoc.better
-        if matches.count <= k {
-            var all: [RankedDoc] = []
-            all.reserveCapacity(matches.count)
-            for i in 0..<matches.count { all.append(RankedDoc(doc: matches.docs[i], score: matches.scores[i], tie: try tieKey(matches.docs[i]))) }
-            return all.sorted(by: better)
-        }
-        // A min-heap of the k best seen so far: its root is the worst of them.
-        var heap: [RankedDoc] = []
-        heap.reserveCapacity(k)
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var worst = i
-                if l < heap.count && better(heap[worst], heap[l]) { worst = l }
-                if r < heap.count && better(heap[worst], heap[r]) { worst = r }
-                if worst == i { return }
-                heap.swapAt(i, worst)
-                i = worst
-            }
-        }
-        func siftUp(_ start: Int) {
-            var i = start
-            while i > 0 {
-                let parent = (i - 1) / 2
-                if better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { return }
-            }
-        }
-        for i in 0..<matches.count {
-            // The tie key is read only when the score alone cannot decide.
-            if heap.count == k && matches.scores[i] < heap[0].score { continue }
-            let candidate = RankedDoc(doc: matches.docs[i], score: matches.scores[i], tie: try tieKey(matches.docs[i]))
-            if heap.count < k {
-                heap.append(candidate)
-                siftUp(heap.count - 1)
-            } else if better(candidate, heap[0]) {
-                heap[0] = candidate
-                siftDown(0)
-            }
-        }
-        return heap.sorted(by: better)
+    /// The k best of a shard's matches, best first.
+    static func select(_ matches: ScoredDocs, k: Int, tieKey: @escaping (UInt32) throws -> UInt64) throws -> [RankedDoc] {
+        var collector = TopKCollector(k: k, tieKey: tieKey)
+        for i in 0..<matches.count { try collector.offer(matches.docs[i], matches.scores[i]) }
+        return collector.sorted()
     }
 }

@@ -118,6 +118,7 @@ struct SearchBench: AsyncParsableCommand {
             var r = SearchRequest()
             r.query = q
             r.fields = ["body"]
+            r.includeDocuments = false
             requests.append(r)
         }
         var top10: [[[JSONValue]]] = []
