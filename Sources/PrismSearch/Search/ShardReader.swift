@@ -105,6 +105,22 @@ final class ShardReader {
         }
     }
 
+    /// Calls `body` for each block of the term with the block's first document, the first document
+    /// of the next block (or nil for the last), and the raw key and value: a caller looking for
+    /// given documents can tell from the range alone whether a block is worth decoding.
+    func forEachBlockRange(
+        field: Int, term: [UInt8],
+        _ body: (_ first: UInt32, _ nextFirst: UInt32?, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var previous: (first: UInt32, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
+        try forEachRawBlock(field: field, term: term) { k, v in
+            let first = ShardKey.readBE32(k, at: k.count - 4)
+            if let p = previous { try body(p.first, first, p.key, p.value) }
+            previous = (first, k, v)
+        }
+        if let p = previous { try body(p.first, nil, p.key, p.value) }
+    }
+
     /// Calls `body` for each block of the term with its decoded docs and frequencies, and the
     /// block key (to fetch positions).
     func forEachBlock(field: Int, term: [UInt8], _ body: ([UInt32], [UInt32], UnsafeRawBufferPointer) throws -> Void) throws {

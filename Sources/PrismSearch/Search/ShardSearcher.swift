@@ -100,47 +100,59 @@ struct ShardSearcher {
     }
 
     /// Documents where the terms occur at their relative offsets; scored with the phrase count as
-    /// the frequency and the sum of the terms' idf, as Tantivy does.
+    /// the frequency and the sum of the terms' idf, as Tantivy does. Candidates come from the
+    /// rarest term; other terms decode only blocks whose range holds a candidate.
     private func phraseDocs(field: Int, terms: [[UInt8]], offsets: [UInt32], boost: Float) throws -> ScoredDocs {
-        // Candidates: documents with every term.
-        var candidates: Set<UInt32>?
-        for term in terms {
-            var docs = Set<UInt32>()
-            try reader.forEachBlock(field: field, term: term) { blockDocs, _, _ in
-                for d in blockDocs where candidates?.contains(d) ?? true { docs.insert(d) }
+        let frequencies = try terms.map { try reader.documentFrequency(field: field, term: $0) }
+        let order = terms.indices.sorted { frequencies[$0] < frequencies[$1] }
+        var candidates: [UInt32] = []
+        try reader.forEachBlock(field: field, term: terms[order[0]]) { docs, _, _ in candidates += docs }
+        // positions[t][c]: positions of term t in candidate c.
+        var positions = [[[UInt32]]](repeating: [], count: terms.count)
+        for (step, t) in order.enumerated() {
+            var kept: [UInt32] = []
+            var keptPositions: [[UInt32]] = []
+            var earlier = positions.map { _ in [[UInt32]]() }
+            var c = 0
+            try reader.forEachBlockRange(field: field, term: terms[t]) { first, nextFirst, key, value in
+                while c < candidates.count && candidates[c] < first { c += 1 }
+                guard c < candidates.count, nextFirst.map({ candidates[c] < $0 }) ?? true else { return }
+                var docs: [UInt32] = [], tfs: [UInt32] = []
+                guard PostingsBlock.decode(value, first: first, docs: &docs, frequencies: &tfs) else {
+                    throw EngineError.unavailable("corrupt postings block")
+                }
+                let lists = try reader.positions(blockKey: key, count: docs.count)
+                for (i, doc) in docs.enumerated() {
+                    while c < candidates.count && candidates[c] < doc { c += 1 }
+                    guard c < candidates.count, candidates[c] == doc, i < lists.count else { continue }
+                    kept.append(doc)
+                    keptPositions.append(lists[i])
+                    // Keep the positions gathered for earlier terms aligned with the survivors.
+                    for u in order.prefix(step) { earlier[u].append(positions[u][c]) }
+                    c += 1
+                }
             }
-            candidates = candidates.map { $0.intersection(docs) } ?? docs
-            if candidates?.isEmpty == true { return ScoredDocs() }
-        }
-        guard let candidates else { return ScoredDocs() }
-        // Positions of each term in the candidates.
-        var positions: [[UInt32: [UInt32]]] = []
-        for term in terms {
-            var map: [UInt32: [UInt32]] = [:]
-            try reader.forEachBlock(field: field, term: term) { blockDocs, _, blockKey in
-                guard blockDocs.contains(where: { candidates.contains($0) }) else { return }
-                let lists = try reader.positions(blockKey: blockKey, count: blockDocs.count)
-                for (i, d) in blockDocs.enumerated() where candidates.contains(d) && i < lists.count { map[d] = lists[i] }
-            }
-            positions.append(map)
+            candidates = kept
+            for u in order.prefix(step) { positions[u] = earlier[u] }
+            positions[t] = keptPositions
+            if candidates.isEmpty { return ScoredDocs() }
         }
         let idf = terms.reduce(Float(0)) { $0 + statistics.idf(.init(field: field, term: $1)) }
         let bm25 = scorer(field: field, idf: idf, boost: boost)
+        let norms = reader.norms(field: field)
         var out = ScoredDocs()
-        for doc in candidates.sorted() where try !reader.isDeleted(doc) {
-            guard let starts = positions[0][doc] else { continue }
-            let sets = (1..<terms.count).map { Set(positions[$0][doc] ?? []) }
+        for (c, doc) in candidates.enumerated() where try !reader.isDeleted(doc) {
             var matches: UInt32 = 0
-            for start in starts {
+            for start in positions[0][c] {
                 var ok = true
-                for i in 1..<terms.count where !sets[i - 1].contains(start + offsets[i] - offsets[0]) {
+                for t in 1..<terms.count where !positions[t][c].contains(start &+ offsets[t] &- offsets[0]) {
                     ok = false
                     break
                 }
                 if ok { matches += 1 }
             }
             if matches > 0 {
-                out.append(doc, bm25.score(frequency: matches, normID: try reader.normID(field: field, doc: doc)))
+                out.append(doc, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: doc)))
             }
         }
         return out

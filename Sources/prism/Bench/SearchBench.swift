@@ -136,6 +136,19 @@ struct SearchBench: AsyncParsableCommand {
             }
         }
         let wall = seconds(clock.now - wallStart)
+        if ProcessInfo.processInfo.environment["BENCH_BREAKDOWN"] != nil {
+            // Median latency per query kind (one term, OR, AND, phrase), for profiling.
+            for kind in 0..<4 {
+                var own: [Double] = []
+                for (i, r) in requests.enumerated() where i % 4 == kind {
+                    let t = clock.now
+                    _ = try store.search("bench", r)
+                    own.append(seconds(clock.now - t))
+                }
+                own.sort()
+                progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(own[own.count / 2] * 1000) ms, max \((own.last ?? 0) * 1000) ms")
+            }
+        }
         latencies.sort()
         return EngineFigures(engine: "prism", docs: corpus.documents.count,
                              index_docs_per_s: Double(corpus.documents.count) / indexSeconds,
