@@ -31,16 +31,19 @@ public enum Analyzer: String, Sendable, Codable, CaseIterable {
         case .raw:
             return text.isEmpty ? [] : [Token(text, position: 0)]
         case .default:
-            return Analyzer.simpleTokens(text).compactMap { raw in
-                raw.bytes.count >= Analyzer.maxTokenBytes ? nil : Token(Analyzer.lowercase(raw.bytes), position: raw.position)
+            var out: [Token] = []
+            Analyzer.forEachWord(text) { bytes, position in
+                if bytes.count < Analyzer.maxTokenBytes { out.append(Token(Analyzer.lowercase(bytes), position: position)) }
             }
+            return out
         case .en:
-            return Analyzer.simpleTokens(text).compactMap { raw in
-                guard raw.bytes.count < Analyzer.maxTokenBytes else { return nil }
-                let lower = Analyzer.lowercase(raw.bytes)
-                if EnglishStopWords.contains(lower) { return nil }
-                return Token(PorterStemmer.stem(lower), position: raw.position)
+            var out: [Token] = []
+            Analyzer.forEachWord(text) { bytes, position in
+                guard bytes.count < Analyzer.maxTokenBytes else { return }
+                let lower = Analyzer.lowercase(bytes)
+                if !EnglishStopWords.contains(lower) { out.append(Token(PorterStemmer.stem(lower), position: position)) }
             }
+            return out
         case .code:
             var out: [Token] = []
             var position = 0
@@ -60,51 +63,54 @@ public enum Analyzer: String, Sendable, Codable, CaseIterable {
         }
     }
 
-    struct RawToken {
-        var bytes: ArraySlice<UInt8>
-        var position: Int
+    /// Calls `body` with each maximal run of alphanumeric characters (Unicode `Alphabetic` or
+    /// `Numeric`) as UTF-8, and its position, without copying the text.
+    static func forEachWord(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
+        var copy = text
+        copy.withUTF8 { bytes in
+            var start = -1
+            var position = 0
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                let width: Int
+                let alnum: Bool
+                if b < 0x80 {
+                    width = 1
+                    alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                } else {
+                    width = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+                    let end = min(i + width, bytes.count)
+                    let scalar = String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self).unicodeScalars.first
+                    alnum = scalar.map { $0.properties.isAlphabetic || $0.properties.numericType != nil } ?? false
+                }
+                if alnum {
+                    if start < 0 { start = i }
+                } else if start >= 0 {
+                    body(UnsafeBufferPointer(rebasing: bytes[start..<i]), position)
+                    position += 1
+                    start = -1
+                }
+                i += width
+            }
+            if start >= 0 { body(UnsafeBufferPointer(rebasing: bytes[start..<min(i, bytes.count)]), position) }
+        }
     }
 
-    /// Maximal runs of alphanumeric characters (Unicode `Alphabetic` or `Numeric`), as UTF-8.
-    static func simpleTokens(_ text: String) -> [RawToken] {
-        var tokens: [RawToken] = []
-        let bytes = Array(text.utf8)
-        var start = -1
-        var position = 0
-        var i = 0
-        while i < bytes.count {
-            let b = bytes[i]
-            let width: Int
-            let alnum: Bool
-            if b < 0x80 {
-                width = 1
-                alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-            } else {
-                width = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-                let end = min(i + width, bytes.count)
-                let scalar = String(decoding: bytes[i..<end], as: UTF8.self).unicodeScalars.first
-                alnum = scalar.map { $0.properties.isAlphabetic || $0.properties.numericType != nil } ?? false
+    static func lowercase(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii {
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for (i, b) in bytes.enumerated() { out[i] = b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+                return bytes.count
             }
-            if alnum {
-                if start < 0 { start = i }
-            } else if start >= 0 {
-                tokens.append(RawToken(bytes: bytes[start..<i], position: position))
-                position += 1
-                start = -1
-            }
-            i += width
         }
-        if start >= 0 {
-            tokens.append(RawToken(bytes: bytes[start..<min(i, bytes.count)], position: position))
-        }
-        return tokens
+        return String(decoding: bytes, as: UTF8.self).lowercased()
     }
 
     static func lowercase(_ bytes: ArraySlice<UInt8>) -> String {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            return String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-        }
-        return String(decoding: bytes, as: UTF8.self).lowercased()
+        bytes.withUnsafeBufferPointer { lowercase($0) }
     }
 
     /// Words for the code analyzer: runs of alphanumerics and underscores.

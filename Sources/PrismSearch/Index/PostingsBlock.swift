@@ -75,6 +75,16 @@ struct PostingsBlock: Equatable {
 
 /// Token positions of the postings in one block, per document: `count:varint { delta:varint }*`.
 enum PositionsBlock {
+    /// Appends one document's positions to an encoded block (blocks are plain concatenations).
+    static func append(_ positions: ArraySlice<UInt32>, to out: inout [UInt8]) {
+        Varint.append(UInt32(positions.count), to: &out)
+        var previous: UInt32 = 0
+        for p in positions {
+            Varint.append(p - previous, to: &out)
+            previous = p
+        }
+    }
+
     static func encode(_ positions: [[UInt32]]) -> [UInt8] {
         var out: [UInt8] = []
         for list in positions {

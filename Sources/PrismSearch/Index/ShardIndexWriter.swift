@@ -118,12 +118,13 @@ struct ShardIndexWriter {
         try txn.put(tables.meta, key.meta, meta.encoded())
     }
 
-    /// Appends to the term's last block while it has room, then starts new blocks.
+    /// Appends to the term's last block while it has room, then starts new blocks. Positions
+    /// blocks are concatenations, so the last one is extended without decoding it.
     private func append(_ postings: PendingPostings, to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
         let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
         try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.docs.count)).littleEndian) { Array($0) })
         var block = PostingsBlock()
-        var positions: [[UInt32]] = []
+        var positions: [UInt8] = []
         var first: UInt32 = postings.docs[0]
         if let (lastFirst, lastBlock) = try txn.withLast(tables.postings, prefix: termPrefix, { k, v -> (UInt32, PostingsBlock?) in
             let f = ShardKey.readBE32(k, at: k.count - 4)
@@ -131,28 +132,25 @@ struct ShardIndexWriter {
         }), let lastBlock, !lastBlock.isFull {
             block = lastBlock
             first = lastFirst
-            let blockKey = key.block(termPrefix, first: lastFirst)
-            positions = try txn.withValue(tables.positions, blockKey) { bytes in
-                bytes.flatMap { PositionsBlock.decode($0, count: lastBlock.count) }
-            } ?? [[UInt32]](repeating: [], count: lastBlock.count)
+            positions = try txn.get(tables.positions, key.block(termPrefix, first: lastFirst)) ?? []
         }
         for i in postings.docs.indices {
             if block.isFull {
                 try write(block, positions, first: first, termPrefix, txn)
                 block = PostingsBlock()
-                positions = []
+                positions.removeAll(keepingCapacity: true)
                 first = postings.docs[i]
             }
             block.append(doc: postings.docs[i], frequency: postings.frequencies[i], normID: postings.normIDs[i])
-            positions.append(Array(postings.positions(i)))
+            PositionsBlock.append(postings.positions(i), to: &positions)
         }
         try write(block, positions, first: first, termPrefix, txn)
     }
 
-    private func write(_ block: PostingsBlock, _ positions: [[UInt32]], first: UInt32, _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+    private func write(_ block: PostingsBlock, _ positions: [UInt8], first: UInt32, _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
         let blockKey = key.block(termPrefix, first: first)
         try txn.put(tables.postings, blockKey, block.encoded())
-        try txn.put(tables.positions, blockKey, PositionsBlock.encode(positions))
+        try txn.put(tables.positions, blockKey, positions)
     }
 
     /// Removes every index record of the collection (all shards).
