@@ -16,7 +16,8 @@ extension CollectionStore {
         let documents = documentsTable
         return try environment.read { txn in
             let readers = try (0..<schema.numShards).map {
-                try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount)
+                try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount,
+                                fieldTypes: (schema.backends.text?.fields ?? []).map(\.type))
             }
             var statistics = CollectionStatistics()
             let terms = plan.terms

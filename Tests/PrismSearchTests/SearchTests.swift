@@ -145,3 +145,47 @@ struct SearchTests {
         #expect(throws: EngineError.self) { try search(fixture, "a", filter: "b:(") }
     }
 }
+
+@Suite("Range and typed-field queries")
+struct RangeQueryTests {
+    @Test func rangesOnNumbersDatesAndBools() async throws {
+        let fixture = try StoreFixture()
+        _ = try await fixture.store.create(try SchemaParser().parse(try json("""
+        {"num_shards":3,"backends":{"text":{"fields":[{"name":"title","type":"text"},{"name":"year","type":"i64"},
+         {"name":"price","type":"f64"},{"name":"when","type":"date"},{"name":"flag","type":"bool"},{"name":"n","type":"u64"}]}}}
+        """), name: "c"))
+        let docs = try (0..<20).map { i in
+            try json(#"{"id":"\#(i)","fields":{"title":"item","year":\#(1995 + i),"price":\#(Double(i) * 0.5),"when":"2024-\#(String(format: "%02d", i % 12 + 1))-15T00:00:00Z","flag":\#(i % 2 == 0),"n":\#(i)}}"#)
+        }
+        _ = try await fixture.store.upsert("c", documents: docs + [try json(#"{"id":"bare","fields":{"title":"item"}}"#)])
+        func ids(_ q: String) throws -> Set<Int> {
+            var r = SearchRequest()
+            r.query = q
+            r.limit = 100
+            return Set(try fixture.store.search("c", r).hits.compactMap { Int($0.id) })
+        }
+        #expect(try ids("year:[2000 TO 2004]") == Set(5...9))
+        #expect(try ids("year:{2000 TO 2004}") == Set(6...8))
+        #expect(try ids("year:[2000 TO 2004}") == Set(5...8))
+        #expect(try ids("year:[* TO 1997]") == Set(0...2))
+        #expect(try ids("year:[2012 TO *]") == Set(17...19))
+        #expect(try ids("year:2005") == [10])
+        #expect(try ids("price:[1.5 TO 2.5]") == Set(3...5))
+        #expect(try ids("when:[2024-03-01 TO 2024-04-30]") == [2, 3, 14, 15])
+        #expect(try ids("flag:true") == Set(stride(from: 0, to: 20, by: 2)))
+        #expect(try ids("n:[18 TO 100]") == [18, 19])
+        #expect(try ids("year:*").count == 20)
+        #expect(try ids("item AND year:[1995 TO 1996]") == [0, 1])
+        #expect(try ids("item -year:[1996 TO *]") == [0])
+        var filtered = SearchRequest()
+        filtered.query = "item"
+        filtered.filter = "year:[2010 TO *] AND flag:false"
+        filtered.limit = 100
+        #expect(Set(try fixture.store.search("c", filtered).hits.compactMap { Int($0.id) }) == [15, 17, 19])
+        for bad in ["title:[a TO b]", "year:[x TO 3]", "when:[yesterday TO *]", "flag:maybe"] {
+            var r = SearchRequest()
+            r.query = bad
+            #expect(throws: EngineError.self, "\(bad)") { try fixture.store.search("c", r) }
+        }
+    }
+}

@@ -17,6 +17,8 @@ struct IndexTables: Sendable {
     let norms: Table
     /// shard → `ShardMeta`.
     let meta: Table
+    /// field + chunk → `DocValues` chunk.
+    let values: Table
     /// chunk → deleted-documents bitmap (4096 per chunk).
     let deleted: Table
     /// chunk → xxHash64 of each document's id (4096 per chunk): the tie-break between equal scores,
@@ -34,8 +36,9 @@ struct IndexTables: Sendable {
         norms = try environment.table("ix_norms")
         meta = try environment.table("ix_meta")
         deleted = try environment.table("ix_deleted")
+        values = try environment.table("ix_values")
         tieKeys = try environment.table("ix_tiekeys")
     }
 
-    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys] }
+    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values] }
 }

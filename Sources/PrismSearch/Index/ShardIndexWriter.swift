@@ -36,6 +36,7 @@ struct ShardIndexWriter {
         var deletedChunks: [UInt32: [UInt8]] = [:]
         var normChunks: [Int: [UInt32: [UInt8]]] = [:]
         var tieChunks: [UInt32: [UInt8]] = [:]
+        var valueChunks: [Int: [UInt32: [UInt8]]] = [:]
         var pending = [[String: PendingPostings]](repeating: [:], count: fields.count)
         var documentNorms: [(ordinal: Int, doc: UInt32, normID: UInt8)] = []
 
@@ -70,6 +71,15 @@ struct ShardIndexWriter {
             let slot = Int(docnum % IndexTables.docsPerChunk) * 8
             withUnsafeBytes(of: tie) { bytes in
                 for i in 0..<8 { tieChunks[tieChunk]?[slot + i] = bytes[i] }
+            }
+
+            for (ordinal, field) in fields.enumerated() where DocValues.supports(field.type) {
+                guard let value = document.value(field.name), let bits = DocValues.bits(value) else { continue }
+                let chunk = docnum / IndexTables.docsPerChunk
+                if valueChunks[ordinal, default: [:]][chunk] == nil {
+                    valueChunks[ordinal, default: [:]][chunk] = try txn.get(tables.values, key.fieldChunk(ordinal, chunk)) ?? DocValues.emptyChunk()
+                }
+                DocValues.set(&valueChunks[ordinal, default: [:]][chunk, default: DocValues.emptyChunk()], slot: Int(docnum % IndexTables.docsPerChunk), bits: bits)
             }
 
             for (ordinal, field) in fields.enumerated() where field.indexed {
@@ -112,6 +122,9 @@ struct ShardIndexWriter {
         }
         for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
         for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
+        for (ordinal, chunks) in valueChunks {
+            for (chunk, bytes) in chunks { try txn.put(tables.values, key.fieldChunk(ordinal, chunk), bytes) }
+        }
         for (ordinal, chunks) in normChunks {
             for (chunk, bytes) in chunks { try txn.put(tables.norms, key.fieldChunk(ordinal, chunk), bytes) }
         }

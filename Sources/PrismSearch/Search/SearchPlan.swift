@@ -4,6 +4,8 @@ indirect enum SearchPlan: Equatable {
     /// Terms with their positions relative to the first.
     case phrase(field: Int, terms: [[UInt8]], offsets: [UInt32], boost: Float)
     case exists(field: Int)
+    /// Documents whose value (doc values, as bit patterns of `type`) lies in the bounds; constant score.
+    case range(field: Int, type: FieldType, lower: UInt64?, upper: UInt64?, includeLower: Bool, includeUpper: Bool)
     case all
     case none
     case boolean(must: [SearchPlan], should: [SearchPlan], mustNot: [SearchPlan])
@@ -22,7 +24,7 @@ indirect enum SearchPlan: Equatable {
 
     var fields: Set<Int> {
         switch self {
-        case .term(let field, _, _), .phrase(let field, _, _, _), .exists(let field): return [field]
+        case .term(let field, _, _), .phrase(let field, _, _, _), .exists(let field), .range(let field, _, _, _, _, _): return [field]
         case .boolean(let must, let should, let mustNot): return (must + should + mustNot).reduce(into: []) { $0.formUnion($1.fields) }
         case .boost(let plan, _): return plan.fields
         default: return []
@@ -60,6 +62,8 @@ struct QueryCompiler {
         switch node {
         case .all:
             return .all
+        case .term(let field?, let text) where (try? ordinal(field)).map({ DocValues.supports((schema.backends.text?.fields ?? [])[$0].type) }) == true:
+            return try compile(.range(field: field, lower: text, upper: text, includeLower: true, includeUpper: true))
         case .term(let field, let text):
             return try perField(field) { ordinal, analyzer in
                 let tokens = analyzer.tokens(text)
@@ -76,9 +80,14 @@ struct QueryCompiler {
             }
         case .exists(let field):
             return .exists(field: try ordinal(field))
-        case .range(let field, _, _, _, _):
-            _ = try ordinal(field)
-            throw .invalid("range queries (on '\(field)') are not supported yet")
+        case .range(let field, let lower, let upper, let includeLower, let includeUpper):
+            let o = try ordinal(field)
+            let definition = (schema.backends.text?.fields ?? [])[o]
+            guard DocValues.supports(definition.type) else {
+                throw .invalid("query: range queries need a numeric, date or bool field; '\(field)' is \(definition.type.rawValue)")
+            }
+            return .range(field: o, type: definition.type, lower: try bound(lower, definition), upper: try bound(upper, definition),
+                          includeLower: includeLower, includeUpper: includeUpper)
         case .boolean(let must, let should, let mustNot):
             return .boolean(must: try must.map { node throws(EngineError) in try compile(node) },
                             should: try should.map { node throws(EngineError) in try compile(node) },
@@ -86,6 +95,14 @@ struct QueryCompiler {
         case .boost(let inner, let factor):
             return .boost(try compile(inner), factor)
         }
+    }
+
+    private func bound(_ text: String?, _ field: FieldDefinition) throws(EngineError) -> UInt64? {
+        guard let text else { return nil }
+        guard let bits = DocValues.parseBound(text, as: field.type) else {
+            throw .invalid("query: '\(text)' is not a valid \(field.type.rawValue) value for field '\(field.name)'")
+        }
+        return bits
     }
 
     private func phrase(_ ordinal: Int, _ tokens: [Token]) -> SearchPlan {

@@ -27,7 +27,11 @@ final class ShardReader {
         }
     }
 
-    init(txn: ReadTransaction, tables: IndexTables, collection: String, shard: Int, fields: Int) throws {
+    /// Field types by ordinal.
+    let fieldTypes: [FieldType]
+
+    init(txn: ReadTransaction, tables: IndexTables, collection: String, shard: Int, fields: Int, fieldTypes: [FieldType] = []) throws {
+        self.fieldTypes = fieldTypes
         self.txn = txn
         self.tables = tables
         self.key = ShardKey(collection: collection, shard: shard)
@@ -75,6 +79,38 @@ final class ShardReader {
 
     func normID(field: Int, doc: UInt32) throws -> UInt8 {
         try normID(norms(field: field), field: field, doc: doc)
+    }
+
+    /// One field's doc values, chunk by chunk, referenced in place.
+    final class ValueColumn {
+        var chunks: [UnsafeRawBufferPointer?]
+        var loaded: [Bool]
+        init(count: Int) {
+            chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
+            loaded = [Bool](repeating: false, count: count)
+        }
+    }
+
+    private var valueColumns: [Int: ValueColumn] = [:]
+
+    func values(field: Int) -> ValueColumn {
+        if let column = valueColumns[field] { return column }
+        let column = ValueColumn(count: chunkCount)
+        valueColumns[field] = column
+        return column
+    }
+
+    /// The stored bits of the document's value in `field`, or nil when it has none.
+    @inline(__always)
+    func value(_ column: ValueColumn, field: Int, doc: UInt32) throws -> UInt64? {
+        let chunk = Int(doc / IndexTables.docsPerChunk)
+        guard chunk < chunkCount else { return nil }
+        if !column.loaded[chunk] {
+            column.chunks[chunk] = try txn.valueUntilEnd(tables.values, key.fieldChunk(field, UInt32(chunk)))
+            column.loaded[chunk] = true
+        }
+        guard let bytes = column.chunks[chunk] else { return nil }
+        return DocValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
     }
 
     /// The document's tie-break key (xxHash64 of its id).

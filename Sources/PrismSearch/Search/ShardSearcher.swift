@@ -12,7 +12,26 @@ struct ShardSearcher {
         case .all:
             return try constantScore { _ in true }
         case .exists(let field):
+            let fields = reader.fieldTypes
+            if field < fields.count, DocValues.supports(fields[field]) {
+                let column = reader.values(field: field)
+                return try constantScore { doc in try reader.value(column, field: field, doc: doc) != nil }
+            }
             return try constantScore { doc in try reader.normID(field: field, doc: doc) > 0 }
+        case .range(let field, let type, let lower, let upper, let includeLower, let includeUpper):
+            let column = reader.values(field: field)
+            return try constantScore { doc in
+                guard let v = try reader.value(column, field: field, doc: doc) else { return false }
+                if let lower {
+                    let c = DocValues.compare(v, lower, as: type)
+                    if c < 0 || (c == 0 && !includeLower) { return false }
+                }
+                if let upper {
+                    let c = DocValues.compare(v, upper, as: type)
+                    if c > 0 || (c == 0 && !includeUpper) { return false }
+                }
+                return true
+            }
         case .term(let field, let term, let boost):
             return try termDocs(field: field, term: term, boost: boost)
         case .phrase(let field, let terms, let offsets, let boost):
