@@ -1,51 +1,102 @@
 import PrismStorage
 
 extension CollectionStore {
-    /// Runs a text search over every shard of the collection: statistics are summed first so all
-    /// shards score alike, then each shard's best `offset + limit` are merged by score (ties by the id's hash).
+    /// Runs a search over every shard of the collection. Text: corpus statistics are summed first
+    /// so all shards score alike, then each shard's best are merged by score (ties by the id's
+    /// hash). Vector: each shard's nearest are merged by distance. Both given: the two ranked
+    /// lists are fused (RRF or weighted), so the answer does not depend on how the collection is
+    /// sharded.
     public func search(_ name: String, _ request: SearchRequest) throws -> SearchResult {
         let schema = try schema(name)
         let compiler = try QueryCompiler(schema: schema, defaultFieldNames: request.fields)
+        let runText = request.vector == nil || !request.query.isEmpty
         let plan = try compiler.compile(try CollectionStore.parseQuery(request.query, parameter: "query"))
         let filter = try request.filter.map { text throws(EngineError) in try compiler.compile(try CollectionStore.parseQuery(text, parameter: "filter")) }
-        let fieldCount = schema.backends.text?.fields.count ?? 0
-        let k1 = Float(schema.backends.text?.bm25K1 ?? 1.2)
-        let b = Float(schema.backends.text?.bm25B ?? 0.75)
+        var query: [Float]?
+        if let vector = request.vector {
+            guard let backend = schema.backends.vector else {
+                throw EngineError.invalid("vector: collection '\(name)' has no vector backend")
+            }
+            guard vector.count == backend.dimension else {
+                throw EngineError.invalid("vector: has \(vector.count) dimensions, the schema requires \(backend.dimension)")
+            }
+            query = VectorDistance.prepared(vector, backend.distance)
+        }
+        let hybrid = runText && query != nil
         let window = request.offset + request.limit
+        // Fusion looks deeper than the page so a document ranked well by one list can surface.
+        let depth = hybrid ? max(window, 100) : window
+        let fieldCount = schema.backends.text?.fields.count ?? 0
+        let fieldTypes = (schema.backends.text?.fields ?? []).map(\.type)
         let index = self.index
         let documents = documentsTable
+
         return try environment.read { txn in
             let readers = try (0..<schema.numShards).map {
-                try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount,
-                                fieldTypes: (schema.backends.text?.fields ?? []).map(\.type))
+                try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount, fieldTypes: fieldTypes)
             }
             var statistics = CollectionStatistics()
-            let terms = plan.terms
-            for reader in readers { statistics.merge(try reader.statistics(terms: terms, fields: fieldCount)) }
+            if runText {
+                let terms = plan.terms
+                for reader in readers { statistics.merge(try reader.statistics(terms: terms, fields: fieldCount)) }
+            }
+            let k1 = Float(schema.backends.text?.bm25K1 ?? 1.2)
+            let b = Float(schema.backends.text?.bm25B ?? 0.75)
 
+            var textList: [(ranked: RankedDoc, shard: Int)] = []
+            var vectorList: [(ranked: RankedDoc, shard: Int)] = []
             var total = 0
-            var candidates: [(ranked: RankedDoc, shard: Int)] = []
             for (shard, reader) in readers.enumerated() {
                 let searcher = ShardSearcher(reader: reader, statistics: statistics, k1: k1, b: b)
-                var collector = TopKCollector(k: window, tieKey: reader.tieKey)
-                if filter == nil, request.minScore == nil, case .term(let field, let term, let boost) = plan {
-                    total += try searcher.topTerm(field: field, term: term, boost: boost, collector: &collector)
-                } else {
-                    var matches = try searcher.evaluate(plan)
-                    if let filter, matches.count > 0 {
-                        matches = matches.intersect(try searcher.evaluate(filter).scaled(0))
+                var allowed: Set<UInt32>?
+                if let filter {
+                    allowed = Set(try searcher.evaluate(filter).docs)
+                }
+                if runText {
+                    var collector = TopKCollector(k: depth, tieKey: reader.tieKey)
+                    if filter == nil, request.minScore == nil, case .term(let field, let term, let boost) = plan {
+                        total += try searcher.topTerm(field: field, term: term, boost: boost, collector: &collector)
+                    } else {
+                        let matches = try searcher.evaluate(plan)
+                        for i in 0..<matches.count {
+                            if let allowed, !allowed.contains(matches.docs[i]) { continue }
+                            if let minScore = request.minScore, !hybrid, matches.scores[i] < minScore { continue }
+                            total += 1
+                            try collector.offer(matches.docs[i], matches.scores[i])
+                        }
                     }
-                    for i in 0..<matches.count where request.minScore.map({ matches.scores[i] >= $0 }) ?? true {
-                        total += 1
-                        try collector.offer(matches.docs[i], matches.scores[i])
+                    textList += collector.sorted().map { ($0, shard) }
+                }
+                if let query, let backend = schema.backends.vector {
+                    for c in try searcher.nearest(query, backend: backend, k: depth, ef: backend.hnswEfSearch, allowed: allowed) {
+                        let score = VectorDistance.score(backend.distance, distance: c.distance)
+                        vectorList.append((RankedDoc(doc: c.doc, score: score, tie: try reader.tieKey(c.doc)), shard))
                     }
                 }
-                for ranked in collector.sorted() { candidates.append((ranked, shard)) }
             }
-            candidates.sort { RankedDoc.better($0.ranked, $1.ranked) }
-            let page = candidates.dropFirst(request.offset).prefix(request.limit)
+            textList.sort { RankedDoc.better($0.ranked, $1.ranked) }
+            vectorList.sort { RankedDoc.better($0.ranked, $1.ranked) }
+            if !runText {
+                vectorList = Array(vectorList.prefix(depth))
+                if let minScore = request.minScore { vectorList = vectorList.filter { $0.ranked.score >= minScore } }
+                total = vectorList.count
+            }
+
+            var ranked: [(ranked: RankedDoc, shard: Int)]
+            if hybrid {
+                ranked = HybridFusion.fuse(text: Array(textList.prefix(depth)), vector: Array(vectorList.prefix(depth)),
+                                           strategy: request.mergeStrategy ?? schema.hybrid.defaultStrategy,
+                                           rrfK: request.rrfK ?? schema.hybrid.rrfK,
+                                           textWeight: request.textWeight ?? schema.hybrid.textWeight,
+                                           vectorWeight: request.vectorWeight ?? schema.hybrid.vectorWeight)
+                if let minScore = request.minScore { ranked = ranked.filter { $0.ranked.score >= minScore } }
+                total = ranked.count
+            } else {
+                ranked = runText ? textList : vectorList
+            }
+
             var hits: [SearchHit] = []
-            for candidate in page {
+            for candidate in ranked.dropFirst(request.offset).prefix(request.limit) {
                 guard let id = try readers[candidate.shard].externalID(candidate.ranked.doc) else { continue }
                 var document: Document?
                 if request.includeDocuments {

@@ -40,6 +40,28 @@ struct SearchAPITests {
         }
     }
 
+    @Test func vectorAndHybridSearchOverHTTP() async throws {
+        try await withTestServer { client in
+            #expect(try await client.put("/collections/v", #"{"backends":{"text":{"fields":[{"name":"title","type":"text"}]},"vector":{"dimension":2,"distance":"euclidean"}}}"#).status == 201)
+            #expect(try await client.post("/collections/v/documents", """
+            {"documents":[{"id":"a","fields":{"title":"red","embedding":[0,0]}},{"id":"b","fields":{"title":"blue","embedding":[1,1]}},
+                          {"id":"c","fields":{"title":"red blue","embedding":[5,5]}}]}
+            """).status == 201)
+            let nearest = try await client.post("/collections/v/search", #"{"vector":[0.9,0.9],"limit":2}"#)
+            #expect((nearest.json["results"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["b", "a"])
+            let hybrid = try await client.post("/collections/v/search", #"{"query":"red","vector":[5,5],"merge_strategy":"rrf"}"#)
+            #expect((hybrid.json["results"] as? [[String: Any]])?.first?["id"] as? String == "c")
+            let wrong = try await client.post("/collections/v/search", #"{"vector":[1,2,3]}"#)
+            #expect(wrong.status == 400)
+            #expect((wrong.json["error"] as? String)?.contains("vector: has 3 dimensions, the schema requires 2") == true)
+            let noVectors = try await client.put("/collections/t", #"{"backends":{"text":{"fields":[{"name":"title","type":"text"}]}}}"#)
+            #expect(noVectors.status == 201)
+            let refused = try await client.post("/collections/t/search", #"{"vector":[1]}"#)
+            #expect(refused.status == 400)
+            #expect((refused.json["error"] as? String)?.contains("has no vector backend") == true)
+        }
+    }
+
     @Test func badSearchesGetJSONErrors() async throws {
         let schema = self.schema
         try await withTestServer { client in

@@ -19,6 +19,12 @@ struct IndexTables: Sendable {
     let meta: Table
     /// field + chunk → `DocValues` chunk.
     let values: Table
+    /// document number → vector bytes (Float32 little-endian; unit length for cosine).
+    let vectors: Table
+    /// document number → `HNSWNode`.
+    let graph: Table
+    /// shard → `HNSWMeta`.
+    let graphMeta: Table
     /// chunk → deleted-documents bitmap (4096 per chunk).
     let deleted: Table
     /// chunk → xxHash64 of each document's id (4096 per chunk): the tie-break between equal scores,
@@ -37,8 +43,11 @@ struct IndexTables: Sendable {
         meta = try environment.table("ix_meta")
         deleted = try environment.table("ix_deleted")
         values = try environment.table("ix_values")
+        vectors = try environment.table("ix_vectors")
+        graph = try environment.table("ix_graph")
+        graphMeta = try environment.table("ix_graph_meta")
         tieKeys = try environment.table("ix_tiekeys")
     }
 
-    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values] }
+    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values, vectors, graph, graphMeta] }
 }

@@ -37,6 +37,7 @@ struct ShardIndexWriter {
         var normChunks: [Int: [UInt32: [UInt8]]] = [:]
         var tieChunks: [UInt32: [UInt8]] = [:]
         var valueChunks: [Int: [UInt32: [UInt8]]] = [:]
+        var newVectors: [(doc: UInt32, vector: [Float])] = []
         var pending = [[String: PendingPostings]](repeating: [:], count: fields.count)
         var documentNorms: [(ordinal: Int, doc: UInt32, normID: UInt8)] = []
 
@@ -71,6 +72,10 @@ struct ShardIndexWriter {
             let slot = Int(docnum % IndexTables.docsPerChunk) * 8
             withUnsafeBytes(of: tie) { bytes in
                 for i in 0..<8 { tieChunks[tieChunk]?[slot + i] = bytes[i] }
+            }
+
+            if let backend = schema.backends.vector, case .vector(let v)? = document.value(backend.embeddingField) {
+                newVectors.append((docnum, v))
             }
 
             for (ordinal, field) in fields.enumerated() where DocValues.supports(field.type) {
@@ -127,6 +132,9 @@ struct ShardIndexWriter {
         }
         for (ordinal, chunks) in normChunks {
             for (chunk, bytes) in chunks { try txn.put(tables.norms, key.fieldChunk(ordinal, chunk), bytes) }
+        }
+        if let backend = schema.backends.vector, !newVectors.isEmpty {
+            try HNSWWriter(backend: backend, tables: tables, key: key).insert(newVectors, txn)
         }
         try txn.put(tables.meta, key.meta, meta.encoded())
     }

@@ -6,6 +6,12 @@ public struct SearchRequest: Sendable, Equatable {
     public var limit: Int = 10
     public var offset: Int = 0
     public var minScore: Float?
+    /// Query vector: with `query` the search is hybrid (both run, results fused).
+    public var vector: [Float]?
+    public var mergeStrategy: CollectionSchema.MergeStrategy?
+    public var rrfK: Double?
+    public var textWeight: Double?
+    public var vectorWeight: Double?
     /// Whether hits carry their stored fields (the API always wants them; benchmarks compare ranking alone).
     public var includeDocuments = true
 
@@ -49,9 +55,28 @@ public struct SearchRequest: Sendable, Equatable {
             guard let d = m.doubleValue, d.isFinite else { throw .invalid("min_score: expected a number, got \(m.typeName)") }
             request.minScore = Float(d)
         }
-        if object["vector"] != nil {
-            throw .invalid("vector: vector and hybrid search are not available yet in this build")
+        if let v = object["vector"] {
+            guard case .array(let items) = v else { throw .invalid("vector: expected an array of numbers, got \(v.typeName)") }
+            var vector: [Float] = []
+            vector.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                guard let d = item.doubleValue else { throw .invalid("vector[\(i)]: expected a number, got \(item.typeName)") }
+                let f = Float(d)
+                guard f.isFinite else { throw .invalid("vector[\(i)]: \(d) is not a finite 32-bit float") }
+                vector.append(f)
+            }
+            guard !vector.isEmpty else { throw .invalid("vector: must not be empty") }
+            request.vector = vector
         }
+        if let m = object["merge_strategy"] {
+            guard case .string(let s) = m, let strategy = CollectionSchema.MergeStrategy(rawValue: s) else {
+                throw .invalid("merge_strategy: expected \"rrf\" or \"weighted\"")
+            }
+            request.mergeStrategy = strategy
+        }
+        request.rrfK = try number(object["rrf_k"], "rrf_k", range: 0...1_000_000)
+        request.textWeight = try number(object["text_weight"], "text_weight", range: 0...1_000_000)
+        request.vectorWeight = try number(object["vector_weight"], "vector_weight", range: 0...1_000_000)
         if object["highlight"] != nil {
             throw .invalid("highlight: highlighting is not available yet in this build")
         }
@@ -61,6 +86,13 @@ public struct SearchRequest: Sendable, Equatable {
             }
         }
         return request
+    }
+
+    private static func number(_ value: JSONValue?, _ name: String, range: ClosedRange<Double>) throws(EngineError) -> Double? {
+        guard let value else { return nil }
+        guard let d = value.doubleValue else { throw .invalid("\(name): expected a number, got \(value.typeName)") }
+        guard range.contains(d) else { throw .invalid("\(name): \(d) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return d
     }
 
     private static func integer(_ value: JSONValue?, _ name: String, default fallback: Int, range: ClosedRange<Int>) throws(EngineError) -> Int {

@@ -3,7 +3,7 @@ import PrismStorage
 /// Read access to one shard's index inside a read transaction: statistics, postings, norms and
 /// the deleted bitmap. Chunks are referenced in place (LMDB keeps them mapped for the
 /// transaction's life), indexed by chunk number, so per-document lookups are two array reads.
-final class ShardReader {
+final class ShardReader: HNSWStorage {
     let txn: ReadTransaction
     let tables: IndexTables
     let key: ShardKey
@@ -113,6 +113,20 @@ final class ShardReader {
         return DocValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
     }
 
+    /// The shard's HNSW entry point and size.
+    func graphMeta() throws -> HNSWMeta {
+        try txn.withValue(tables.graphMeta, key.meta) { HNSWMeta.decode($0) }
+    }
+
+    /// Visits every stored vector of the shard in document order (exact search).
+    func forEachVector(_ body: (UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.scan(tables.vectors, prefix: key.prefix) { k, v in
+            guard k.count == key.prefix.count + 4 else { return true }
+            try body(ShardKey.readBE32(k, at: key.prefix.count), v)
+            return true
+        }
+    }
+
     /// The document's tie-break key (xxHash64 of its id).
     func tieKey(_ doc: UInt32) throws -> UInt64 {
         let chunk = Int(doc / IndexTables.docsPerChunk)
@@ -174,6 +188,16 @@ final class ShardReader {
 
     func positions(blockKey: UnsafeRawBufferPointer, count: Int) throws -> [[UInt32]] {
         try txn.withValue(tables.positions, Array(blockKey)) { bytes in bytes.flatMap { PositionsBlock.decode($0, count: count) } } ?? []
+    }
+
+    func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer? {
+        try txn.valueUntilEnd(tables.vectors, key.docnum(doc))
+    }
+
+    func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {
+        try txn.withValue(tables.graph, key.docnum(doc)) { bytes in
+            if let bytes { HNSWNode.neighbors(bytes, level: level, into: &out) } else { out.removeAll(keepingCapacity: true) }
+        }
     }
 
     func externalID(_ doc: UInt32) throws -> String? {

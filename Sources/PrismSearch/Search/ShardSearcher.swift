@@ -60,6 +60,42 @@ struct ShardSearcher {
         }
     }
 
+    /// The k nearest live documents to `query` (already prepared for the metric) that `accept`
+    /// lets through: exact when the shard is small or few documents qualify, HNSW otherwise, with
+    /// the filter applied during the graph walk.
+    func nearest(_ query: [Float], backend: CollectionSchema.VectorBackend, k: Int, ef: Int,
+                 allowed: Set<UInt32>?) throws -> [HNSWSearch.Candidate] {
+        let meta = try reader.graphMeta()
+        guard meta.count > 0, k > 0 else { return [] }
+        let accept: (UInt32) throws -> Bool = { doc in
+            if let allowed, !allowed.contains(doc) { return false }
+            return try !reader.isDeleted(doc)
+        }
+        let search = HNSWSearch(metric: backend.distance)
+        return try query.withUnsafeBufferPointer { q in
+            if meta.count <= ShardSearcher.exactSearchBelow || (allowed.map { $0.count <= ShardSearcher.exactSearchBelow } ?? false) {
+                var best = MaxHeap<HNSWSearch.Candidate>()
+                try reader.forEachVector { doc, v in
+                    guard try accept(doc) else { return }
+                    let c = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, v, q), doc: doc)
+                    if best.count < k { best.push(c) } else if let worst = best.top, c < worst { _ = best.pop(); best.push(c) }
+                }
+                return best.sortedAscending()
+            }
+            guard let entryVector = try reader.vector(meta.entry) else { return [] }
+            var ep = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, entryVector, q), doc: meta.entry)
+            var level = meta.maxLevel
+            while level > 0 {
+                ep = try search.greedy(q, from: ep, level: level, reader)
+                level -= 1
+            }
+            return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, reader, accept: accept).prefix(k))
+        }
+    }
+
+    /// Below this many vectors (in the shard, or passing the filter) search is exact.
+    static let exactSearchBelow: UInt32 = 1000
+
     private func constantScore(_ include: (UInt32) throws -> Bool) throws -> ScoredDocs {
         var out = ScoredDocs()
         for doc in 0..<reader.meta.nextDocnum where try !reader.isDeleted(doc) {

@@ -1,0 +1,138 @@
+import PrismStorage
+
+/// Where the graph's vectors and nodes are read from (and, when building, written to).
+protocol HNSWStorage {
+    /// The stored vector bytes of a document (valid while the storage is).
+    func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer?
+    func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws
+}
+
+/// Hierarchical navigable small-world graph (Malkov & Yashunin 2016): greedy descent through the
+/// upper levels, best-first search with a dynamic candidate list (`ef`) on the bottom level, and
+/// neighbor selection by the paper's heuristic (keep a candidate only if it is closer to the new
+/// node than to every neighbor already kept), which keeps the graph navigable on clustered data.
+struct HNSWSearch {
+    let metric: CollectionSchema.Distance
+
+    struct Candidate: Comparable {
+        var distance: Float
+        var doc: UInt32
+        static func < (a: Candidate, b: Candidate) -> Bool { a.distance != b.distance ? a.distance < b.distance : a.doc < b.doc }
+    }
+
+    /// Greedy walk to the closest node at one level.
+    func greedy(_ query: UnsafeBufferPointer<Float>, from entry: Candidate, level: Int, _ storage: HNSWStorage) throws -> Candidate {
+        var best = entry
+        var neighbors: [UInt32] = []
+        var improved = true
+        while improved {
+            improved = false
+            try storage.neighbors(best.doc, level: level, into: &neighbors)
+            for n in neighbors {
+                guard let v = try storage.vector(n) else { continue }
+                let d = VectorDistance.distance(metric, v, query)
+                if d < best.distance {
+                    best = Candidate(distance: d, doc: n)
+                    improved = true
+                }
+            }
+        }
+        return best
+    }
+
+    /// Best-first search at one level; returns up to `ef` closest, nearest first. `accept` marks
+    /// documents allowed in the result (filters, deletions); others are still walked through.
+    func searchLayer(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: HNSWStorage,
+                     accept: (UInt32) throws -> Bool = { _ in true }) throws -> [Candidate] {
+        var visited = Set<UInt32>(entries.map(\.doc))
+        var candidates = MinHeap<Candidate>()
+        var results = MaxHeap<Candidate>()
+        for e in entries {
+            candidates.push(e)
+            if try accept(e.doc) { results.push(e) }
+        }
+        var neighbors: [UInt32] = []
+        while let nearest = candidates.pop() {
+            if results.count >= ef, let worst = results.top, nearest.distance > worst.distance { break }
+            try storage.neighbors(nearest.doc, level: level, into: &neighbors)
+            for n in neighbors where visited.insert(n).inserted {
+                guard let v = try storage.vector(n) else { continue }
+                let d = VectorDistance.distance(metric, v, query)
+                if results.count < ef || d < (results.top?.distance ?? .infinity) {
+                    let c = Candidate(distance: d, doc: n)
+                    candidates.push(c)
+                    if try accept(n) {
+                        results.push(c)
+                        if results.count > ef { _ = results.pop() }
+                    }
+                }
+            }
+        }
+        return results.sortedAscending()
+    }
+
+    /// The paper's neighbor-selection heuristic over candidates sorted nearest first.
+    func selectNeighbors(_ candidates: [Candidate], m: Int, _ storage: HNSWStorage) throws -> [UInt32] {
+        var kept: [UnsafeRawBufferPointer] = []
+        var result: [UInt32] = []
+        var pruned: [UInt32] = []
+        for c in candidates {
+            if result.count >= m { break }
+            guard let v = try storage.vector(c.doc) else { continue }
+            if kept.contains(where: { VectorDistance.distance(metric, $0, v) < c.distance }) {
+                pruned.append(c.doc)
+            } else {
+                kept.append(v)
+                result.append(c.doc)
+            }
+        }
+        // Fill up with the nearest pruned ones (keepPrunedConnections), so low-degree nodes stay reachable.
+        for doc in pruned where result.count < m { result.append(doc) }
+        return result
+    }
+}
+
+struct MinHeap<T: Comparable> {
+    private(set) var items: [T] = []
+    var count: Int { items.count }
+    var top: T? { items.first }
+
+    mutating func push(_ x: T) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if items[i] < items[p] { items.swapAt(i, p); i = p } else { break }
+        }
+    }
+
+    mutating func pop() -> T? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let x = items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count && items[l] < items[m] { m = l }
+            if r < items.count && items[r] < items[m] { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+        return x
+    }
+}
+
+struct MaxHeap<T: Comparable> {
+    private struct Reversed: Comparable {
+        let value: T
+        static func < (a: Reversed, b: Reversed) -> Bool { b.value < a.value }
+    }
+    private var heap = MinHeap<Reversed>()
+    var count: Int { heap.count }
+    var top: T? { heap.top?.value }
+    mutating func push(_ x: T) { heap.push(Reversed(value: x)) }
+    mutating func pop() -> T? { heap.pop()?.value }
+    func sortedAscending() -> [T] { heap.items.map(\.value).sorted() }
+}

@@ -1,0 +1,110 @@
+/// Distances between stored vectors (raw little-endian Float32, possibly unaligned in LMDB pages)
+/// and a query. Cosine vectors are normalized when stored and queried, so cosine is a dot product.
+enum VectorDistance {
+    /// Smaller is closer, for every metric.
+    @inline(__always)
+    static func distance(_ metric: CollectionSchema.Distance, _ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
+        switch metric {
+        case .euclidean: return squaredEuclidean(a, q)
+        case .cosine, .dot: return -dot(a, q)
+        }
+    }
+
+    /// Distance between two stored vectors.
+    @inline(__always)
+    static func distance(_ metric: CollectionSchema.Distance, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Float {
+        let n = min(a.count, b.count) / 4
+        var acc = SIMD8<Float>()
+        var i = 0
+        switch metric {
+        case .euclidean:
+            while i + 8 <= n {
+                let d = a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - b.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                acc += d * d
+                i += 8
+            }
+            var sum = acc.sum()
+            while i < n {
+                let d = a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) - b.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
+                sum += d * d
+                i += 1
+            }
+            return sum
+        case .cosine, .dot:
+            while i + 8 <= n {
+                acc += a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * b.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            var sum = acc.sum()
+            while i < n {
+                sum += a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) * b.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
+                i += 1
+            }
+            return -sum
+        }
+    }
+
+    /// The API score (higher is better): cosine similarity, dot product, or 1 / (1 + euclidean).
+    static func score(_ metric: CollectionSchema.Distance, distance: Float) -> Float {
+        switch metric {
+        case .euclidean: return 1 / (1 + distance.squareRoot())
+        case .cosine, .dot: return -distance
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
+        guard let base = q.baseAddress else { return 0 }
+        let n = min(q.count, a.count / 4)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let x = a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let y = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc += x * y
+            i += 8
+        }
+        var sum = acc.sum()
+        while i < n {
+            sum += a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) * q[i]
+            i += 1
+        }
+        return sum
+    }
+
+    @inline(__always)
+    static func squaredEuclidean(_ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
+        guard let base = q.baseAddress else { return 0 }
+        let n = min(q.count, a.count / 4)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let d = a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc += d * d
+            i += 8
+        }
+        var sum = acc.sum()
+        while i < n {
+            let d = a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) - q[i]
+            sum += d * d
+            i += 1
+        }
+        return sum
+    }
+
+    /// Unit length for cosine (a zero vector stays zero).
+    static func prepared(_ v: [Float], _ metric: CollectionSchema.Distance) -> [Float] {
+        guard metric == .cosine else { return v }
+        var norm: Float = 0
+        for x in v { norm += x * x }
+        norm = norm.squareRoot()
+        return norm > 0 ? v.map { $0 / norm } : v
+    }
+
+    static func bytes(_ v: [Float]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(v.count * 4)
+        for f in v { withUnsafeBytes(of: f.bitPattern.littleEndian) { out += $0 } }
+        return out
+    }
+}

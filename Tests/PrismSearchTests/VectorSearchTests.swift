@@ -1,0 +1,133 @@
+import Foundation
+@testable import PrismSearch
+import Testing
+
+/// Vectors with the structure of real embeddings: a low-rank signal (clustered in a few latent
+/// dimensions) plus a little noise in all of them. The latent basis depends only on the dimension
+/// so data and queries drawn with different seeds share it.
+func clusteredVectors(count: Int, dimension: Int, clusters: Int, seed: UInt64, rank: Int = 6) -> [[Float]] {
+    var basisRNG = SeededGenerator(seed: 1_000 + UInt64(dimension))
+    let basis = (0..<rank).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &basisRNG) } }
+    let centers = (0..<clusters).map { _ in (0..<rank).map { _ in Float.random(in: -2...2, using: &basisRNG) } }
+    var rng = SeededGenerator(seed: seed)
+    return (0..<count).map { i in
+        let latent = centers[i % clusters].map { $0 + Float.random(in: -0.6...0.6, using: &rng) }
+        return (0..<dimension).map { d in
+            var x: Float = 0
+            for r in 0..<rank { x += latent[r] * basis[r][d] }
+            return x + Float.random(in: -0.05...0.05, using: &rng)
+        }
+    }
+}
+
+@Suite("Vector search")
+struct VectorSearchTests {
+    func makeStore(dimension: Int, distance: String, shards: Int = 1, m: Int = 16, efConstruction: Int = 100) async throws -> StoreFixture {
+        let fixture = try StoreFixture()
+        _ = try await fixture.store.create(try SchemaParser().parse(try json("""
+        {"num_shards":\(shards),"backends":{"text":{"fields":[{"name":"title","type":"text"},{"name":"group","type":"i64"}]},
+         "vector":{"dimension":\(dimension),"distance":"\(distance)","hnsw_m":\(m),"hnsw_ef_construction":\(efConstruction),"hnsw_ef_search":100}}}
+        """), name: "v"))
+        return fixture
+    }
+
+    func load(_ fixture: StoreFixture, _ vectors: [[Float]], title: (Int) -> String = { _ in "doc" }) async throws {
+        var docs: [JSONValue] = []
+        for (i, v) in vectors.enumerated() {
+            docs.append(.object(["id": .string("\(i)"), "fields": .object([
+                "title": .string(title(i)), "group": .int(Int64(i % 10)), "embedding": .array(v.map { .double(Double($0)) }),
+            ])]))
+        }
+        for start in stride(from: 0, to: docs.count, by: 500) {
+            let result = try await fixture.store.upsert("v", documents: Array(docs[start..<min(start + 500, docs.count)]))
+            #expect(result.failures.isEmpty)
+        }
+    }
+
+    func vectorSearch(_ fixture: StoreFixture, _ v: [Float], k: Int = 10, filter: String? = nil) throws -> [String] {
+        var r = SearchRequest()
+        r.vector = v
+        r.limit = k
+        r.filter = filter
+        return try fixture.store.search("v", r).hits.map(\.id)
+    }
+
+    func exact(_ vectors: [[Float]], _ q: [Float], k: Int, metric: (([Float], [Float]) -> Float)) -> [String] {
+        vectors.indices.sorted { metric(vectors[$0], q) < metric(vectors[$1], q) || (metric(vectors[$0], q) == metric(vectors[$1], q) && $0 < $1) }
+            .prefix(k).map(String.init)
+    }
+
+    @Test func hnswRecallOnClusteredData() async throws {
+        let vectors = clusteredVectors(count: 2000, dimension: 24, clusters: 20, seed: 7)
+        let fixture = try await makeStore(dimension: 24, distance: "euclidean")
+        try await load(fixture, vectors)
+        let queries = clusteredVectors(count: 50, dimension: 24, clusters: 20, seed: 99)
+        var found = 0
+        for q in queries {
+            let truth = Set(exact(vectors, q, k: 10) { a, b in zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } })
+            found += Set(try vectorSearch(fixture, q)).intersection(truth).count
+        }
+        let recall = Double(found) / Double(queries.count * 10)
+        #expect(recall >= 0.95, "recall@10 = \(recall)")
+        // The graph is persisted: the same answers after a restart, without rebuilding.
+        let before = try vectorSearch(fixture, queries[0])
+        try fixture.reopen()
+        #expect(try vectorSearch(fixture, queries[0]) == before)
+    }
+
+    @Test(arguments: ["cosine", "dot", "euclidean"])
+    func exactSearchOrdersByTheMetric(distance: String) async throws {
+        let vectors: [[Float]] = [[1, 0, 0], [0, 1, 0], [0.9, 0.1, 0], [-2, 0, 0], [3, 0, 0]]
+        let fixture = try await makeStore(dimension: 3, distance: distance)
+        try await load(fixture, vectors)
+        let ids = try vectorSearch(fixture, [1, 0, 0], k: 5)
+        switch distance {
+        case "cosine": #expect(Array(ids.prefix(3)) == ["0", "4", "2"] || Array(ids.prefix(3)) == ["4", "0", "2"])
+        case "dot": #expect(ids.first == "4")
+        default: #expect(Array(ids.prefix(2)) == ["0", "2"])
+        }
+        #expect(ids.last == "3")
+    }
+
+    @Test func filtersApplyDuringGraphSearchAndDeletesDisappear() async throws {
+        let vectors = clusteredVectors(count: 1500, dimension: 16, clusters: 10, seed: 3)
+        let fixture = try await makeStore(dimension: 16, distance: "cosine")
+        try await load(fixture, vectors)
+        let filtered = try vectorSearch(fixture, vectors[5], k: 10, filter: "group:[3 TO 4]")
+        #expect(filtered.count == 10)
+        #expect(filtered.allSatisfy { Int($0).map { $0 % 10 == 3 || $0 % 10 == 4 } == true })
+        #expect(try vectorSearch(fixture, vectors[5], k: 1) == ["5"])
+        try await fixture.store.deleteDocument("v", id: "5")
+        #expect(try !vectorSearch(fixture, vectors[5], k: 10).contains("5"))
+    }
+
+    @Test func hybridFusesBothRankings() async throws {
+        let fixture = try await makeStore(dimension: 2, distance: "euclidean")
+        try await load(fixture, [[0, 0], [1, 1], [5, 5], [9, 9]]) { ["apple pie", "apple", "banana", "cherry"][$0] }
+        var r = SearchRequest()
+        r.query = "apple"
+        r.vector = [9, 9]
+        r.limit = 10
+        let result = try fixture.store.search("v", r)
+        // Text ranks 1 ("apple", shorter) then 0; vector ranks 3, 2, 1, 0. RRF with k = 60:
+        let expected: [String: Double] = [
+            "1": 1 / 61.0 + 1 / 63.0, "0": 1 / 62.0 + 1 / 64.0, "3": 1 / 61.0, "2": 1 / 62.0,
+        ]
+        #expect(result.hits.map(\.id) == ["1", "0", "3", "2"])
+        for hit in result.hits { #expect(abs(Double(hit.score) - (expected[hit.id] ?? -1)) < 1e-6) }
+        r.mergeStrategy = .weighted
+        r.textWeight = 1
+        r.vectorWeight = 0
+        #expect(try fixture.store.search("v", r).hits.prefix(2).map(\.id) == ["1", "0"])
+    }
+
+    @Test func badVectorsAreRefused() async throws {
+        let fixture = try await makeStore(dimension: 3, distance: "cosine")
+        var r = SearchRequest()
+        r.vector = [1, 2]
+        #expect(throws: EngineError.invalid("vector: has 2 dimensions, the schema requires 3")) { try fixture.store.search("v", r) }
+        #expect(throws: EngineError.self) { try SearchRequest.parse(try json(#"{"vector":[1,"x",3]}"#)) }
+        #expect(throws: EngineError.self) { try SearchRequest.parse(try json(#"{"vector":[1,1e300,3]}"#)) }
+        #expect(throws: EngineError.self) { try SearchRequest.parse(try json(#"{"vector":[]}"#)) }
+    }
+}
