@@ -1,7 +1,7 @@
 import Hummingbird
 import PrismSearch
 
-/// `POST /collections/:name/search`.
+/// `POST /collections/:name/search` and `POST /collections/:name/aggregate`.
 struct SearchRoutes {
     let api: PrismAPI
 
@@ -29,7 +29,22 @@ struct SearchRoutes {
         let is_partial: Bool
     }
 
+    struct Aggregated: Encodable {
+        let results: [String: JSONValue]
+        let took_ms: Double
+    }
+
     func register(on router: Router<some RequestContext>) {
+        router.post("/collections/:name/aggregate") { request, context in
+            let started = ContinuousClock.now
+            let name = try context.parameters.decoded("name")
+            _ = try api.collections.schema(name)
+            let json = try JSONBody.parse(try await JSONBody.read(request, limit: api.config.server.maxBodyBytes))
+            let results = try api.collections.aggregate(name, body: json)
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            return JSONBody.response(Aggregated(results: results, took_ms: (ms * 1000).rounded() / 1000))
+        }
         router.post("/collections/:name/search") { request, context in
             let started = ContinuousClock.now
             let name = try context.parameters.decoded("name")

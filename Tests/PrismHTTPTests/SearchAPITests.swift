@@ -62,6 +62,27 @@ struct SearchAPITests {
         }
     }
 
+    @Test func aggregateOverHTTP() async throws {
+        try await withTestServer { client in
+            #expect(try await client.put("/collections/s", #"{"num_shards":2,"backends":{"text":{"fields":[{"name":"color","type":"string"},{"name":"qty","type":"i64"}]}}}"#).status == 201)
+            #expect(try await client.post("/collections/s/documents", """
+            {"documents":[{"id":"1","fields":{"color":"red","qty":2}},{"id":"2","fields":{"color":"red","qty":3}},{"id":"3","fields":{"color":"blue","qty":10}}]}
+            """).status == 201)
+            let answer = try await client.post("/collections/s/aggregate", #"{"aggregations":[{"name":"total","type":"sum","field":"qty"},{"name":"colors","type":"terms","field":"color"}]}"#)
+            #expect(answer.status == 200)
+            let results = answer.json["results"] as? [String: Any] ?? [:]
+            #expect((results["total"] as? [String: Any])?["value"] as? Int == 15)
+            let buckets = (results["colors"] as? [String: Any])?["buckets"] as? [[String: Any]] ?? []
+            #expect(buckets.first?["key"] as? String == "red")
+            #expect(buckets.first?["doc_count"] as? Int == 2)
+            #expect(answer.json["took_ms"] is Double)
+            let bad = try await client.post("/collections/s/aggregate", #"{"aggregations":[{"name":"x","type":"sum","field":"color"}]}"#)
+            #expect(bad.status == 400)
+            #expect((bad.json["error"] as? String)?.contains("'color' is string") == true)
+            #expect(try await client.post("/collections/missing/aggregate", #"{"aggregations":[]}"#).status == 404)
+        }
+    }
+
     @Test func badSearchesGetJSONErrors() async throws {
         let schema = self.schema
         try await withTestServer { client in

@@ -19,6 +19,8 @@ struct IndexTables: Sendable {
     let meta: Table
     /// field + chunk → `DocValues` chunk.
     let values: Table
+    /// field + chunk → `StringValues` chunk (string fields).
+    let strings: Table
     /// document number → vector bytes (Float32 little-endian; unit length for cosine).
     let vectors: Table
     /// document number → `HNSWNode`.
@@ -43,11 +45,12 @@ struct IndexTables: Sendable {
         meta = try environment.table("ix_meta")
         deleted = try environment.table("ix_deleted")
         values = try environment.table("ix_values")
+        strings = try environment.table("ix_strings")
         vectors = try environment.table("ix_vectors")
         graph = try environment.table("ix_graph")
         graphMeta = try environment.table("ix_graph_meta")
         tieKeys = try environment.table("ix_tiekeys")
     }
 
-    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values, vectors, graph, graphMeta] }
+    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values, strings, vectors, graph, graphMeta] }
 }

@@ -38,6 +38,7 @@ struct ShardIndexWriter {
         var tieChunks: [UInt32: [UInt8]] = [:]
         var valueChunks: [Int: [UInt32: [UInt8]]] = [:]
         var newVectors: [(doc: UInt32, vector: [Float])] = []
+        var stringChunks: [Int: [UInt32: [String?]]] = [:]
         var pending = [[String: PendingPostings]](repeating: [:], count: fields.count)
         var documentNorms: [(ordinal: Int, doc: UInt32, normID: UInt8)] = []
 
@@ -76,6 +77,15 @@ struct ShardIndexWriter {
 
             if let backend = schema.backends.vector, case .vector(let v)? = document.value(backend.embeddingField) {
                 newVectors.append((docnum, v))
+            }
+
+            for (ordinal, field) in fields.enumerated() where field.type == .string {
+                guard case .text(let value)? = document.value(field.name) else { continue }
+                let chunk = docnum / IndexTables.docsPerChunk
+                if stringChunks[ordinal, default: [:]][chunk] == nil {
+                    stringChunks[ordinal, default: [:]][chunk] = try txn.withValue(tables.strings, key.fieldChunk(ordinal, chunk)) { StringValues.decode($0) }
+                }
+                stringChunks[ordinal, default: [:]][chunk, default: []][Int(docnum % IndexTables.docsPerChunk)] = value
             }
 
             for (ordinal, field) in fields.enumerated() where DocValues.supports(field.type) {
@@ -127,6 +137,9 @@ struct ShardIndexWriter {
         }
         for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
         for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
+        for (ordinal, chunks) in stringChunks {
+            for (chunk, values) in chunks { try txn.put(tables.strings, key.fieldChunk(ordinal, chunk), StringValues.encode(values)) }
+        }
         for (ordinal, chunks) in valueChunks {
             for (chunk, bytes) in chunks { try txn.put(tables.values, key.fieldChunk(ordinal, chunk), bytes) }
         }

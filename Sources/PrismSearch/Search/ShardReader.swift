@@ -113,6 +113,25 @@ final class ShardReader: HNSWStorage {
         return DocValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
     }
 
+    private var stringColumns: [Int: ValueColumn] = [:]
+
+    /// The document's value of a string field, from its column.
+    func stringValue(field: Int, doc: UInt32) throws -> String? {
+        let column: ValueColumn
+        if let c = stringColumns[field] { column = c } else {
+            column = ValueColumn(count: chunkCount)
+            stringColumns[field] = column
+        }
+        let chunk = Int(doc / IndexTables.docsPerChunk)
+        guard chunk < chunkCount else { return nil }
+        if !column.loaded[chunk] {
+            column.chunks[chunk] = try txn.valueUntilEnd(tables.strings, key.fieldChunk(field, UInt32(chunk)))
+            column.loaded[chunk] = true
+        }
+        guard let bytes = column.chunks[chunk] else { return nil }
+        return StringValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
+    }
+
     /// The shard's HNSW entry point and size.
     func graphMeta() throws -> HNSWMeta {
         try txn.withValue(tables.graphMeta, key.meta) { HNSWMeta.decode($0) }
