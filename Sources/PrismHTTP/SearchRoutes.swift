@@ -10,6 +10,7 @@ struct SearchRoutes {
             let id: String
             let score: Float
             let fields: [String: JSONValue]
+            let highlight: [String: [String]]?
         }
         struct Shards: Encodable {
             struct Failure: Encodable {
@@ -57,7 +58,7 @@ struct SearchRoutes {
                 for (field, value) in hit.document?.fields ?? [] where schema.field(field)?.stored ?? true {
                     fields[field] = value.json
                 }
-                return Answer.Hit(id: hit.id, score: hit.score, fields: fields)
+                return Answer.Hit(id: hit.id, score: hit.score, fields: fields, highlight: hit.highlight)
             }
             let elapsed = ContinuousClock.now - started
             let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15

@@ -23,6 +23,21 @@ extension CollectionStore {
             query = VectorDistance.prepared(vector, backend.distance)
         }
         let hybrid = runText && query != nil
+        var highlightFields: [(ordinal: Int, field: FieldDefinition)] = []
+        if let options = request.highlight {
+            let fields = schema.backends.text?.fields ?? []
+            let names = options.fields ?? fields.filter { $0.type == .text && $0.stored }.map(\.name)
+            for fieldName in names {
+                guard let o = fields.firstIndex(where: { $0.name == fieldName }) else {
+                    throw EngineError.invalid("highlight.fields: '\(fieldName)' is not a field of collection '\(name)'")
+                }
+                guard fields[o].effectiveAnalyzer != nil, fields[o].stored else {
+                    throw EngineError.invalid("highlight.fields: '\(fieldName)' is not a stored text or string field")
+                }
+                highlightFields.append((o, fields[o]))
+            }
+        }
+        let highlightTerms = plan.highlightTerms
         let window = request.offset + request.limit
         // Fusion looks deeper than the page so a document ranked well by one list can surface.
         let depth = hybrid ? max(window, 100) : window
@@ -99,12 +114,25 @@ extension CollectionStore {
             for candidate in ranked.dropFirst(request.offset).prefix(request.limit) {
                 guard let id = try readers[candidate.shard].externalID(candidate.ranked.doc) else { continue }
                 var document: Document?
-                if request.includeDocuments {
+                if request.includeDocuments || request.highlight != nil {
                     let key = DocumentKey.make(collection: name, shard: candidate.shard, id: id)
                     let fields = try txn.withValue(documents, key) { bytes in try bytes.map { try DocumentCodec.decode($0) } }
                     document = fields.map { Document(id: id, fields: $0) }
                 }
-                hits.append(SearchHit(id: id, score: candidate.ranked.score, document: document))
+                var highlight: [String: [String]]?
+                if let options = request.highlight, let document {
+                    var found: [String: [String]] = [:]
+                    let highlighter = Highlighter(options: options)
+                    for (ordinal, field) in highlightFields {
+                        guard let terms = highlightTerms[ordinal], let analyzer = field.effectiveAnalyzer,
+                              case .text(let text)? = document.value(field.name) else { continue }
+                        let fragments = highlighter.fragments(text, analyzer: analyzer, terms: terms)
+                        if !fragments.isEmpty { found[field.name] = fragments }
+                    }
+                    highlight = found
+                }
+                hits.append(SearchHit(id: id, score: candidate.ranked.score, document: request.includeDocuments ? document : nil,
+                                      highlight: highlight))
             }
             return SearchResult(hits: hits, total: total, shardsTotal: schema.numShards, shardsSuccessful: schema.numShards)
         }

@@ -189,3 +189,66 @@ struct RangeQueryTests {
         }
     }
 }
+
+@Suite("Highlighting")
+struct HighlightTests {
+    @Test func fragmentsTagTheMatchedTerms() async throws {
+        let fixture = try StoreFixture()
+        _ = try await fixture.store.create(try SchemaParser().parse(try json(
+            #"{"backends":{"text":{"fields":[{"name":"body","type":"text","analyzer":"en"},{"name":"title","type":"text"}]}}}"#), name: "c"))
+        let long = String(repeating: "filler words here. ", count: 30)
+        _ = try await fixture.store.upsert("c", documents: [try json(#"""
+        {"id":"1","fields":{"title":"Running shoes","body":"The runners were running fast. \#(long) Later a runner ran again."}}
+        """#)])
+        var r = SearchRequest()
+        r.query = "running runner"
+        r.highlight = HighlightOptions()
+        r.highlight?.fragmentSize = 40
+        let hit = try #require(try fixture.store.search("c", r).hits.first)
+        let body = try #require(hit.highlight?["body"])
+        try #require(body.count == 2, "\(body)")
+        #expect(body[0].contains("<em>runners</em>") && body[0].contains("<em>running</em>"), "stemmed matches: \(body)")
+        #expect(body[1].contains("<em>runner</em>"))
+        #expect(!body.joined().contains("<em>ran</em>"))
+        #expect(hit.highlight?["title"] == ["<em>Running</em> shoes"])
+        r.query = "running"
+        r.highlight = HighlightOptions()
+        r.highlight?.preTag = "["
+        r.highlight?.postTag = "]"
+        r.highlight?.numberOfFragments = 0
+        r.highlight?.fields = ["title"]
+        #expect(try fixture.store.search("c", r).hits.first?.highlight == ["title": ["[Running] shoes"]])
+        r.highlight?.fields = ["missing"]
+        #expect(throws: EngineError.self) { try fixture.store.search("c", r) }
+        #expect(throws: EngineError.self) { try SearchRequest.parse(try json(#"{"highlight":{"fragment_size":"big"}}"#)) }
+    }
+}
+
+@Suite("Highlighter robustness")
+struct HighlighterFuzzTests {
+    @Test func randomTextNeverBreaksFragments() {
+        var rng = SeededGenerator(seed: 5)
+        let pieces = ["alpha", "beta", "Gamma", "δέλτα", "東京", "e\u{301}", " ", ", ", "-", "\n", "x", "ünïcode"]
+        for round in 0..<500 {
+            let text = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()
+            var options = HighlightOptions()
+            options.fragmentSize = Int.random(in: 10...60, using: &rng)
+            options.numberOfFragments = Int.random(in: 0...4, using: &rng)
+            for analyzer in Analyzer.allCases {
+                let fragments = Highlighter(options: options).fragments(text, analyzer: analyzer, terms: ["alpha", "δέλτα", "東京", "gamma", "x"])
+                for f in fragments {
+                    #expect(f.contains("<em>"), "round \(round): \(f)")
+                    // Count tags by bytes: a combining mark after a tag would merge with it as a Character.
+                    #expect(occurrences("<em>", f) == occurrences("</em>", f), "round \(round): \(f)")
+                }
+                if options.numberOfFragments > 0 { #expect(fragments.count <= options.numberOfFragments) }
+            }
+        }
+    }
+}
+
+func occurrences(_ needle: String, _ haystack: String) -> Int {
+    let n = Array(needle.utf8), h = Array(haystack.utf8)
+    guard n.count <= h.count else { return 0 }
+    return (0...(h.count - n.count)).filter { Array(h[$0..<($0 + n.count)]) == n }.count
+}

@@ -63,9 +63,30 @@ public enum Analyzer: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Terms with the UTF-8 byte range of the text they came from (for highlighting).
+    public func termSpans(_ text: String) -> [(term: String, start: Int, end: Int)] {
+        switch self {
+        case .raw:
+            return text.isEmpty ? [] : [(text, 0, text.utf8.count)]
+        case .default, .en, .code:
+            var spans: [(term: String, start: Int, end: Int)] = []
+            Analyzer.forEachWord(text) { word, _, offset in
+                // Analyze the word alone: its terms all point at the word's range.
+                let wordText = String(decoding: word, as: UTF8.self)
+                for token in self.tokens(wordText) { spans.append((token.text, offset, offset + word.count)) }
+            }
+            return spans
+        }
+    }
+
     /// Calls `body` with each maximal run of alphanumeric characters (Unicode `Alphabetic` or
     /// `Numeric`) as UTF-8, and its position, without copying the text.
     static func forEachWord(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
+        forEachWord(text) { word, position, _ in body(word, position) }
+    }
+
+    /// As above, also passing the word's byte offset in the text.
+    static func forEachWord(_ text: String, _ body: (UnsafeBufferPointer<UInt8>, Int, Int) -> Void) {
         var copy = text
         copy.withUTF8 { bytes in
             var start = -1
@@ -87,13 +108,13 @@ public enum Analyzer: String, Sendable, Codable, CaseIterable {
                 if alnum {
                     if start < 0 { start = i }
                 } else if start >= 0 {
-                    body(UnsafeBufferPointer(rebasing: bytes[start..<i]), position)
+                    body(UnsafeBufferPointer(rebasing: bytes[start..<i]), position, start)
                     position += 1
                     start = -1
                 }
                 i += width
             }
-            if start >= 0 { body(UnsafeBufferPointer(rebasing: bytes[start..<min(i, bytes.count)]), position) }
+            if start >= 0 { body(UnsafeBufferPointer(rebasing: bytes[start..<min(i, bytes.count)]), position, start) }
         }
     }
 

@@ -22,6 +22,18 @@ indirect enum SearchPlan: Equatable {
         }
     }
 
+    /// Terms worth highlighting per field (those of clauses that can match, not of `mustNot`).
+    var highlightTerms: [Int: Set<String>] {
+        switch self {
+        case .term(let field, let term, _): return [field: [String(decoding: term, as: UTF8.self)]]
+        case .phrase(let field, let terms, _, _): return [field: Set(terms.map { String(decoding: $0, as: UTF8.self) })]
+        case .boolean(let must, let should, _):
+            return (must + should).reduce(into: [:]) { out, plan in out.merge(plan.highlightTerms) { $0.union($1) } }
+        case .boost(let plan, _): return plan.highlightTerms
+        default: return [:]
+        }
+    }
+
     var fields: Set<Int> {
         switch self {
         case .term(let field, _, _), .phrase(let field, _, _, _), .exists(let field), .range(let field, _, _, _, _, _): return [field]

@@ -12,6 +12,7 @@ public struct SearchRequest: Sendable, Equatable {
     public var rrfK: Double?
     public var textWeight: Double?
     public var vectorWeight: Double?
+    public var highlight: HighlightOptions?
     /// Whether hits carry their stored fields (the API always wants them; benchmarks compare ranking alone).
     public var includeDocuments = true
 
@@ -77,9 +78,7 @@ public struct SearchRequest: Sendable, Equatable {
         request.rrfK = try number(object["rrf_k"], "rrf_k", range: 0...1_000_000)
         request.textWeight = try number(object["text_weight"], "text_weight", range: 0...1_000_000)
         request.vectorWeight = try number(object["vector_weight"], "vector_weight", range: 0...1_000_000)
-        if object["highlight"] != nil {
-            throw .invalid("highlight: highlighting is not available yet in this build")
-        }
+        if let h = object["highlight"] { request.highlight = try HighlightOptions.parse(h) }
         if let c = object["consistency"] {
             guard case .string(let s) = c, ["eventual", "read-your-writes", "bounded", "strong"].contains(s) else {
                 throw .invalid("consistency: expected one of eventual, read-your-writes, bounded, strong")
@@ -108,6 +107,8 @@ public struct SearchHit: Sendable, Equatable {
     public var id: String
     public var score: Float
     public var document: Document?
+    /// Field → fragments with the matches tagged (when `highlight` was asked).
+    public var highlight: [String: [String]]?
 }
 
 public struct SearchResult: Sendable, Equatable {
