@@ -45,10 +45,14 @@ extension CollectionStore {
         let fieldTypes = (schema.backends.text?.fields ?? []).map(\.type)
         let index = self.index
         let documents = documentsTable
+        let vectorCaches = self.vectorCaches
 
         return try environment.read { txn in
             let readers = try (0..<schema.numShards).map {
                 try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount, fieldTypes: fieldTypes)
+            }
+            if let backend = schema.backends.vector {
+                for reader in readers { reader.vectorCache = vectorCaches.cache(for: reader.key, dimension: backend.dimension) }
             }
             var statistics = CollectionStatistics()
             if runText {

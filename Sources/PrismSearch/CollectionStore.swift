@@ -13,6 +13,7 @@ public final class CollectionStore: Sendable {
     private let statsTable: Table
     let documentsTable: Table
     let index: IndexTables
+    let vectorCaches = VectorCaches()
     private let catalog: Mutex<[String: CollectionSchema]>
     private let logger: Logger
 
@@ -75,6 +76,7 @@ public final class CollectionStore: Sendable {
             return try txn.deletePrefix(tables.2, DocumentKey.collectionPrefix(name))
         }
         catalog.withLock { _ = $0.removeValue(forKey: name) }
+        vectorCaches.drop(collection: name)
         logger.notice("collection deleted", metadata: ["collection": "\(name)", "documents": "\(removed)"])
     }
 
@@ -114,6 +116,7 @@ public final class CollectionStore: Sendable {
             let nameKey = Array(name.utf8)
             let batch = records
             let index = self.index
+            let vectorCaches = self.vectorCaches
             try await writer.submit { txn in
                 guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
                 var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
@@ -130,7 +133,7 @@ public final class CollectionStore: Sendable {
                     byShard[shard, default: []].append(document)
                 }
                 for (shard, docs) in byShard {
-                    try ShardIndexWriter(tables: index, schema: schema, shard: shard).apply(txn, upserts: docs, deletions: [])
+                    try ShardIndexWriter(tables: index, schema: schema, shard: shard, vectorCaches: vectorCaches).apply(txn, upserts: docs, deletions: [])
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }

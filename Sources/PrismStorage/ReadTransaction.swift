@@ -42,8 +42,9 @@ public class ReadTransaction {
     }
 
     /// Visits entries whose key starts with `prefix`, in key order, until `body` returns false.
+    /// `from` (a key starting with `prefix`) starts the walk further in.
     public func scan(
-        _ table: Table, prefix: [UInt8],
+        _ table: Table, prefix: [UInt8], from start: [UInt8]? = nil,
         _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         var cursor: OpaquePointer?
@@ -51,7 +52,7 @@ public class ReadTransaction {
         defer { mdb_cursor_close(cursor) }
         var key = MDB_val()
         var value = MDB_val()
-        var code = ReadTransaction.seek(cursor, to: prefix, &key, &value)
+        var code = ReadTransaction.seek(cursor, to: start ?? prefix, &key, &value)
         while code == MDB_SUCCESS {
             let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
             guard k.starts(with: prefix) else { return }

@@ -8,11 +8,15 @@ struct ShardIndexWriter {
     let tables: IndexTables
     let schema: CollectionSchema
     let key: ShardKey
+    /// The shard's in-memory vectors, read by graph inserts.
+    let vectorCache: ShardVectorCache?
 
-    init(tables: IndexTables, schema: CollectionSchema, shard: Int) {
+    init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil) {
         self.tables = tables
         self.schema = schema
-        self.key = ShardKey(collection: schema.collection, shard: shard)
+        let key = ShardKey(collection: schema.collection, shard: shard)
+        self.key = key
+        vectorCache = schema.backends.vector.flatMap { backend in vectorCaches?.cache(for: key, dimension: backend.dimension) }
     }
 
     /// Postings gathered for one term in this batch, in document order; positions flattened.
@@ -147,7 +151,7 @@ struct ShardIndexWriter {
             for (chunk, bytes) in chunks { try txn.put(tables.norms, key.fieldChunk(ordinal, chunk), bytes) }
         }
         if let backend = schema.backends.vector, !newVectors.isEmpty {
-            try HNSWWriter(backend: backend, tables: tables, key: key).insert(newVectors, txn)
+            try HNSWWriter(backend: backend, tables: tables, key: key, cache: vectorCache).insert(newVectors, txn)
         }
         try txn.put(tables.meta, key.meta, meta.encoded())
     }

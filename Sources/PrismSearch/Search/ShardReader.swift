@@ -209,8 +209,29 @@ final class ShardReader: HNSWStorage {
         try txn.withValue(tables.positions, Array(blockKey)) { bytes in bytes.flatMap { PositionsBlock.decode($0, count: count) } } ?? []
     }
 
+    var documentBound: UInt32 { meta.nextDocnum }
+
+    /// In-memory vectors shared across queries (set when the collection has a vector backend).
+    var vectorCache: ShardVectorCache?
+
     func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer? {
-        try txn.valueUntilEnd(tables.vectors, key.docnum(doc))
+        if let cache = vectorCache {
+            if let v = cache.cached(doc) { return v }
+            if !cache.isPublished(doc) {
+                try cache.load(chunkOf: doc, nextDocnum: meta.nextDocnum) { first, body in
+                    try txn.scan(tables.vectors, prefix: key.prefix, from: key.docnum(first)) { k, v in
+                        guard k.count == key.prefix.count + 4 else { return true }
+                        let d = ShardKey.readBE32(k, at: key.prefix.count)
+                        if d < first { return true }
+                        if d >= first + UInt32(ShardVectorCache.chunkSize) { return false }
+                        try body(d, v)
+                        return true
+                    }
+                }
+                if let v = cache.cached(doc) { return v }
+            }
+        }
+        return try txn.valueUntilEnd(tables.vectors, key.docnum(doc))
     }
 
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {

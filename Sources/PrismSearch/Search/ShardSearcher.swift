@@ -74,13 +74,13 @@ struct ShardSearcher {
         let search = HNSWSearch(metric: backend.distance)
         return try query.withUnsafeBufferPointer { q in
             if meta.count <= ShardSearcher.exactSearchBelow || (allowed.map { $0.count <= ShardSearcher.exactSearchBelow } ?? false) {
-                var best = MaxHeap<HNSWSearch.Candidate>()
+                var best = CandidateHeap(nearestFirst: false)
                 try reader.forEachVector { doc, v in
                     guard try accept(doc) else { return }
                     let c = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, v, q), doc: doc)
                     if best.count < k { best.push(c) } else if let worst = best.top, c < worst { _ = best.pop(); best.push(c) }
                 }
-                return best.sortedAscending()
+                return best.items.sorted()
             }
             guard let entryVector = try reader.vector(meta.entry) else { return [] }
             var ep = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, entryVector, q), doc: meta.entry)

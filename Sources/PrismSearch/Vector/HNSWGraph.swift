@@ -2,6 +2,8 @@ import PrismStorage
 
 /// Where the graph's vectors and nodes are read from (and, when building, written to).
 protocol HNSWStorage {
+    /// Exclusive upper bound of document numbers (sizes the visited set).
+    var documentBound: UInt32 { get }
     /// The stored vector bytes of a document (valid while the storage is).
     func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer?
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws
@@ -44,9 +46,10 @@ struct HNSWSearch {
     /// documents allowed in the result (filters, deletions); others are still walked through.
     func searchLayer(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: HNSWStorage,
                      accept: (UInt32) throws -> Bool = { _ in true }) throws -> [Candidate] {
-        var visited = Set<UInt32>(entries.map(\.doc))
-        var candidates = MinHeap<Candidate>()
-        var results = MaxHeap<Candidate>()
+        var visited = VisitedSet(capacity: storage.documentBound)
+        for e in entries { _ = visited.insert(e.doc) }
+        var candidates = CandidateHeap(nearestFirst: true)
+        var results = CandidateHeap(nearestFirst: false)
         for e in entries {
             candidates.push(e)
             if try accept(e.doc) { results.push(e) }
@@ -55,7 +58,7 @@ struct HNSWSearch {
         while let nearest = candidates.pop() {
             if results.count >= ef, let worst = results.top, nearest.distance > worst.distance { break }
             try storage.neighbors(nearest.doc, level: level, into: &neighbors)
-            for n in neighbors where visited.insert(n).inserted {
+            for n in neighbors where visited.insert(n) {
                 guard let v = try storage.vector(n) else { continue }
                 let d = VectorDistance.distance(metric, v, query)
                 if results.count < ef || d < (results.top?.distance ?? .infinity) {
@@ -68,7 +71,7 @@ struct HNSWSearch {
                 }
             }
         }
-        return results.sortedAscending()
+        return results.items.sorted()
     }
 
     /// The paper's neighbor-selection heuristic over candidates sorted nearest first.
@@ -92,21 +95,48 @@ struct HNSWSearch {
     }
 }
 
-struct MinHeap<T: Comparable> {
-    private(set) var items: [T] = []
-    var count: Int { items.count }
-    var top: T? { items.first }
+/// Which documents a graph walk has seen: a bitmap when the bound is known, a hash set otherwise.
+struct VisitedSet {
+    private var bits: [UInt64]
+    private var overflow = Set<UInt32>()
 
-    mutating func push(_ x: T) {
+    init(capacity: UInt32) { bits = [UInt64](repeating: 0, count: Int(capacity) / 64 + 1) }
+
+    /// Marks `doc`; false when it was already marked.
+    @inline(__always)
+    mutating func insert(_ doc: UInt32) -> Bool {
+        let word = Int(doc >> 6)
+        guard word < bits.count else { return overflow.insert(doc).inserted }
+        let mask = UInt64(1) << UInt64(doc & 63)
+        if bits[word] & mask != 0 { return false }
+        bits[word] |= mask
+        return true
+    }
+}
+
+/// A binary heap of candidates, nearest or farthest on top (not generic, so it specializes).
+struct CandidateHeap {
+    private(set) var items: [HNSWSearch.Candidate] = []
+    let nearestFirst: Bool
+
+    init(nearestFirst: Bool) { self.nearestFirst = nearestFirst }
+
+    var count: Int { items.count }
+    var top: HNSWSearch.Candidate? { items.first }
+
+    @inline(__always)
+    private func above(_ a: HNSWSearch.Candidate, _ b: HNSWSearch.Candidate) -> Bool { nearestFirst ? a < b : b < a }
+
+    mutating func push(_ x: HNSWSearch.Candidate) {
         items.append(x)
         var i = items.count - 1
         while i > 0 {
             let p = (i - 1) / 2
-            if items[i] < items[p] { items.swapAt(i, p); i = p } else { break }
+            if above(items[i], items[p]) { items.swapAt(i, p); i = p } else { break }
         }
     }
 
-    mutating func pop() -> T? {
+    mutating func pop() -> HNSWSearch.Candidate? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let x = items.removeLast()
@@ -114,25 +144,12 @@ struct MinHeap<T: Comparable> {
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < items.count && items[l] < items[m] { m = l }
-            if r < items.count && items[r] < items[m] { m = r }
+            if l < items.count && above(items[l], items[m]) { m = l }
+            if r < items.count && above(items[r], items[m]) { m = r }
             if m == i { break }
             items.swapAt(i, m)
             i = m
         }
         return x
     }
-}
-
-struct MaxHeap<T: Comparable> {
-    private struct Reversed: Comparable {
-        let value: T
-        static func < (a: Reversed, b: Reversed) -> Bool { b.value < a.value }
-    }
-    private var heap = MinHeap<Reversed>()
-    var count: Int { heap.count }
-    var top: T? { heap.top?.value }
-    mutating func push(_ x: T) { heap.push(Reversed(value: x)) }
-    mutating func pop() -> T? { heap.pop()?.value }
-    func sortedAscending() -> [T] { heap.items.map(\.value).sorted() }
 }

@@ -14,10 +14,16 @@ final class HNSWBuildStorage: HNSWStorage {
     let tables: IndexTables
     let key: ShardKey
     private var vectorCache: [UInt32: UnsafeMutableRawBufferPointer] = [:]
+    /// Committed vectors already in memory (read-only here: nothing from an uncommitted
+    /// transaction may be published, since a replayed batch can renumber its documents).
+    var shared: ShardVectorCache?
     private var nodes: [UInt32: HNSWNode] = [:]
     private var dirty = Set<UInt32>()
 
-    init(txn: WriteTransaction, tables: IndexTables, key: ShardKey) {
+    var documentBound: UInt32
+
+    init(txn: WriteTransaction, tables: IndexTables, key: ShardKey, documentBound: UInt32) {
+        self.documentBound = documentBound
         self.txn = txn
         self.tables = tables
         self.key = key
@@ -28,6 +34,7 @@ final class HNSWBuildStorage: HNSWStorage {
     }
 
     func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer? {
+        if let v = shared?.cached(doc) { return v }
         if let cached = vectorCache[doc] { return UnsafeRawBufferPointer(cached) }
         guard let copy = try txn.withValue(tables.vectors, key.docnum(doc), { bytes -> UnsafeMutableRawBufferPointer? in
             guard let bytes else { return nil }
@@ -77,6 +84,7 @@ struct HNSWWriter {
     let backend: CollectionSchema.VectorBackend
     let tables: IndexTables
     let key: ShardKey
+    var cache: ShardVectorCache?
 
     var search: HNSWSearch { HNSWSearch(metric: backend.distance) }
 
@@ -91,7 +99,8 @@ struct HNSWWriter {
 
     func insert(_ vectors: [(doc: UInt32, vector: [Float])], _ txn: WriteTransaction) throws {
         guard !vectors.isEmpty else { return }
-        let storage = HNSWBuildStorage(txn: txn, tables: tables, key: key)
+        let storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, documentBound: (vectors.map(\.doc).max() ?? 0) + 1)
+        storage.shared = cache
         var meta = try txn.withValue(tables.graphMeta, key.meta) { HNSWMeta.decode($0) }
         let m = backend.hnswM
         for (doc, raw) in vectors {
