@@ -40,7 +40,12 @@ struct ShardSearcher {
             return try evaluate(inner).scaled(factor)
         case .boolean(let must, let should, let mustNot):
             var result: ScoredDocs
-            if let first = must.first {
+            if must.count >= 2, let terms = ShardSearcher.termsOnly(must), let leapfrog = try conjunction(terms) {
+                result = leapfrog
+                for clause in should where result.count > 0 {
+                    result = result.addingScores(of: try evaluate(clause))
+                }
+            } else if let first = must.first {
                 result = try evaluate(first)
                 for clause in must.dropFirst() {
                     if result.count == 0 { break }
@@ -95,6 +100,51 @@ struct ShardSearcher {
 
     /// Below this many vectors (in the shard, or passing the filter) search is exact.
     static let exactSearchBelow: UInt32 = 1000
+
+    /// The plans' terms when every plan is a single term.
+    static func termsOnly(_ plans: [SearchPlan]) -> [(field: Int, term: [UInt8], boost: Float)]? {
+        var out: [(field: Int, term: [UInt8], boost: Float)] = []
+        for plan in plans {
+            guard case .term(let field, let term, let boost) = plan else { return nil }
+            out.append((field, term, boost))
+        }
+        return out
+    }
+
+    /// Documents with every term, found by leapfrogging cursors from the rarest term (blocks of
+    /// common terms that cannot hold its documents are skipped undecoded); scores add.
+    /// Nil when the terms are about equally common: then merging whole lists is cheaper.
+    private func conjunction(_ terms: [(field: Int, term: [UInt8], boost: Float)]) throws -> ScoredDocs? {
+        let cursors = try terms.map { try PostingsCursor(reader: reader, field: $0.field, term: $0.term) }
+        let counts = cursors.map(\.count).sorted()
+        guard counts[0] * 4 < counts[1] else { return nil }
+        let scorers = terms.map { scorer(field: $0.field, idf: statistics.idf(.init(field: $0.field, term: $0.term)), boost: $0.boost) }
+        let norms = terms.map { reader.norms(field: $0.field) }
+        let order = cursors.indices.sorted { cursors[$0].count < cursors[$1].count }
+        let lead = order[0]
+        var out = ScoredDocs()
+        var candidate = try cursors[lead].next()
+        outer: while let target = candidate {
+            var aligned = target
+            for c in order.dropFirst() {
+                guard let d = try cursors[c].advance(to: aligned) else { break outer }
+                if d > aligned { aligned = d }
+            }
+            if aligned != target {
+                candidate = try cursors[lead].advance(to: aligned)
+                continue
+            }
+            if try !reader.isDeleted(target) {
+                var score: Float = 0
+                for (i, cursor) in cursors.enumerated() {
+                    score += scorers[i].score(frequency: cursor.frequency, normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
+                }
+                out.append(target, score)
+            }
+            candidate = try cursors[lead].next()
+        }
+        return out
+    }
 
     private func constantScore(_ include: (UInt32) throws -> Bool) throws -> ScoredDocs {
         var out = ScoredDocs()
@@ -155,61 +205,54 @@ struct ShardSearcher {
     }
 
     /// Documents where the terms occur at their relative offsets; scored with the phrase count as
-    /// the frequency and the sum of the terms' idf, as Tantivy does. Candidates come from the
-    /// rarest term; other terms decode only blocks whose range holds a candidate.
+    /// the frequency and the sum of the terms' idf, as Tantivy does. The rarest term leads and the
+    /// others skip to its documents; positions are decoded only for documents holding every term.
     private func phraseDocs(field: Int, terms: [[UInt8]], offsets: [UInt32], boost: Float) throws -> ScoredDocs {
-        let frequencies = try terms.map { try reader.documentFrequency(field: field, term: $0) }
-        let order = terms.indices.sorted { frequencies[$0] < frequencies[$1] }
-        var candidates: [UInt32] = []
-        try reader.forEachBlock(field: field, term: terms[order[0]]) { docs, _, _ in candidates += docs }
-        // positions[t][c]: positions of term t in candidate c.
-        var positions = [[[UInt32]]](repeating: [], count: terms.count)
-        for (step, t) in order.enumerated() {
-            var kept: [UInt32] = []
-            var keptPositions: [[UInt32]] = []
-            var earlier = positions.map { _ in [[UInt32]]() }
-            var c = 0
-            try reader.forEachBlockRange(field: field, term: terms[t]) { first, nextFirst, key, value in
-                while c < candidates.count && candidates[c] < first { c += 1 }
-                guard c < candidates.count, nextFirst.map({ candidates[c] < $0 }) ?? true else { return }
-                var docs: [UInt32] = [], tfs: [UInt32] = []
-                guard PostingsBlock.decode(value, first: first, docs: &docs, frequencies: &tfs) else {
-                    throw EngineError.unavailable("corrupt postings block")
-                }
-                let lists = try reader.positions(blockKey: key, count: docs.count)
-                for (i, doc) in docs.enumerated() {
-                    while c < candidates.count && candidates[c] < doc { c += 1 }
-                    guard c < candidates.count, candidates[c] == doc, i < lists.count else { continue }
-                    kept.append(doc)
-                    keptPositions.append(lists[i])
-                    // Keep the positions gathered for earlier terms aligned with the survivors.
-                    for u in order.prefix(step) { earlier[u].append(positions[u][c]) }
-                    c += 1
-                }
-            }
-            candidates = kept
-            for u in order.prefix(step) { positions[u] = earlier[u] }
-            positions[t] = keptPositions
-            if candidates.isEmpty { return ScoredDocs() }
-        }
+        let cursors = try terms.map { try PostingsCursor(reader: reader, field: field, term: $0) }
+        let lead = cursors.indices.min { cursors[$0].count < cursors[$1].count } ?? 0
         let idf = terms.reduce(Float(0)) { $0 + statistics.idf(.init(field: field, term: $1)) }
         let bm25 = scorer(field: field, idf: idf, boost: boost)
         let norms = reader.norms(field: field)
         var out = ScoredDocs()
-        for (c, doc) in candidates.enumerated() where try !reader.isDeleted(doc) {
-            var matches: UInt32 = 0
-            for start in positions[0][c] {
-                var ok = true
-                for t in 1..<terms.count where !positions[t][c].contains(start &+ offsets[t] &- offsets[0]) {
-                    ok = false
-                    break
+        var candidate = try cursors[lead].next()
+        outer: while let target = candidate {
+            var aligned = target
+            for c in cursors.indices where c != lead {
+                guard let d = try cursors[c].advance(to: aligned) else { break outer }
+                if d > aligned { aligned = d }
+            }
+            if aligned != target {
+                candidate = try cursors[lead].advance(to: aligned)
+                continue
+            }
+            if try !reader.isDeleted(target) {
+                let matches = try phraseMatches(cursors, offsets)
+                if matches > 0 {
+                    out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
                 }
-                if ok { matches += 1 }
             }
-            if matches > 0 {
-                out.append(doc, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: doc)))
-            }
+            candidate = try cursors[lead].next()
         }
         return out
+    }
+
+    /// How many start positions of the first term have every other term at its offset.
+    private func phraseMatches(_ cursors: [PostingsCursor], _ offsets: [UInt32]) throws -> UInt32 {
+        let lists = try cursors.map { try $0.positions() }
+        var matches: UInt32 = 0
+        var pointers = [Int](repeating: 0, count: lists.count)
+        for start in lists[0] {
+            var ok = true
+            for t in 1..<lists.count {
+                let wanted = start &+ offsets[t] &- offsets[0]
+                let list = lists[t]
+                var p = pointers[t]
+                while p < list.count && list[list.startIndex + p] < wanted { p += 1 }
+                pointers[t] = p
+                if p >= list.count || list[list.startIndex + p] != wanted { ok = false; break }
+            }
+            if ok { matches += 1 }
+        }
+        return matches
     }
 }
