@@ -43,8 +43,8 @@ struct ShardIndexWriter {
         var valueChunks: [Int: [UInt32: [UInt8]]] = [:]
         var newVectors: [(doc: UInt32, vector: [Float])] = []
         var stringChunks: [Int: [UInt32: [String?]]] = [:]
-        var pending = [[String: PendingPostings]](repeating: [:], count: fields.count)
-        var documentNorms: [(ordinal: Int, doc: UInt32, normID: UInt8)] = []
+        var assigned: [(docnum: UInt32, document: Document)] = []
+        assigned.reserveCapacity(documents.count)
 
         func markDeleted(_ id: String) throws -> Bool {
             guard let old = try txn.withValue(tables.docnums, key.id(id), { $0.map { ShardKey.readBE32($0, at: 0) } }) else { return false }
@@ -101,44 +101,14 @@ struct ShardIndexWriter {
                 DocValues.set(&valueChunks[ordinal, default: [:]][chunk, default: DocValues.emptyChunk()], slot: Int(docnum % IndexTables.docsPerChunk), bits: bits)
             }
 
-            for (ordinal, field) in fields.enumerated() where field.indexed {
-                guard let analyzer = field.effectiveAnalyzer, case .text(let text)? = document.value(field.name) else { continue }
-                let tokens = analyzer.tokens(text)
-                guard !tokens.isEmpty else { continue }
-                meta.totalTokens[ordinal] += UInt64(tokens.count)
-                let normID = FieldNorm.id(forLength: tokens.count)
-                let chunk = docnum / IndexTables.docsPerChunk
-                if normChunks[ordinal, default: [:]][chunk] == nil {
-                    normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
-                        ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
-                }
-                documentNorms.append((ordinal, docnum, normID))
-                for token in tokens {
-                    let postings: PendingPostings
-                    if let existing = pending[ordinal][token.text] {
-                        postings = existing
-                    } else {
-                        postings = PendingPostings()
-                        pending[ordinal][token.text] = postings
-                    }
-                    if postings.docs.last != docnum {
-                        postings.docs.append(docnum)
-                        postings.frequencies.append(0)
-                        postings.normIDs.append(normID)
-                        postings.positionStarts.append(postings.positionData.count)
-                    }
-                    postings.frequencies[postings.frequencies.count - 1] += 1
-                    postings.positionData.append(UInt32(token.position))
-                }
-            }
-        }
-        for (ordinal, doc, normID) in documentNorms {
-            normChunks[ordinal]?[doc / IndexTables.docsPerChunk]?[Int(doc % IndexTables.docsPerChunk)] = normID
+            assigned.append((docnum, document))
         }
 
-        for (ordinal, terms) in pending.enumerated() {
-            for (term, postings) in terms { try append(postings, to: key.term(ordinal, Array(term.utf8)), txn) }
+        for (ordinal, field) in fields.enumerated() where field.indexed {
+            guard let analyzer = field.effectiveAnalyzer else { continue }
+            try invert(assigned, ordinal: ordinal, field: field, analyzer: analyzer, meta: &meta, normChunks: &normChunks, txn)
         }
+
         for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
         for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
         for (ordinal, chunks) in stringChunks {
@@ -154,6 +124,70 @@ struct ShardIndexWriter {
             try HNSWWriter(backend: backend, tables: tables, key: key, cache: vectorCache).insert(newVectors, txn)
         }
         try txn.put(tables.meta, key.meta, meta.encoded())
+    }
+
+    /// Inverts one field of the batch by sorting rather than by growing a list per term: every
+    /// token is appended as (term id, document, position) to three flat arrays (one hash lookup per
+    /// token, no per-term allocation), then a stable counting sort by term id groups each term's
+    /// postings in document order, ready to append.
+    private func invert(_ assigned: [(docnum: UInt32, document: Document)], ordinal: Int, field: FieldDefinition, analyzer: Analyzer,
+                        meta: inout ShardMeta, normChunks: inout [Int: [UInt32: [UInt8]]], _ txn: WriteTransaction) throws {
+        var ids: [String: Int32] = [:]
+        var terms: [String] = []
+        var tokenTerms: [Int32] = [], tokenDocs: [UInt32] = [], tokenPositions: [UInt32] = []
+        var normByDoc: [UInt32: UInt8] = [:]
+        for (docnum, document) in assigned {
+            guard case .text(let text)? = document.value(field.name) else { continue }
+            let tokens = analyzer.tokens(text)
+            guard !tokens.isEmpty else { continue }
+            meta.totalTokens[ordinal] += UInt64(tokens.count)
+            let normID = FieldNorm.id(forLength: tokens.count)
+            normByDoc[docnum] = normID
+            let chunk = docnum / IndexTables.docsPerChunk
+            if normChunks[ordinal, default: [:]][chunk] == nil {
+                normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
+                    ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
+            }
+            normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = normID
+            for token in tokens {
+                let id: Int32
+                if let known = ids[token.text] { id = known } else {
+                    id = Int32(terms.count)
+                    ids[token.text] = id
+                    terms.append(token.text)
+                }
+                tokenTerms.append(id)
+                tokenDocs.append(docnum)
+                tokenPositions.append(UInt32(token.position))
+            }
+        }
+        guard !terms.isEmpty else { return }
+        // Stable counting sort by term id.
+        var starts = [Int](repeating: 0, count: terms.count + 1)
+        for t in tokenTerms { starts[Int(t) + 1] += 1 }
+        for i in 1...terms.count { starts[i] += starts[i - 1] }
+        var order = [Int32](repeating: 0, count: tokenTerms.count)
+        var fill = starts
+        for (i, t) in tokenTerms.enumerated() {
+            order[fill[Int(t)]] = Int32(i)
+            fill[Int(t)] += 1
+        }
+        for (termID, term) in terms.enumerated() {
+            let postings = PendingPostings()
+            for slot in starts[termID]..<starts[termID + 1] {
+                let i = Int(order[slot])
+                let doc = tokenDocs[i]
+                if postings.docs.last != doc {
+                    postings.docs.append(doc)
+                    postings.frequencies.append(0)
+                    postings.normIDs.append(normByDoc[doc] ?? 0)
+                    postings.positionStarts.append(postings.positionData.count)
+                }
+                postings.frequencies[postings.frequencies.count - 1] += 1
+                postings.positionData.append(tokenPositions[i])
+            }
+            try append(postings, to: key.term(ordinal, Array(term.utf8)), txn)
+        }
     }
 
     /// Appends to the term's last block while it has room, then starts new blocks. Positions
