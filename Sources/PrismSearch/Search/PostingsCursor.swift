@@ -1,104 +1,117 @@
-/// Walks one term's postings in document order with skipping: `advance(to:)` jumps over whole
-/// blocks by their first documents (binary search, nothing decoded), so a conjunction or phrase
-/// driven by a rare term touches only the blocks of common terms that can hold its documents.
-/// Positions of the current block are decoded only when asked for.
-final class PostingsCursor {
-    private struct BlockRef {
-        let first: UInt32
-        let key: UnsafeRawBufferPointer
-        let value: UnsafeRawBufferPointer
-    }
+import PrismStorage
 
+/// Walks one term's postings in document order with skipping: `advance(to:)` seeks the LMDB
+/// cursor straight to the block that can hold the target (a B-tree lookup; the blocks in between
+/// are never read), so a conjunction or phrase driven by a rare term touches only the blocks of
+/// common terms that can hold its documents. Positions are decoded only as far as asked.
+final class PostingsCursor {
     let reader: ShardReader
-    private var blocks: [BlockRef] = []
-    private var blockIndex = -1
+    private let prefix: [UInt8]
+    private let cursor: TableCursor
+    private var blockKey: UnsafeRawBufferPointer?
+    private var exhausted = false
     private(set) var docs: [UInt32] = []
     private(set) var frequencies: [UInt32] = []
     private var index = 0
+    // Positions of the current block, decoded lazily up to `positionsDecodedFor`.
+    private var positionsBytes: UnsafeRawBufferPointer?
+    private var positionsOffset = 0
+    private var positionsDecodedFor = -1
     private var positionData: [UInt32] = []
-    private var positionStarts: [Int] = []
-    private var positionsDecoded = false
-    /// Documents in the term's postings (from the block headers).
-    private(set) var count = 0
+    /// Documents in the term's postings (its document frequency).
+    let count: Int
 
     init(reader: ShardReader, field: Int, term: [UInt8]) throws {
         self.reader = reader
-        try reader.forEachRawBlock(field: field, term: term) { k, v in
-            blocks.append(BlockRef(first: ShardKey.readBE32(k, at: k.count - 4), key: k, value: v))
-            count += v.isEmpty ? 0 : Int(v[0])
-        }
+        prefix = reader.key.term(field, term)
+        cursor = try TableCursor(reader.txn, reader.tables.postings)
+        count = Int(try reader.documentFrequency(field: field, term: term))
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
     }
 
-    /// The current document, or nil when exhausted (before the first `next`/`advance`: nil).
-    var doc: UInt32? { blockIndex >= 0 && blockIndex < blocks.count && index < docs.count ? docs[index] : nil }
+    /// The current document, or nil when exhausted or not started.
+    var doc: UInt32? { !exhausted && index < docs.count ? docs[index] : nil }
     var frequency: UInt32 { frequencies[index] }
 
-    private func load(_ b: Int) throws {
-        blockIndex = b
+    private func load(_ entry: TableCursor.Entry?) throws {
+        guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 else {
+            exhausted = true
+            docs.removeAll(keepingCapacity: true)
+            return
+        }
+        blockKey = k
         index = 0
-        positionsDecoded = false
-        guard b < blocks.count else { docs.removeAll(); return }
-        guard PostingsBlock.decode(blocks[b].value, first: blocks[b].first, docs: &docs, frequencies: &frequencies) else {
+        positionsBytes = nil
+        positionsDecodedFor = -1
+        guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
             throw EngineError.unavailable("corrupt postings block")
         }
     }
 
     @discardableResult
     func next() throws -> UInt32? {
-        if blockIndex < 0 { try load(0); return doc }
-        index += 1
-        if index >= docs.count {
-            guard blockIndex + 1 < blocks.count else { blockIndex = blocks.count; return nil }
-            try load(blockIndex + 1)
+        if exhausted { return nil }
+        if blockKey == nil {
+            try load(try cursor.seek(prefix))
+            return doc
         }
+        index += 1
+        if index >= docs.count { try load(try cursor.next()) }
         return doc
     }
 
     /// Moves to the first document ≥ `target` (never backwards).
     @discardableResult
     func advance(to target: UInt32) throws -> UInt32? {
+        if exhausted { return nil }
         if let current = doc, current >= target { return current }
-        if blockIndex >= blocks.count { return nil }
-        // Is the target past the current block? Find the last block starting at or before it.
-        let nextFirst = blockIndex + 1 < blocks.count ? blocks[blockIndex + 1].first : UInt32.max
-        if blockIndex < 0 || target >= nextFirst {
-            var lo = max(blockIndex + 1, 0), hi = blocks.count - 1
-            if lo > hi { blockIndex = blocks.count; return nil }
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                if blocks[mid].first <= target { lo = mid } else { hi = mid - 1 }
-            }
-            try load(blocks[lo].first <= target ? lo : max(lo, blockIndex + 1))
+        if blockKey != nil, let last = docs.last, target <= last {
+            while index < docs.count && docs[index] < target { index += 1 }
+            return doc
         }
-        while let d = doc, d < target { try next() }
+        // Seek the first block starting at or after the target; the block before it may hold it.
+        let found = try cursor.seek(prefix + ShardKey.be32(target))
+        if let (k, _) = found, k.starts(with: prefix), ShardKey.readBE32(k, at: k.count - 4) == target {
+            try load(found)
+        } else {
+            let previous = found == nil ? try cursor.last() : try cursor.previous()
+            if let (k, _) = previous, k.starts(with: prefix), k.count == prefix.count + 4 {
+                try load(previous)
+                if let last = docs.last, last < target { try load(try cursor.next()) }
+            } else {
+                try load(found == nil ? nil : try cursor.next())
+            }
+        }
+        while let d = doc, d < target {
+            index += 1
+            if index >= docs.count { try load(try cursor.next()) }
+        }
         return doc
     }
 
-    /// Positions of the current document.
+    /// Positions of the current document (decoding the block's positions only up to it).
     func positions() throws -> ArraySlice<UInt32> {
-        if !positionsDecoded {
-            positionsDecoded = true
-            positionData.removeAll(keepingCapacity: true)
-            positionStarts.removeAll(keepingCapacity: true)
-            try reader.txn.withValue(reader.tables.positions, Array(blocks[blockIndex].key)) { bytes in
-                guard let bytes else { return }
-                var offset = 0
-                for _ in 0..<docs.count {
-                    positionStarts.append(positionData.count)
-                    guard let n = Varint.read(bytes, &offset) else { return }
-                    var p: UInt32 = 0
-                    for _ in 0..<n {
-                        guard let d = Varint.read(bytes, &offset) else { return }
-                        p &+= d
-                        positionData.append(p)
-                    }
-                }
-            }
+        guard let key = blockKey else { return [] }
+        if positionsBytes == nil {
+            positionsBytes = try reader.txn.valueUntilEnd(reader.tables.positions, Array(key))
+            positionsOffset = 0
+            positionsDecodedFor = -1
         }
-        guard index < positionStarts.count else { return [] }
-        let end = index + 1 < positionStarts.count ? positionStarts[index + 1] : positionData.count
-        return positionData[positionStarts[index]..<end]
+        guard let bytes = positionsBytes else { return [] }
+        var start = 0
+        while positionsDecodedFor < index {
+            positionData.removeAll(keepingCapacity: true)
+            guard let n = Varint.read(bytes, &positionsOffset) else { return [] }
+            var p: UInt32 = 0
+            for _ in 0..<n {
+                guard let d = Varint.read(bytes, &positionsOffset) else { return [] }
+                p &+= d
+                positionData.append(p)
+            }
+            positionsDecodedFor += 1
+            start = 0
+        }
+        return positionData[start...]
     }
 }

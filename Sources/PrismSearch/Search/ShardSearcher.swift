@@ -236,20 +236,39 @@ struct ShardSearcher {
         return out
     }
 
-    /// How many start positions of the first term have every other term at its offset.
+    /// How many start positions of the first term have every other term at its offset. Walks
+    /// the sorted position lists together; two-word phrases (the common case) allocate nothing.
     private func phraseMatches(_ cursors: [PostingsCursor], _ offsets: [UInt32]) throws -> UInt32 {
-        let lists = try cursors.map { try $0.positions() }
+        let first = try cursors[0].positions()
+        if cursors.count == 2 {
+            let second = try cursors[1].positions()
+            let gap: UInt32 = offsets[1] &- offsets[0]
+            var matches: UInt32 = 0
+            var j = second.startIndex
+            for start in first {
+                let wanted: UInt32 = start &+ gap
+                while j < second.endIndex, second[j] < wanted { j += 1 }
+                if j == second.endIndex { break }
+                if second[j] == wanted { matches += 1 }
+            }
+            return matches
+        }
+        var lists: [ArraySlice<UInt32>] = []
+        for cursor in cursors { lists.append(try cursor.positions()) }
+        var pointers = [Int](repeating: 0, count: cursors.count)
         var matches: UInt32 = 0
-        var pointers = [Int](repeating: 0, count: lists.count)
-        for start in lists[0] {
+        for start in first {
             var ok = true
-            for t in 1..<lists.count {
-                let wanted = start &+ offsets[t] &- offsets[0]
+            for t in 1..<cursors.count {
                 let list = lists[t]
-                var p = pointers[t]
-                while p < list.count && list[list.startIndex + p] < wanted { p += 1 }
+                let wanted: UInt32 = start &+ offsets[t] &- offsets[0]
+                var p: Int = pointers[t]
+                while p < list.count, list[list.startIndex + p] < wanted { p += 1 }
                 pointers[t] = p
-                if p >= list.count || list[list.startIndex + p] != wanted { ok = false; break }
+                if p >= list.count || list[list.startIndex + p] != wanted {
+                    ok = false
+                    break
+                }
             }
             if ok { matches += 1 }
         }

@@ -31,6 +31,7 @@ struct SearchBench: AsyncParsableCommand {
         var query_p99_ms: Double
         var queries_per_s: Double
         var top10: [[[JSONValue]]]?
+        var p50_ms_by_kind: [String: Double]?
     }
 
     struct Report: Codable {
@@ -63,6 +64,9 @@ struct SearchBench: AsyncParsableCommand {
             report.p50_ratio = tantivy.query_p50_ms / prism.query_p50_ms
             report.top10_overlap = overlap(prism.top10 ?? [], tantivy.top10 ?? [])
             report.tantivy?.top10 = nil
+            if ProcessInfo.processInfo.environment["BENCH_BREAKDOWN"] != nil, let kinds = tantivy.p50_ms_by_kind {
+                progress("tantivy p50 by kind: \(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value)) ms" }.joined(separator: ", "))")
+            }
         }
         prism.top10 = nil
         report.prism = prism
