@@ -3,6 +3,40 @@ import PrismStorage
 /// Read access to one shard's index inside a read transaction: statistics, postings, norms and
 /// the deleted bitmap. Chunks are referenced in place (LMDB keeps them mapped for the
 /// transaction's life), indexed by chunk number, so per-document lookups are two array reads.
+/// One chunked column of a shard (norms, doc values, string values, tie keys, deleted bits):
+/// chunk records referenced in place, loaded on first touch.
+final class ChunkColumn {
+    private let txn: ReadTransaction
+    private let table: Table
+    private let chunkKey: (UInt32) -> [UInt8]
+    private var chunks: [UnsafeRawBufferPointer?]
+    private var loaded: [Bool]
+
+    init(_ txn: ReadTransaction, _ table: Table, chunks count: Int, key chunkKey: @escaping (UInt32) -> [UInt8]) {
+        self.txn = txn
+        self.table = table
+        self.chunkKey = chunkKey
+        chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
+        loaded = [Bool](repeating: false, count: count)
+    }
+
+    /// The chunk record holding `doc` and the document's slot in it; nil when there is none.
+    @inline(__always)
+    func chunk(for doc: UInt32) throws -> (bytes: UnsafeRawBufferPointer, slot: Int)? {
+        let c = Int(doc / IndexTables.docsPerChunk)
+        guard c < chunks.count else { return nil }
+        if !loaded[c] {
+            chunks[c] = try txn.valueUntilEnd(table, chunkKey(UInt32(c)))
+            loaded[c] = true
+        }
+        guard let bytes = chunks[c] else { return nil }
+        return (bytes, Int(doc % IndexTables.docsPerChunk))
+    }
+}
+
+/// Read access to one shard's index inside a read transaction: statistics, postings, norms, doc
+/// values and the deleted bitmap. Chunks are referenced in place (LMDB keeps them mapped for the
+/// transaction's life), indexed by chunk number, so per-document lookups are two array reads.
 final class ShardReader: HNSWStorage {
     let txn: ReadTransaction
     let tables: IndexTables
@@ -10,126 +44,75 @@ final class ShardReader: HNSWStorage {
     let meta: ShardMeta
     /// False when the shard never deleted a document: deletion checks are skipped entirely.
     let hasDeletions: Bool
-    private let chunkCount: Int
-    private var deletedChunks: [UnsafeRawBufferPointer?]
-    private var deletedLoaded: [Bool]
-    private var normColumns: [Int: NormColumn] = [:]
-    private var tieChunks: [UnsafeRawBufferPointer?]
-    private var tieLoaded: [Bool]
-
-    /// One field's norms, chunk by chunk.
-    final class NormColumn {
-        var chunks: [UnsafeRawBufferPointer?]
-        var loaded: [Bool]
-        init(count: Int) {
-            chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
-            loaded = [Bool](repeating: false, count: count)
-        }
-    }
-
     /// Field types by ordinal.
     let fieldTypes: [FieldType]
+    private let chunkCount: Int
+    private let deleted: ChunkColumn
+    private let ties: ChunkColumn
+    private var normColumns: [Int: ChunkColumn] = [:]
+    private var valueColumns: [Int: ChunkColumn] = [:]
+    private var stringColumns: [Int: ChunkColumn] = [:]
 
     init(txn: ReadTransaction, tables: IndexTables, collection: String, shard: Int, fields: Int, fieldTypes: [FieldType] = []) throws {
         self.fieldTypes = fieldTypes
         self.txn = txn
         self.tables = tables
-        self.key = ShardKey(collection: collection, shard: shard)
-        self.meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields) }
+        let key = ShardKey(collection: collection, shard: shard)
+        self.key = key
+        meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields) }
         hasDeletions = meta.liveDocs < meta.nextDocnum
         chunkCount = Int(meta.nextDocnum / IndexTables.docsPerChunk) + 1
-        deletedChunks = [UnsafeRawBufferPointer?](repeating: nil, count: hasDeletions ? chunkCount : 0)
-        deletedLoaded = [Bool](repeating: false, count: hasDeletions ? chunkCount : 0)
-        tieChunks = [UnsafeRawBufferPointer?](repeating: nil, count: chunkCount)
-        tieLoaded = [Bool](repeating: false, count: chunkCount)
+        deleted = ChunkColumn(txn, tables.deleted, chunks: chunkCount, key: key.chunk)
+        ties = ChunkColumn(txn, tables.tieKeys, chunks: chunkCount, key: key.chunk)
+    }
+
+    private func column(_ cache: inout [Int: ChunkColumn], _ table: Table, field: Int) -> ChunkColumn {
+        if let column = cache[field] { return column }
+        let key = self.key
+        let column = ChunkColumn(txn, table, chunks: chunkCount) { key.fieldChunk(field, $0) }
+        cache[field] = column
+        return column
     }
 
     @inline(__always)
     func isDeleted(_ doc: UInt32) throws -> Bool {
         guard hasDeletions else { return false }
-        let chunk = Int(doc / IndexTables.docsPerChunk)
-        guard chunk < chunkCount else { return true }
-        if !deletedLoaded[chunk] {
-            deletedChunks[chunk] = try txn.valueUntilEnd(tables.deleted, key.chunk(UInt32(chunk)))
-            deletedLoaded[chunk] = true
-        }
-        guard let bits = deletedChunks[chunk] else { return false }
-        let bit = Int(doc % IndexTables.docsPerChunk)
-        return bits[bit / 8] & UInt8(1 << (bit % 8)) != 0
+        guard doc < meta.nextDocnum else { return true }
+        guard let (bits, slot) = try deleted.chunk(for: doc) else { return false }
+        return bits[slot / 8] & UInt8(1 << (slot % 8)) != 0
     }
 
-    func norms(field: Int) -> NormColumn {
-        if let column = normColumns[field] { return column }
-        let column = NormColumn(count: chunkCount)
-        normColumns[field] = column
-        return column
-    }
+    func norms(field: Int) -> ChunkColumn { column(&normColumns, tables.norms, field: field) }
 
     @inline(__always)
-    func normID(_ column: NormColumn, field: Int, doc: UInt32) throws -> UInt8 {
-        let chunk = Int(doc / IndexTables.docsPerChunk)
-        guard chunk < chunkCount else { return 0 }
-        if !column.loaded[chunk] {
-            column.chunks[chunk] = try txn.valueUntilEnd(tables.norms, key.fieldChunk(field, UInt32(chunk)))
-            column.loaded[chunk] = true
-        }
-        guard let bytes = column.chunks[chunk] else { return 0 }
-        return bytes[Int(doc % IndexTables.docsPerChunk)]
+    func normID(_ column: ChunkColumn, field: Int, doc: UInt32) throws -> UInt8 {
+        guard let (bytes, slot) = try column.chunk(for: doc) else { return 0 }
+        return bytes[slot]
     }
 
     func normID(field: Int, doc: UInt32) throws -> UInt8 {
         try normID(norms(field: field), field: field, doc: doc)
     }
 
-    /// One field's doc values, chunk by chunk, referenced in place.
-    final class ValueColumn {
-        var chunks: [UnsafeRawBufferPointer?]
-        var loaded: [Bool]
-        init(count: Int) {
-            chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
-            loaded = [Bool](repeating: false, count: count)
-        }
-    }
-
-    private var valueColumns: [Int: ValueColumn] = [:]
-
-    func values(field: Int) -> ValueColumn {
-        if let column = valueColumns[field] { return column }
-        let column = ValueColumn(count: chunkCount)
-        valueColumns[field] = column
-        return column
-    }
+    func values(field: Int) -> ChunkColumn { column(&valueColumns, tables.values, field: field) }
 
     /// The stored bits of the document's value in `field`, or nil when it has none.
     @inline(__always)
-    func value(_ column: ValueColumn, field: Int, doc: UInt32) throws -> UInt64? {
-        let chunk = Int(doc / IndexTables.docsPerChunk)
-        guard chunk < chunkCount else { return nil }
-        if !column.loaded[chunk] {
-            column.chunks[chunk] = try txn.valueUntilEnd(tables.values, key.fieldChunk(field, UInt32(chunk)))
-            column.loaded[chunk] = true
-        }
-        guard let bytes = column.chunks[chunk] else { return nil }
-        return DocValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
+    func value(_ column: ChunkColumn, field: Int, doc: UInt32) throws -> UInt64? {
+        guard let (bytes, slot) = try column.chunk(for: doc) else { return nil }
+        return DocValues.get(bytes, slot: slot)
     }
-
-    private var stringColumns: [Int: ValueColumn] = [:]
 
     /// The document's value of a string field, from its column.
     func stringValue(field: Int, doc: UInt32) throws -> String? {
-        let column: ValueColumn
-        if let c = stringColumns[field] { column = c } else {
-            column = ValueColumn(count: chunkCount)
-            stringColumns[field] = column
-        }
-        let chunk = Int(doc / IndexTables.docsPerChunk)
-        guard chunk < chunkCount else { return nil }
-        if !column.loaded[chunk] {
-            column.chunks[chunk] = try txn.valueUntilEnd(tables.strings, key.fieldChunk(field, UInt32(chunk)))
-            column.loaded[chunk] = true
-        }
-        guard let bytes = column.chunks[chunk] else { return nil }
-        return StringValues.get(bytes, slot: Int(doc % IndexTables.docsPerChunk))
+        guard let (bytes, slot) = try column(&stringColumns, tables.strings, field: field).chunk(for: doc) else { return nil }
+        return StringValues.get(bytes, slot: slot)
+    }
+
+    /// The document's tie-break key (xxHash64 of its id).
+    func tieKey(_ doc: UInt32) throws -> UInt64 {
+        guard let (bytes, slot) = try ties.chunk(for: doc) else { return 0 }
+        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: slot * 8, as: UInt64.self))
     }
 
     /// The shard's HNSW entry point and size.
@@ -144,18 +127,6 @@ final class ShardReader: HNSWStorage {
             try body(ShardKey.readBE32(k, at: key.prefix.count), v)
             return true
         }
-    }
-
-    /// The document's tie-break key (xxHash64 of its id).
-    func tieKey(_ doc: UInt32) throws -> UInt64 {
-        let chunk = Int(doc / IndexTables.docsPerChunk)
-        guard chunk < chunkCount else { return 0 }
-        if !tieLoaded[chunk] {
-            tieChunks[chunk] = try txn.valueUntilEnd(tables.tieKeys, key.chunk(UInt32(chunk)))
-            tieLoaded[chunk] = true
-        }
-        guard let bytes = tieChunks[chunk] else { return 0 }
-        return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(doc % IndexTables.docsPerChunk) * 8, as: UInt64.self))
     }
 
     /// Documents containing the term (deleted ones included, as in the statistics).

@@ -120,13 +120,25 @@ struct ShardSearcher {
         guard counts[0] * 4 < counts[1] else { return nil }
         let scorers = terms.map { scorer(field: $0.field, idf: statistics.idf(.init(field: $0.field, term: $0.term)), boost: $0.boost) }
         let norms = terms.map { reader.norms(field: $0.field) }
-        let order = cursors.indices.sorted { cursors[$0].count < cursors[$1].count }
-        let lead = order[0]
         var out = ScoredDocs()
+        try leapfrog(cursors) { target in
+            var score: Float = 0
+            for (i, cursor) in cursors.enumerated() {
+                score += scorers[i].score(frequency: cursor.frequency, normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
+            }
+            out.append(target, score)
+        }
+        return out
+    }
+
+    /// Calls `body` with every live document all cursors share, in order, each cursor standing on
+    /// it: the rarest cursor leads and the others seek to its documents.
+    private func leapfrog(_ cursors: [PostingsCursor], _ body: (UInt32) throws -> Void) throws {
+        let lead = cursors.indices.min { cursors[$0].count < cursors[$1].count } ?? 0
         var candidate = try cursors[lead].next()
         outer: while let target = candidate {
             var aligned = target
-            for c in order.dropFirst() {
+            for c in cursors.indices where c != lead {
                 guard let d = try cursors[c].advance(to: aligned) else { break outer }
                 if d > aligned { aligned = d }
             }
@@ -134,16 +146,9 @@ struct ShardSearcher {
                 candidate = try cursors[lead].advance(to: aligned)
                 continue
             }
-            if try !reader.isDeleted(target) {
-                var score: Float = 0
-                for (i, cursor) in cursors.enumerated() {
-                    score += scorers[i].score(frequency: cursor.frequency, normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
-                }
-                out.append(target, score)
-            }
+            if try !reader.isDeleted(target) { try body(target) }
             candidate = try cursors[lead].next()
         }
-        return out
     }
 
     private func constantScore(_ include: (UInt32) throws -> Bool) throws -> ScoredDocs {
@@ -209,29 +214,15 @@ struct ShardSearcher {
     /// others skip to its documents; positions are decoded only for documents holding every term.
     private func phraseDocs(field: Int, terms: [[UInt8]], offsets: [UInt32], boost: Float) throws -> ScoredDocs {
         let cursors = try terms.map { try PostingsCursor(reader: reader, field: field, term: $0) }
-        let lead = cursors.indices.min { cursors[$0].count < cursors[$1].count } ?? 0
         let idf = terms.reduce(Float(0)) { $0 + statistics.idf(.init(field: field, term: $1)) }
         let bm25 = scorer(field: field, idf: idf, boost: boost)
         let norms = reader.norms(field: field)
         var out = ScoredDocs()
-        var candidate = try cursors[lead].next()
-        outer: while let target = candidate {
-            var aligned = target
-            for c in cursors.indices where c != lead {
-                guard let d = try cursors[c].advance(to: aligned) else { break outer }
-                if d > aligned { aligned = d }
+        try leapfrog(cursors) { target in
+            let matches = try phraseMatches(cursors, offsets)
+            if matches > 0 {
+                out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
             }
-            if aligned != target {
-                candidate = try cursors[lead].advance(to: aligned)
-                continue
-            }
-            if try !reader.isDeleted(target) {
-                let matches = try phraseMatches(cursors, offsets)
-                if matches > 0 {
-                    out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
-                }
-            }
-            candidate = try cursors[lead].next()
         }
         return out
     }

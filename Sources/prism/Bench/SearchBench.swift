@@ -50,7 +50,7 @@ struct SearchBench: AsyncParsableCommand {
         let folder = "\(dir)/prism-bench-search-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        progress("generating \(docs) documents and \(queries) queries (seed \(seed))")
+        BenchSupport.progress("generating \(docs) documents and \(queries) queries (seed \(seed))")
         let corpus = SyntheticCorpus(documents: docs, queries: queries, seed: seed)
 
         var prism = try await runPrism(corpus, folder: folder)
@@ -65,15 +65,13 @@ struct SearchBench: AsyncParsableCommand {
             report.top10_overlap = overlap(prism.top10 ?? [], tantivy.top10 ?? [])
             report.tantivy?.top10 = nil
             if ProcessInfo.processInfo.environment["BENCH_BREAKDOWN"] != nil, let kinds = tantivy.p50_ms_by_kind {
-                progress("tantivy p50 by kind: \(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value)) ms" }.joined(separator: ", "))")
+                BenchSupport.progress("tantivy p50 by kind: \(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value)) ms" }.joined(separator: ", "))")
             }
         }
         prism.top10 = nil
         report.prism = prism
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try BenchSupport.printJSON(report)
             return
         }
         print("search benchmark: \(docs) docs (Zipfian vocabulary, seed \(seed)), \(queries) queries × \(rounds), top 10, single thread, \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -103,7 +101,7 @@ struct SearchBench: AsyncParsableCommand {
             #"{"num_shards":\#(shards),"backends":{"text":{"fields":[{"name":"body","type":"text","stored":false}]}}}"#.utf8)), name: "bench")
         _ = try await store.create(schema)
 
-        progress("prism: indexing")
+        BenchSupport.progress("prism: indexing")
         let clock = ContinuousClock()
         let start = clock.now
         var next = 0
@@ -112,11 +110,11 @@ struct SearchBench: AsyncParsableCommand {
             let jsons: [JSONValue] = slice.map { .object(["id": .string($0.id), "fields": .object(["body": .string($0.body)])]) }
             _ = try await store.upsert("bench", documents: jsons)
             next += slice.count
-            if next % (batch * 20) == 0 { progress("prism: indexed \(next)/\(corpus.documents.count)") }
+            if next % (batch * 20) == 0 { BenchSupport.progress("prism: indexed \(next)/\(corpus.documents.count)") }
         }
-        let indexSeconds = seconds(clock.now - start)
+        let indexSeconds = BenchSupport.seconds(clock.now - start)
 
-        progress("prism: querying")
+        BenchSupport.progress("prism: querying")
         var requests: [SearchRequest] = []
         for q in corpus.queries {
             var r = SearchRequest()
@@ -136,10 +134,10 @@ struct SearchBench: AsyncParsableCommand {
             for r in requests {
                 let t = clock.now
                 _ = try store.search("bench", r)
-                latencies.append(seconds(clock.now - t))
+                latencies.append(BenchSupport.seconds(clock.now - t))
             }
         }
-        let wall = seconds(clock.now - wallStart)
+        let wall = BenchSupport.seconds(clock.now - wallStart)
         if ProcessInfo.processInfo.environment["BENCH_BREAKDOWN"] != nil {
             // Median latency per query kind (one term, OR, AND, phrase), for profiling.
             for kind in 0..<4 {
@@ -147,10 +145,10 @@ struct SearchBench: AsyncParsableCommand {
                 for (i, r) in requests.enumerated() where i % 4 == kind {
                     let t = clock.now
                     _ = try store.search("bench", r)
-                    own.append(seconds(clock.now - t))
+                    own.append(BenchSupport.seconds(clock.now - t))
                 }
                 own.sort()
-                progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(own[own.count / 2] * 1000) ms, max \((own.last ?? 0) * 1000) ms")
+                BenchSupport.progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(own[own.count / 2] * 1000) ms, max \((own.last ?? 0) * 1000) ms")
             }
         }
         latencies.sort()
@@ -162,26 +160,13 @@ struct SearchBench: AsyncParsableCommand {
     }
 
     private func runTantivy(_ corpus: SyntheticCorpus, folder: String) throws -> EngineFigures {
-        progress("tantivy: writing corpus for the runner")
+        BenchSupport.progress("tantivy: writing corpus for the runner")
         var lines = ""
         for d in corpus.documents { lines += "{\"id\":\"\(d.id)\",\"body\":\"\(d.body)\"}\n" }
         try lines.write(toFile: folder + "/corpus.jsonl", atomically: false, encoding: .utf8)
         try (corpus.queries.joined(separator: "\n") + "\n").write(toFile: folder + "/queries.txt", atomically: false, encoding: .utf8)
-        let runner = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/search/tantivy_runner.py").path
-        let script = FileManager.default.fileExists(atPath: runner) ? runner : "bench/search/tantivy_runner.py"
-        progress("tantivy: indexing and querying (\(script))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("the Tantivy runner failed (exit \(process.terminationStatus)); install it with `pip install tantivy`")
-        }
+        let data = try BenchSupport.runPython("search/tantivy_runner.py", [folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)],
+                                              install: "pip install tantivy")
         return try JSONDecoder().decode(EngineFigures.self, from: data)
     }
 
@@ -198,11 +183,5 @@ struct SearchBench: AsyncParsableCommand {
         return a.isEmpty ? 0 : total / Double(min(a.count, b.count))
     }
 
-    private func seconds(_ d: Swift.Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
-    private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
-    }
 }

@@ -64,16 +64,16 @@ struct StorageBench: AsyncParsableCommand {
             let table = try env.table("bench")
             let value = [UInt8](repeating: 0xAB, count: valueBytes)
 
-            progress("trial \(trial)/\(trials): single-writer synced commits for \(seconds)s")
+            BenchSupport.progress("trial \(trial)/\(trials): single-writer synced commits for \(seconds)s")
             singles.append(try measure { i in
                 try env.write { txn in try txn.put(table, key(0, i), value) }
                 return 1
             })
 
-            progress("trial \(trial)/\(trials): \(batch) entries per synced commit for \(seconds)s")
+            BenchSupport.progress("trial \(trial)/\(trials): \(batch) entries per synced commit for \(seconds)s")
             batches.append(try batched(env: env, table: table, value: value, size: batch, phase: 1))
 
-            progress("trial \(trial)/\(trials): group-commit writer, \(writers) concurrent writers for \(seconds)s")
+            BenchSupport.progress("trial \(trial)/\(trials): group-commit writer, \(writers) concurrent writers for \(seconds)s")
             let writer = GroupCommitWriter(environment: env, logger: quiet)
             let (rate, meanBatch) = try await groupCommit(writer: writer, table: table, value: value)
             writer.shutdown()
@@ -81,7 +81,7 @@ struct StorageBench: AsyncParsableCommand {
             means.append(meanBatch)
 
             let same = max(1, Int(meanBatch.rounded()))
-            progress("trial \(trial)/\(trials): \(same) entries per synced commit (the group commit's mean batch) for \(seconds)s")
+            BenchSupport.progress("trial \(trial)/\(trials): \(same) entries per synced commit (the group commit's mean batch) for \(seconds)s")
             sameBatches.append(try batched(env: env, table: table, value: value, size: same, phase: 3))
         }
         let figures = Figures(
@@ -93,9 +93,7 @@ struct StorageBench: AsyncParsableCommand {
             value_bytes: valueBytes, trials: trials, seconds: seconds)
         let command = "prism bench storage --seconds \(seconds) --value-bytes \(valueBytes) --batch \(batch) --writers \(writers) --trials \(trials) --sync \(sync)"
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(figures), as: UTF8.self))
+            try BenchSupport.printJSON(figures)
         } else {
             let rows: [(String, String)] = [
                 ("single writer, 1 entry per commit", "\(format(figures.single_commits_per_s)) commits/s"),
@@ -143,7 +141,7 @@ struct StorageBench: AsyncParsableCommand {
             entries += try step(i)
             i += 1
         }
-        return Double(entries) / seconds(clock.now - start)
+        return Double(entries) / BenchSupport.seconds(clock.now - start)
     }
 
     private func groupCommit(writer: GroupCommitWriter, table: Table, value: [UInt8]) async throws -> (Double, Double) {
@@ -164,14 +162,11 @@ struct StorageBench: AsyncParsableCommand {
             }
             return try await group.reduce(0, +)
         }
-        let elapsed = seconds(clock.now - start)
+        let elapsed = BenchSupport.seconds(clock.now - start)
         let stats = writer.stats
         return (Double(total) / elapsed, Double(stats.committedRequests) / Double(max(1, stats.commits)))
     }
 
-    private func seconds(_ d: Swift.Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
     private func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
@@ -183,7 +178,4 @@ struct StorageBench: AsyncParsableCommand {
         v >= 10_000 ? String(format: "%.0fk", v / 1000) : String(format: "%.0f", v)
     }
 
-    private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
-    }
 }

@@ -57,10 +57,10 @@ struct VectorBench: AsyncParsableCommand {
         let folder = "\(dir)/prism-bench-vector-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        progress("generating \(vectors) × \(dim) \(data.rawValue) vectors and \(queries) queries (seed \(seed))")
+        BenchSupport.progress("generating \(vectors) × \(dim) \(data.rawValue) vectors and \(queries) queries (seed \(seed))")
         let points = generate(count: vectors, seed: seed)
         let questions = generate(count: queries, seed: seed &+ 1_000_003)
-        progress("exact top 10 for every query (ground truth)")
+        BenchSupport.progress("exact top 10 for every query (ground truth)")
         let truth = questions.map { exactTop10($0, points) }
 
         var prism = try await runPrism(points, questions, folder: folder)
@@ -77,9 +77,7 @@ struct VectorBench: AsyncParsableCommand {
         }
         report.prism.labels = nil
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try BenchSupport.printJSON(report)
             return
         }
         print("vector benchmark: \(vectors) × \(dim) \(data.rawValue) (euclidean), M \(m), ef_construction \(efConstruction), ef_search \(efSearch), \(queries) queries, single thread")
@@ -150,7 +148,7 @@ struct VectorBench: AsyncParsableCommand {
         {"backends":{"vector":{"dimension":\(dim),"distance":"euclidean","hnsw_m":\(m),"hnsw_ef_construction":\(efConstruction),"hnsw_ef_search":\(efSearch)}}}
         """.utf8)), name: "bench")
         _ = try await store.create(schema)
-        progress("prism: building")
+        BenchSupport.progress("prism: building")
         let clock = ContinuousClock()
         let start = clock.now
         let batch = 1000
@@ -159,10 +157,10 @@ struct VectorBench: AsyncParsableCommand {
                 .object(["id": .string(String(i)), "fields": .object(["embedding": .array(points[i].map { .double(Double($0)) })])])
             }
             _ = try await store.upsert("bench", documents: docs)
-            if (s / batch) % 10 == 9 { progress("prism: inserted \(s + batch)/\(points.count)") }
+            if (s / batch) % 10 == 9 { BenchSupport.progress("prism: inserted \(s + batch)/\(points.count)") }
         }
-        let build = seconds(clock.now - start)
-        progress("prism: querying")
+        let build = BenchSupport.seconds(clock.now - start)
+        BenchSupport.progress("prism: querying")
         var labels: [[Int]] = []
         var latencies: [Double] = []
         let wall = clock.now
@@ -173,10 +171,10 @@ struct VectorBench: AsyncParsableCommand {
             r.includeDocuments = false
             let t = clock.now
             let result = try store.search("bench", r)
-            latencies.append(seconds(clock.now - t))
+            latencies.append(BenchSupport.seconds(clock.now - t))
             labels.append(result.hits.compactMap { Int($0.id) })
         }
-        let total = seconds(clock.now - wall)
+        let total = BenchSupport.seconds(clock.now - wall)
         latencies.sort()
         return Figures(engine: "prism", build_seconds: build, query_p50_ms: latencies[latencies.count / 2] * 1000,
                        query_p99_ms: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))] * 1000,
@@ -192,30 +190,11 @@ struct VectorBench: AsyncParsableCommand {
         }
         try write(points, folder + "/vectors.f32")
         try write(questions, folder + "/queries.f32")
-        let runner = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/vector/hnswlib_runner.py").path
-        let script = FileManager.default.fileExists(atPath: runner) ? runner : "bench/vector/hnswlib_runner.py"
-        progress("hnswlib: building and querying (\(script))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, folder + "/vectors.f32", folder + "/queries.f32", String(dim), "l2",
-                             String(m), String(efConstruction), String(efSearch), "10"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("the hnswlib runner failed (exit \(process.terminationStatus)); install it with `pip install hnswlib`")
-        }
+        let data = try BenchSupport.runPython("vector/hnswlib_runner.py", [folder + "/vectors.f32", folder + "/queries.f32", String(dim), "l2",
+                                                                            String(m), String(efConstruction), String(efSearch), "10"],
+                                              install: "pip install hnswlib numpy")
         return try JSONDecoder().decode(Figures.self, from: data)
     }
 
-    private func seconds(_ d: Swift.Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 
-    private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
-    }
 }

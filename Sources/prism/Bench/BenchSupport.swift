@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// What the benchmarks share: progress on stderr, durations, and running a peer's Python runner.
+enum BenchSupport {
+    static func progress(_ text: String) {
+        FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+    }
+
+    static func seconds(_ d: Swift.Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// Runs `bench/<relative>` (found beside the sources, else from the working directory) with
+    /// python3 and returns its standard output; a failure names how to install the peer.
+    static func runPython(_ relative: String, _ arguments: [String], install: String) throws -> Data {
+        let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/" + relative).path
+        let script = FileManager.default.fileExists(atPath: beside) ? beside : "bench/" + relative
+        progress("running \(script)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("\(script) failed (exit \(process.terminationStatus)); install the peer with `\(install)`")
+        }
+        return data
+    }
+
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
