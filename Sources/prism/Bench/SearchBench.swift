@@ -20,6 +20,9 @@ struct SearchBench: AsyncParsableCommand {
     @Option(help: "Documents per upsert call.") var batch: Int = 1000
     @Option(help: "Working directory (a fresh subfolder is made and removed).")
     var dir: String = FileManager.default.temporaryDirectory.path
+    @Option(help: "Use this corpus (JSON lines {\"id\", \"body\"}) instead of the generated one; see bench/search/natural_corpus.py.")
+    var corpus: String?
+    @Option(help: "Queries for --corpus, one per line.") var queryFile: String?
     @Flag(help: "Also run Tantivy (python3 with the `tantivy` package) and print ratios.") var vsTantivy = false
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
@@ -50,12 +53,22 @@ struct SearchBench: AsyncParsableCommand {
         let folder = "\(dir)/prism-bench-search-\(getpid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        BenchSupport.progress("generating \(docs) documents and \(queries) queries (seed \(seed))")
-        let corpus = SyntheticCorpus(documents: docs, queries: queries, seed: seed)
+        let corpus: SyntheticCorpus
+        if let path = self.corpus {
+            guard let queryFile else { throw ValidationError("--corpus needs --query-file") }
+            BenchSupport.progress("loading \(path) and \(queryFile)")
+            corpus = try SyntheticCorpus(corpusFile: path, queryFile: queryFile)
+        } else {
+            BenchSupport.progress("generating \(docs) documents and \(queries) queries (seed \(seed))")
+            corpus = SyntheticCorpus(documents: docs, queries: queries, seed: seed)
+        }
+        let docs = corpus.documents.count, queries = corpus.queries.count
 
         var prism = try await runPrism(corpus, folder: folder)
         var report = Report(prism: prism, queries: queries, seed: seed,
-                            command: "prism bench search --docs \(docs) --queries \(queries) --repeat \(rounds) --seed \(seed) --shards \(shards)\(vsTantivy ? " --vs-tantivy" : "")")
+                            command: (self.corpus.map { "prism bench search --corpus \($0) --query-file \(queryFile ?? "")" }
+                                     ?? "prism bench search --docs \(docs) --queries \(queries) --seed \(seed)")
+                                     + " --repeat \(rounds) --shards \(shards)\(vsTantivy ? " --vs-tantivy" : "")")
         if vsTantivy {
             let tantivy = try runTantivy(corpus, folder: folder)
             report.tantivy = tantivy
@@ -74,7 +87,8 @@ struct SearchBench: AsyncParsableCommand {
             try BenchSupport.printJSON(report)
             return
         }
-        print("search benchmark: \(docs) docs (Zipfian vocabulary, seed \(seed)), \(queries) queries × \(rounds), top 10, single thread, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let source = self.corpus.map { "corpus \($0)" } ?? "Zipfian vocabulary, seed \(seed)"
+        print("search benchmark: \(docs) docs (\(source)), \(queries) queries × \(rounds), top 10, single thread, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         func line(_ f: EngineFigures) {
             print("  " + f.engine.padding(toLength: 16, withPad: " ", startingAt: 0)
                   + String(format: "index %8.0f docs/s   query p50 %7.3f ms  p99 %7.3f ms   %8.0f queries/s",
@@ -162,7 +176,10 @@ struct SearchBench: AsyncParsableCommand {
     private func runTantivy(_ corpus: SyntheticCorpus, folder: String) throws -> EngineFigures {
         BenchSupport.progress("tantivy: writing corpus for the runner")
         var lines = ""
-        for d in corpus.documents { lines += "{\"id\":\"\(d.id)\",\"body\":\"\(d.body)\"}\n" }
+        let encoder = JSONEncoder()
+        for d in corpus.documents {
+            lines += String(decoding: try encoder.encode(["id": d.id, "body": d.body]), as: UTF8.self) + "\n"
+        }
         try lines.write(toFile: folder + "/corpus.jsonl", atomically: false, encoding: .utf8)
         try (corpus.queries.joined(separator: "\n") + "\n").write(toFile: folder + "/queries.txt", atomically: false, encoding: .utf8)
         let data = try BenchSupport.runPython("search/tantivy_runner.py", [folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)],

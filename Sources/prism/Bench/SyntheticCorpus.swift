@@ -1,3 +1,5 @@
+import Foundation
+
 /// A seeded corpus with a Zipfian vocabulary and the queries run against it, so every engine in a
 /// benchmark sees the same documents and questions.
 struct SyntheticCorpus {
@@ -63,6 +65,18 @@ struct SyntheticCorpus {
         }
         documents = docs
         self.queries = queries
+    }
+
+    /// Loads a corpus written as JSON lines `{"id", "body"}` and its queries (one per line).
+    init(corpusFile: String, queryFile: String) throws {
+        let decoder = JSONDecoder()
+        var docs: [Doc] = []
+        for line in try String(contentsOfFile: corpusFile, encoding: .utf8).split(separator: "\n") where !line.isEmpty {
+            let row = try decoder.decode([String: String].self, from: Data(line.utf8))
+            docs.append(Doc(id: row["id"] ?? "d\(docs.count)", body: row["body"] ?? ""))
+        }
+        documents = docs
+        queries = try String(contentsOfFile: queryFile, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
     /// A pronounceable pseudo-word, unique per rank.
