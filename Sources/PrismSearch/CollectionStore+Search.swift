@@ -46,13 +46,17 @@ extension CollectionStore {
         let index = self.index
         let documents = documentsTable
         let vectorCaches = self.vectorCaches
+        let incarnations = incarnationsTable
 
         return try environment.read { txn in
             let readers = try (0..<schema.numShards).map {
                 try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount, fieldTypes: fieldTypes)
             }
             if let backend = schema.backends.vector {
-                for reader in readers { reader.vectorCache = vectorCaches.cache(for: reader.key, dimension: backend.dimension) }
+                let incarnation = try CollectionStore.incarnation(incarnations, Array(name.utf8), txn)
+                for reader in readers {
+                    reader.vectorCache = vectorCaches.cache(for: reader.key, incarnation: incarnation, dimension: backend.dimension)
+                }
             }
             var statistics = CollectionStatistics()
             if runText {

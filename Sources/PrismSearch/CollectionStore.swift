@@ -12,6 +12,8 @@ public final class CollectionStore: Sendable {
     private let catalogTable: Table
     private let statsTable: Table
     let documentsTable: Table
+    /// name → random id of the collection's current incarnation (see `VectorCaches`).
+    let incarnationsTable: Table
     let index: IndexTables
     let vectorCaches = VectorCaches()
     private let catalog: Mutex<[String: CollectionSchema]>
@@ -24,6 +26,7 @@ public final class CollectionStore: Sendable {
         catalogTable = try environment.table("collections")
         statsTable = try environment.table("collection_stats")
         documentsTable = try environment.table("documents")
+        incarnationsTable = try environment.table("collection_incarnations")
         index = try IndexTables(environment: environment)
         let table = catalogTable
         let loaded: [String: CollectionSchema] = try environment.read { txn in
@@ -56,9 +59,13 @@ public final class CollectionStore: Sendable {
         let name = schema.collection
         let key = Array(name.utf8)
         let catalogTable = self.catalogTable
+        let incarnations = incarnationsTable
+        // Drawn once, outside the request, so a replayed batch writes the same id.
+        let incarnation = withUnsafeBytes(of: UInt64.random(in: 1...UInt64.max).littleEndian) { Array($0) }
         try await writer.submit { txn in
             if try txn.get(catalogTable, key) != nil { throw EngineError.collectionExists(name) }
             try txn.put(catalogTable, key, encoded)
+            try txn.put(incarnations, key, incarnation)
         }
         catalog.withLock { $0[name] = schema }
         logger.notice("collection created", metadata: ["collection": "\(name)", "shards": "\(schema.numShards)"])
@@ -69,9 +76,11 @@ public final class CollectionStore: Sendable {
         let key = Array(name.utf8)
         let tables = (catalogTable, statsTable, documentsTable)
         let index = self.index
+        let incarnations = incarnationsTable
         let removed = try await writer.submit { txn in
             guard try txn.delete(tables.0, key) else { throw EngineError.collectionNotFound(name) }
             try txn.delete(tables.1, key)
+            try txn.delete(incarnations, key)
             try ShardIndexWriter.drop(collection: name, tables: index, txn)
             return try txn.deletePrefix(tables.2, DocumentKey.collectionPrefix(name))
         }
@@ -117,8 +126,10 @@ public final class CollectionStore: Sendable {
             let batch = records
             let index = self.index
             let vectorCaches = self.vectorCaches
+            let incarnations = incarnationsTable
             try await writer.submit { txn in
                 guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
+                let incarnation = try CollectionStore.incarnation(incarnations, nameKey, txn)
                 var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
                 var byShard: [Int: [Document]] = [:]
                 for (key, value, document, shard) in batch {
@@ -133,7 +144,8 @@ public final class CollectionStore: Sendable {
                     byShard[shard, default: []].append(document)
                 }
                 for (shard, docs) in byShard {
-                    try ShardIndexWriter(tables: index, schema: schema, shard: shard, vectorCaches: vectorCaches).apply(txn, upserts: docs, deletions: [])
+                    try ShardIndexWriter(tables: index, schema: schema, shard: shard, vectorCaches: vectorCaches,
+                                         incarnation: incarnation).apply(txn, upserts: docs, deletions: [])
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }
@@ -172,6 +184,17 @@ public final class CollectionStore: Sendable {
             stats.documentCount -= 1
             stats.storageBytes -= Int64(key.count + size)
             try txn.put(tables.1, nameKey, stats.encoded)
+        }
+    }
+}
+
+extension CollectionStore {
+    /// The collection's incarnation as the given transaction sees it (0 for data written before
+    /// incarnations existed).
+    static func incarnation(_ table: Table, _ nameKey: [UInt8], _ txn: ReadTransaction) throws -> UInt64 {
+        try txn.withValue(table, nameKey) { bytes in
+            guard let bytes, bytes.count == 8 else { return 0 }
+            return UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         }
     }
 }

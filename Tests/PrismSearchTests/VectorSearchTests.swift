@@ -121,6 +121,19 @@ struct VectorSearchTests {
         #expect(try fixture.store.search("v", r).hits.prefix(2).map(\.id) == ["1", "0"])
     }
 
+    @Test func recreatedCollectionNeverSeesCachedVectorsOfTheOldOne() async throws {
+        let fixture = try await makeStore(dimension: 2, distance: "euclidean")
+        // More than one cache chunk (1024 documents), so queries publish cached vectors.
+        try await load(fixture, (0..<1100).map { [Float($0), 0] })
+        #expect(try vectorSearch(fixture, [5, 0], k: 1) == ["5"])
+        try await fixture.store.delete("v")
+        _ = try await fixture.store.create(try SchemaParser().parse(try json(
+            #"{"backends":{"text":{"fields":[{"name":"title","type":"text"},{"name":"group","type":"i64"}]},"vector":{"dimension":2,"distance":"euclidean"}}}"#), name: "v"))
+        try await load(fixture, (0..<1100).map { [0, Float(1099 - $0)] })
+        #expect(try vectorSearch(fixture, [0, 5], k: 1) == ["1094"])
+        #expect(try vectorSearch(fixture, [5, 0], k: 1) == ["1099"])
+    }
+
     @Test func badVectorsAreRefused() async throws {
         let fixture = try await makeStore(dimension: 3, distance: "cosine")
         var r = SearchRequest()

@@ -11,12 +11,12 @@ struct ShardIndexWriter {
     /// The shard's in-memory vectors, read by graph inserts.
     let vectorCache: ShardVectorCache?
 
-    init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil) {
+    init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil, incarnation: UInt64 = 0) {
         self.tables = tables
         self.schema = schema
         let key = ShardKey(collection: schema.collection, shard: shard)
         self.key = key
-        vectorCache = schema.backends.vector.flatMap { backend in vectorCaches?.cache(for: key, dimension: backend.dimension) }
+        vectorCache = schema.backends.vector.flatMap { backend in vectorCaches?.cache(for: key, incarnation: incarnation, dimension: backend.dimension) }
     }
 
     /// Postings gathered for one term in this batch, in document order; positions flattened.

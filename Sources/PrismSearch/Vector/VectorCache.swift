@@ -73,15 +73,24 @@ final class ShardVectorCache: @unchecked Sendable {
     }
 }
 
-/// The vector caches of every shard of every collection of a store.
+/// The vector caches of every shard of every collection of a store. A cache belongs to one
+/// incarnation of a collection (a random id written when it is created, read from the caller's
+/// own transaction), so a search still reading a deleted collection's snapshot can never fill the
+/// cache of a new collection of the same name, or the other way round.
 final class VectorCaches: Sendable {
-    private let caches = Mutex<[ShardKey: ShardVectorCache]>([:])
+    private struct Key: Hashable {
+        let shard: ShardKey
+        let incarnation: UInt64
+    }
 
-    func cache(for key: ShardKey, dimension: Int) -> ShardVectorCache {
+    private let caches = Mutex<[Key: ShardVectorCache]>([:])
+
+    func cache(for key: ShardKey, incarnation: UInt64, dimension: Int) -> ShardVectorCache {
         caches.withLock { all in
-            if let c = all[key], c.dimension == dimension { return c }
+            let k = Key(shard: key, incarnation: incarnation)
+            if let c = all[k], c.dimension == dimension { return c }
             let c = ShardVectorCache(dimension: dimension)
-            all[key] = c
+            all[k] = c
             return c
         }
     }
@@ -89,6 +98,6 @@ final class VectorCaches: Sendable {
     /// Drops the caches of a collection (it was deleted; a new one with the same name starts empty).
     func drop(collection: String) {
         let prefix = ShardKey.collectionPrefix(collection)
-        caches.withLock { all in all = all.filter { !$0.key.prefix.starts(with: prefix) } }
+        caches.withLock { all in all = all.filter { !$0.key.shard.prefix.starts(with: prefix) } }
     }
 }
