@@ -25,6 +25,7 @@ struct CollectionRoutes {
             let shard: Int
             let node: String
             let state: String
+            let document_count: Int
         }
         let collection: String
         let document_count: Int64
@@ -56,7 +57,8 @@ struct CollectionRoutes {
             let name = try context.parameters.decoded("name")
             let schema = try api.collections.schema(name)
             let stats = try api.collections.stats(name)
-            let shards = (0..<schema.numShards).map { Stats.Shard(shard: $0, node: api.config.node.id, state: "started") }
+            let counts = try api.collections.shardDocumentCounts(name)
+            let shards = counts.enumerated().map { Stats.Shard(shard: $0.offset, node: api.config.node.id, state: "started", document_count: $0.element) }
             return JSONBody.response(Stats(collection: name, document_count: stats.documentCount, storage_bytes: stats.storageBytes,
                                            num_shards: schema.numShards, shards: shards))
         }

@@ -97,6 +97,19 @@ public final class CollectionStore: Sendable {
         }
     }
 
+    /// Live documents per shard, from each shard's index counters.
+    public func shardDocumentCounts(_ name: String) throws -> [Int] {
+        let schema = try schema(name)
+        let fields = schema.backends.text?.fields.count ?? 0
+        let index = self.index
+        return try environment.read { txn in
+            try (0..<schema.numShards).map { shard in
+                let key = ShardKey(collection: name, shard: shard)
+                return Int(try txn.withValue(index.meta, key.meta) { ShardMeta.decode($0, fields: fields) }.liveDocs)
+            }
+        }
+    }
+
     /// Validates each document; stores the valid ones in one durable batch.
     public func upsert(_ name: String, documents: [JSONValue]) async throws -> UpsertResult {
         let schema = try schema(name)

@@ -61,7 +61,9 @@ struct APITests {
             let stats = try await client.get("/collections/articles/stats")
             #expect(stats.json["document_count"] as? Int == 2)
             #expect((stats.json["storage_bytes"] as? Int ?? 0) > 0)
-            #expect((stats.json["shards"] as? [Any])?.count == 4)
+            let shardStats = stats.json["shards"] as? [[String: Any]] ?? []
+            #expect(shardStats.count == 4)
+            #expect(shardStats.compactMap { $0["document_count"] as? Int }.reduce(0, +) == 2)
 
             let deleted = try await client.delete("/collections/articles/documents/1")
             #expect(deleted.status == 200)
