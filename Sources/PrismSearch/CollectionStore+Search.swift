@@ -79,6 +79,9 @@ extension CollectionStore {
                     var collector = TopKCollector(k: depth, tieKey: reader.tieKey)
                     if filter == nil, request.minScore == nil, case .term(let field, let term, let boost) = plan {
                         total += try searcher.topTerm(field: field, term: term, boost: boost, collector: &collector)
+                    } else if filter == nil, request.minScore == nil, case .boolean(let must, let should, let mustNot) = plan,
+                              must.isEmpty, mustNot.isEmpty, should.count >= 2, let terms = ShardSearcher.termsOnly(should) {
+                        total += try searcher.topDisjunction(terms, collector: &collector)
                     } else {
                         let matches = try searcher.evaluate(plan)
                         for i in 0..<matches.count {

@@ -209,6 +209,48 @@ struct ShardSearcher {
         return total
     }
 
+    /// Top k of an OR of terms (scores add) through a dense accumulator indexed by document
+    /// number: each posting is one add, with no list merging; returns the exact match count.
+    func topDisjunction(_ terms: [(field: Int, term: [UInt8], boost: Float)], collector: inout TopKCollector) throws -> Int {
+        let size = Int(reader.meta.nextDocnum)
+        var scores = [Float](repeating: 0, count: size)
+        var seen = [UInt64](repeating: 0, count: size / 64 + 1)
+        var docs: [UInt32] = [], frequencies: [UInt32] = []
+        docs.reserveCapacity(PostingsBlock.capacity)
+        frequencies.reserveCapacity(PostingsBlock.capacity)
+        try scores.withUnsafeMutableBufferPointer { acc in
+            try seen.withUnsafeMutableBufferPointer { bits in
+                for t in terms {
+                    let bm25 = scorer(field: t.field, idf: statistics.idf(.init(field: t.field, term: t.term)), boost: t.boost)
+                    let norms = reader.norms(field: t.field)
+                    try reader.forEachRawBlock(field: t.field, term: t.term) { k, v in
+                        guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
+                            throw EngineError.unavailable("corrupt postings block")
+                        }
+                        for i in docs.indices {
+                            let d = Int(docs[i])
+                            guard d < size else { continue }
+                            acc[d] += bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: t.field, doc: docs[i]))
+                            bits[d >> 6] |= UInt64(1) << UInt64(d & 63)
+                        }
+                    }
+                }
+            }
+        }
+        var total = 0
+        for (w, word) in seen.enumerated() where word != 0 {
+            var rest = word
+            while rest != 0 {
+                let d = w * 64 + rest.trailingZeroBitCount
+                rest &= rest - 1
+                if try reader.isDeleted(UInt32(d)) { continue }
+                total += 1
+                try collector.offer(UInt32(d), scores[d])
+            }
+        }
+        return total
+    }
+
     /// Documents where the terms occur at their relative offsets; scored with the phrase count as
     /// the frequency and the sum of the terms' idf, as Tantivy does. The rarest term leads and the
     /// others skip to its documents; positions are decoded only for documents holding every term.
