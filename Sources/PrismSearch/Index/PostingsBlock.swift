@@ -44,23 +44,36 @@ struct PostingsBlock: Equatable {
         return (Int(bytes[0]), maxTF, minNorm, offset + 1)
     }
 
-    /// Decodes into `docs` and `frequencies` (cleared first); the first doc is `first`.
+    /// Decodes into `docs` and `frequencies` (replaced; their storage is reused); the first doc is
+    /// `first`. Writes through buffer pointers: this is the innermost loop of every query.
     static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {
         guard let (count, _, _, body) = header(bytes) else { return false }
-        docs.removeAll(keepingCapacity: true)
-        frequencies.removeAll(keepingCapacity: true)
+        if docs.count != count {
+            docs.removeAll(keepingCapacity: true)
+            docs.append(contentsOf: repeatElement(0, count: count))
+        }
+        if frequencies.count != count {
+            frequencies.removeAll(keepingCapacity: true)
+            frequencies.append(contentsOf: repeatElement(0, count: count))
+        }
         var offset = body
-        var doc = first
-        for _ in 0..<count {
-            guard let delta = Varint.read(bytes, &offset) else { return false }
-            doc &+= delta
-            docs.append(doc)
+        let ok = docs.withUnsafeMutableBufferPointer { out -> Bool in
+            var doc = first
+            for i in 0..<count {
+                guard let delta = Varint.read(bytes, &offset) else { return false }
+                doc &+= delta
+                out[i] = doc
+            }
+            return true
         }
-        for _ in 0..<count {
-            guard let tf = Varint.read(bytes, &offset) else { return false }
-            frequencies.append(tf)
+        guard ok else { return false }
+        return frequencies.withUnsafeMutableBufferPointer { out -> Bool in
+            for i in 0..<count {
+                guard let tf = Varint.read(bytes, &offset) else { return false }
+                out[i] = tf
+            }
+            return true
         }
-        return true
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32) -> PostingsBlock? {

@@ -90,7 +90,9 @@ final class PostingsCursor {
         return doc
     }
 
-    /// Positions of the current document (decoding the block's positions only up to it).
+    /// Positions of the current document (decoding the block's positions only up to it). The
+    /// decoding state is moved into locals for the loop: class properties touched in a loop pay
+    /// a dynamic exclusivity check on every access.
     func positions() throws -> ArraySlice<UInt32> {
         guard let key = blockKey else { return [] }
         if positionsBytes == nil {
@@ -99,19 +101,25 @@ final class PostingsCursor {
             positionsDecodedFor = -1
         }
         guard let bytes = positionsBytes else { return [] }
-        var start = 0
-        while positionsDecodedFor < index {
-            positionData.removeAll(keepingCapacity: true)
-            guard let n = Varint.read(bytes, &positionsOffset) else { return [] }
+        var data: [UInt32] = []
+        swap(&data, &positionData)
+        var offset = positionsOffset
+        var decodedFor = positionsDecodedFor
+        let target = index
+        while decodedFor < target {
+            data.removeAll(keepingCapacity: true)
+            guard let n = Varint.read(bytes, &offset) else { break }
             var p: UInt32 = 0
             for _ in 0..<n {
-                guard let d = Varint.read(bytes, &positionsOffset) else { return [] }
+                guard let d = Varint.read(bytes, &offset) else { break }
                 p &+= d
-                positionData.append(p)
+                data.append(p)
             }
-            positionsDecodedFor += 1
-            start = 0
+            decodedFor += 1
         }
-        return positionData[start...]
+        positionsOffset = offset
+        positionsDecodedFor = decodedFor
+        swap(&data, &positionData)
+        return decodedFor == target ? positionData[...] : []
     }
 }
