@@ -20,7 +20,7 @@ struct ShardIndexWriter {
     }
 
     /// Postings gathered for one term in this batch, in document order; positions flattened.
-    private final class PendingPostings {
+    private struct PendingPostings {
         var docs: [UInt32] = []
         var frequencies: [UInt32] = []
         var normIDs: [UInt8] = []
@@ -173,7 +173,7 @@ struct ShardIndexWriter {
             fill[Int(t)] += 1
         }
         for (termID, term) in terms.enumerated() {
-            let postings = PendingPostings()
+            var postings = PendingPostings()
             for slot in starts[termID]..<starts[termID + 1] {
                 let i = Int(order[slot])
                 let doc = tokenDocs[i]
