@@ -97,36 +97,4 @@ enum PositionsBlock {
             previous = p
         }
     }
-
-    static func encode(_ positions: [[UInt32]]) -> [UInt8] {
-        var out: [UInt8] = []
-        for list in positions {
-            Varint.append(UInt32(list.count), to: &out)
-            var previous: UInt32 = 0
-            for p in list {
-                Varint.append(p - previous, to: &out)
-                previous = p
-            }
-        }
-        return out
-    }
-
-    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> [[UInt32]]? {
-        var offset = 0
-        var result: [[UInt32]] = []
-        result.reserveCapacity(count)
-        for _ in 0..<count {
-            guard let n = Varint.read(bytes, &offset) else { return nil }
-            var list: [UInt32] = []
-            list.reserveCapacity(Int(n))
-            var p: UInt32 = 0
-            for _ in 0..<n {
-                guard let d = Varint.read(bytes, &offset) else { return nil }
-                p &+= d
-                list.append(p)
-            }
-            result.append(list)
-        }
-        return result
-    }
 }

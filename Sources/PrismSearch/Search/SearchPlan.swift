@@ -33,15 +33,6 @@ indirect enum SearchPlan: Equatable {
         default: return [:]
         }
     }
-
-    var fields: Set<Int> {
-        switch self {
-        case .term(let field, _, _), .phrase(let field, _, _, _), .exists(let field), .range(let field, _, _, _, _, _): return [field]
-        case .boolean(let must, let should, let mustNot): return (must + should + mustNot).reduce(into: []) { $0.formUnion($1.fields) }
-        case .boost(let plan, _): return plan.fields
-        default: return []
-        }
-    }
 }
 
 /// Turns a `QueryNode` into a `SearchPlan` for a schema, refusing unknown or unsearchable fields.

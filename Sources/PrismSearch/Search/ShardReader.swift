@@ -137,7 +137,7 @@ final class ShardReader: HNSWStorage {
     }
 
     /// Calls `body` for each block of the term, in document order, with the block's raw key and
-    /// value; `decode` turns a value into documents and frequencies.
+    /// value (`PostingsBlock.decode` turns a value into documents and frequencies).
     func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         try txn.scan(tables.postings, prefix: key.term(field, term)) { k, v in
             try body(k, v)
@@ -145,25 +145,8 @@ final class ShardReader: HNSWStorage {
         }
     }
 
-    /// Calls `body` for each block of the term with the block's first document, the first document
-    /// of the next block (or nil for the last), and the raw key and value: a caller looking for
-    /// given documents can tell from the range alone whether a block is worth decoding.
-    func forEachBlockRange(
-        field: Int, term: [UInt8],
-        _ body: (_ first: UInt32, _ nextFirst: UInt32?, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
-    ) throws {
-        var previous: (first: UInt32, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)?
-        try forEachRawBlock(field: field, term: term) { k, v in
-            let first = ShardKey.readBE32(k, at: k.count - 4)
-            if let p = previous { try body(p.first, first, p.key, p.value) }
-            previous = (first, k, v)
-        }
-        if let p = previous { try body(p.first, nil, p.key, p.value) }
-    }
-
-    /// Calls `body` for each block of the term with its decoded docs and frequencies, and the
-    /// block key (to fetch positions).
-    func forEachBlock(field: Int, term: [UInt8], _ body: ([UInt32], [UInt32], UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Calls `body` for each block of the term with its decoded docs and frequencies.
+    func forEachBlock(field: Int, term: [UInt8], _ body: ([UInt32], [UInt32]) throws -> Void) throws {
         var docs: [UInt32] = []
         var frequencies: [UInt32] = []
         docs.reserveCapacity(PostingsBlock.capacity)
@@ -172,12 +155,8 @@ final class ShardReader: HNSWStorage {
             guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
                 throw EngineError.unavailable("corrupt postings block in the index of '\(String(decoding: key.prefix.prefix { $0 != 0 }, as: UTF8.self))'")
             }
-            try body(docs, frequencies, k)
+            try body(docs, frequencies)
         }
-    }
-
-    func positions(blockKey: UnsafeRawBufferPointer, count: Int) throws -> [[UInt32]] {
-        try txn.withValue(tables.positions, Array(blockKey)) { bytes in bytes.flatMap { PositionsBlock.decode($0, count: count) } } ?? []
     }
 
     var documentBound: UInt32 { meta.nextDocnum }

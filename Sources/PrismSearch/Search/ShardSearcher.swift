@@ -170,7 +170,7 @@ struct ShardSearcher {
         let df = Int(try reader.documentFrequency(field: field, term: term))
         out.docs.reserveCapacity(df)
         out.scores.reserveCapacity(df)
-        try reader.forEachBlock(field: field, term: term) { docs, frequencies, _ in
+        try reader.forEachBlock(field: field, term: term) { docs, frequencies in
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
                 out.append(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: field, doc: docs[i])))
             }
@@ -215,18 +215,12 @@ struct ShardSearcher {
         let size = Int(reader.meta.nextDocnum)
         var scores = [Float](repeating: 0, count: size)
         var seen = [UInt64](repeating: 0, count: size / 64 + 1)
-        var docs: [UInt32] = [], frequencies: [UInt32] = []
-        docs.reserveCapacity(PostingsBlock.capacity)
-        frequencies.reserveCapacity(PostingsBlock.capacity)
         try scores.withUnsafeMutableBufferPointer { acc in
             try seen.withUnsafeMutableBufferPointer { bits in
                 for t in terms {
                     let bm25 = scorer(field: t.field, idf: statistics.idf(.init(field: t.field, term: t.term)), boost: t.boost)
                     let norms = reader.norms(field: t.field)
-                    try reader.forEachRawBlock(field: t.field, term: t.term) { k, v in
-                        guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
-                            throw EngineError.unavailable("corrupt postings block")
-                        }
+                    try reader.forEachBlock(field: t.field, term: t.term) { docs, frequencies in
                         for i in docs.indices {
                             let d = Int(docs[i])
                             guard d < size else { continue }
