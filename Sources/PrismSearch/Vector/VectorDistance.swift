@@ -4,10 +4,8 @@ enum VectorDistance {
     /// Smaller is closer, for every metric.
     @inline(__always)
     static func distance(_ metric: CollectionSchema.Distance, _ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
-        switch metric {
-        case .euclidean: return squaredEuclidean(a, q)
-        case .cosine, .dot: return -dot(a, q)
-        }
+        // A query is laid out like a stored vector (Float32, little-endian host), so one loop serves both.
+        distance(metric, a, UnsafeRawBufferPointer(q))
     }
 
     /// Distance between two stored vectors.
@@ -50,46 +48,6 @@ enum VectorDistance {
         case .euclidean: return 1 / (1 + distance.squareRoot())
         case .cosine, .dot: return -distance
         }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
-        guard let base = q.baseAddress else { return 0 }
-        let n = min(q.count, a.count / 4)
-        var acc = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            let x = a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let y = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc += x * y
-            i += 8
-        }
-        var sum = acc.sum()
-        while i < n {
-            sum += a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) * q[i]
-            i += 1
-        }
-        return sum
-    }
-
-    @inline(__always)
-    static func squaredEuclidean(_ a: UnsafeRawBufferPointer, _ q: UnsafeBufferPointer<Float>) -> Float {
-        guard let base = q.baseAddress else { return 0 }
-        let n = min(q.count, a.count / 4)
-        var acc = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= n {
-            let d = a.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - UnsafeRawPointer(base + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc += d * d
-            i += 8
-        }
-        var sum = acc.sum()
-        while i < n {
-            let d = a.loadUnaligned(fromByteOffset: i * 4, as: Float.self) - q[i]
-            sum += d * d
-            i += 1
-        }
-        return sum
     }
 
     /// Unit length for cosine (a zero vector stays zero).
