@@ -55,7 +55,7 @@ extension CollectionStore {
             if let backend = schema.backends.vector {
                 let incarnation = try CollectionStore.incarnation(incarnations, Array(name.utf8), txn)
                 for reader in readers {
-                    reader.vectorCache = vectorCaches.cache(for: reader.key, incarnation: incarnation, dimension: backend.dimension)
+                    reader.vectorMemory = vectorCaches.memory(for: reader.key, incarnation: incarnation, backend: backend)
                 }
             }
             var statistics = CollectionStatistics()

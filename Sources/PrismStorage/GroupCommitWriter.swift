@@ -138,17 +138,19 @@ public final class GroupCommitWriter: @unchecked Sendable {
     private func commit(_ batch: [Request]) {
         while true {
             do {
-                let (completions, failures) = try environment.withSharedResizeLock {
+                let (completions, failures, hooks) = try environment.withSharedResizeLock {
                     try runBatch(batch)
                 }
-                for complete in completions { complete() }
-                for (request, error) in failures { request.fail(error) }
+                // Statistics first, so a caller that was just completed reads its own request in them.
                 lock.withLock {
                     statistics.commits += 1
                     statistics.committedRequests += completions.count
                     statistics.failedRequests += failures.count
                     statistics.largestBatch = max(statistics.largestBatch, batch.count)
                 }
+                for hook in hooks { hook() }
+                for complete in completions { complete() }
+                for (request, error) in failures { request.fail(error) }
                 return
             } catch let error as StorageError where error.isMapFull {
                 do {
@@ -171,13 +173,14 @@ public final class GroupCommitWriter: @unchecked Sendable {
     /// isolate it too, but each costs a 2 MiB dirty-list allocation, which caps throughput). A batch
     /// with many failing requests switches to nested transactions so replays stay bounded.
     /// Throws (with everything aborted) on map-full or on a failure of the outer transaction.
-    private func runBatch(_ batch: [Request]) throws -> ([@Sendable () -> Void], [(Request, any Error)]) {
+    private func runBatch(_ batch: [Request]) throws -> ([@Sendable () -> Void], [(Request, any Error)], [() -> Void]) {
         var excluded: [Int: any Error] = [:]
         while true {
             let useNested = excluded.count >= GroupCommitWriter.replayLimit
             let parent = try environment.beginWrite(parent: nil)
             var completions: [@Sendable () -> Void] = []
             completions.reserveCapacity(batch.count)
+            var hooks: [() -> Void] = []
             var failures: [(Request, any Error)] = []
             var replay = false
             for (index, request) in batch.enumerated() {
@@ -186,13 +189,15 @@ public final class GroupCommitWriter: @unchecked Sendable {
                     continue
                 }
                 if useNested {
-                    if let failure = try runNested(request, parent: parent, into: &completions) {
+                    if let failure = try runNested(request, parent: parent, into: &completions, hooks: &hooks) {
                         failures.append((request, failure))
                     }
                     continue
                 }
                 do {
-                    completions.append(try request.run(WriteTransaction(txn: parent, maxKeySize: environment.maxKeySize)))
+                    let write = WriteTransaction(txn: parent, maxKeySize: environment.maxKeySize)
+                    completions.append(try request.run(write))
+                    hooks += write.commitHooks
                 } catch let error as StorageError where error.isMapFull {
                     mdb_txn_abort(parent)
                     throw error
@@ -207,7 +212,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
                 continue
             }
             try check(mdb_txn_commit(parent), "commit")
-            return (completions, failures)
+            return (completions, failures, hooks)
         }
     }
 
@@ -215,7 +220,8 @@ public final class GroupCommitWriter: @unchecked Sendable {
     static let replayLimit = 4
 
     /// Runs one request in a nested transaction; returns its own error, if any.
-    private func runNested(_ request: Request, parent: OpaquePointer, into completions: inout [@Sendable () -> Void]) throws -> (any Error)? {
+    private func runNested(_ request: Request, parent: OpaquePointer, into completions: inout [@Sendable () -> Void],
+                           hooks: inout [() -> Void]) throws -> (any Error)? {
         let child: OpaquePointer
         do {
             child = try environment.beginWrite(parent: parent)
@@ -224,8 +230,9 @@ public final class GroupCommitWriter: @unchecked Sendable {
             throw error
         }
         let complete: @Sendable () -> Void
+        let write = WriteTransaction(txn: child, maxKeySize: environment.maxKeySize)
         do {
-            complete = try request.run(WriteTransaction(txn: child, maxKeySize: environment.maxKeySize))
+            complete = try request.run(write)
         } catch let error as StorageError where error.isMapFull {
             mdb_txn_abort(child)
             mdb_txn_abort(parent)
@@ -241,6 +248,7 @@ public final class GroupCommitWriter: @unchecked Sendable {
             throw StorageError.lmdb(operation: "commit nested transaction", code: code)
         }
         completions.append(complete)
+        hooks += write.commitHooks
         return nil
     }
 

@@ -15,7 +15,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     public let options: StorageOptions
     let env: OpaquePointer
     let maxKeySize: Int
-    private let resizeLock = ResizeLock()
+    /// Every transaction holds it shared, a resize exclusively (LMDB requires that no transaction is
+    /// open in the process while the map size changes).
+    private let resizeLock = ReadWriteLock()
     private let state = StateBox()
     private let lock: DataDirectoryLock
     private let logger: Logger
@@ -105,13 +107,15 @@ public final class LMDBEnvironment: @unchecked Sendable {
                     try check(mdb_txn_begin(env, nil, 0, &txn), "begin write transaction")
                     guard let txn else { throw StorageError.closed }
                     let result: T
+                    let write = WriteTransaction(txn: txn, maxKeySize: maxKeySize)
                     do {
-                        result = try body(WriteTransaction(txn: txn, maxKeySize: maxKeySize))
+                        result = try body(write)
                     } catch {
                         mdb_txn_abort(txn)
                         throw error
                     }
                     try check(mdb_txn_commit(txn), "commit")
+                    for hook in write.commitHooks { hook() }
                     return result
                 }
             } catch let error as StorageError where error.isMapFull {

@@ -8,6 +8,17 @@ import Darwin
 /// A write view of the environment. Like `ReadTransaction`, it lives only inside the closure that
 /// received it. Writes become visible to others when the surrounding commit succeeds.
 public final class WriteTransaction: ReadTransaction {
+    /// Run in order on the committing thread once this transaction's writes are durable, before
+    /// any caller is told; dropped when it aborts (or is replayed). In-memory structures that
+    /// mirror the stored state (graph caches, RAM segments) are updated here, never inside the
+    /// replayable work itself.
+    private(set) var commitHooks: [() -> Void] = []
+
+    /// Registers `hook` to run after this transaction commits (see `commitHooks`).
+    public func afterCommit(_ hook: @escaping () -> Void) {
+        commitHooks.append(hook)
+    }
+
     /// Stores `value` under `key`, replacing any previous value.
     public func put(_ table: Table, _ key: [UInt8], _ value: [UInt8]) throws {
         try validate(key)

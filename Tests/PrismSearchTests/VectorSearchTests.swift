@@ -121,6 +121,86 @@ struct VectorSearchTests {
         #expect(try fixture.store.search("v", r).hits.prefix(2).map(\.id) == ["1", "0"])
     }
 
+    /// Every node of the stored graph of shard `shard`, and the in-memory graph's view of the same
+    /// nodes (which must agree once all writes have committed).
+    func storedAndMemoryGraphs(_ fixture: StoreFixture, shard: Int = 0) throws -> (stored: [UInt32: [[UInt32]]], memory: [UInt32: [[UInt32]]], version: UInt32, count: UInt32) {
+        let schema = try fixture.store.schema("v")
+        guard let backend = schema.backends.vector else { return ([:], [:], 0, 0) }
+        return try fixture.environment.read { txn in
+            let reader = try ShardReader(txn: txn, tables: fixture.store.index, collection: "v", shard: shard, fields: 2)
+            let incarnation = try CollectionStore.incarnation(fixture.store.incarnationsTable, Array("v".utf8), txn)
+            let memory = fixture.store.vectorCaches.memory(for: reader.key, incarnation: incarnation, backend: backend)
+            var stored: [UInt32: [[UInt32]]] = [:]
+            try reader.forEachGraphNode { doc, bytes in stored[doc] = HNSWNode(bytes)?.neighbors }
+            var mirrored: [UInt32: [[UInt32]]] = [:]
+            var list: [UInt32] = []
+            let version = memory.graph.withView { view, version in
+                for doc in stored.keys {
+                    view.neighbors(doc, level: 0, into: &list)
+                    mirrored[doc] = [list] + view.upperLists(doc)
+                }
+                return version
+            }
+            return (stored, mirrored, version, try reader.graphMeta().count)
+        }
+    }
+
+    @Test func inMemoryGraphMirrorsTheStoredGraphThroughReplaysAndRestarts() async throws {
+        let vectors = clusteredVectors(count: 1200, dimension: 8, clusters: 6, seed: 3)
+        let fixture = try await makeStore(dimension: 8, distance: "euclidean", m: 4, efConstruction: 20)
+        // Concurrent upserts (some replacing earlier ids) share batches with requests that insert
+        // into the same graph and then fail, so batches are replayed without them and the other
+        // requests' first attempts differ from what commits: only committed changes may reach memory.
+        struct Injected: Error {}
+        let store = fixture.store, writer = fixture.writer
+        let schema = try store.schema("v")
+        let incarnation = try fixture.environment.read { try CollectionStore.incarnation(store.incarnationsTable, Array("v".utf8), $0) }
+        let doomed = try DocumentValidator(schema: schema).validate(.object(["id": .string("doomed"), "fields": .object([
+            "title": .string("doc"), "group": .int(1), "embedding": .array(vectors[0].map { .double(Double($0)) }),
+        ])]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for t in 0..<6 {
+                group.addTask {
+                    for round in 0..<8 {
+                        let docs: [JSONValue] = (0..<25).map { j in
+                            let i = (t * 200 + round * 25 + j) % vectors.count
+                            return .object(["id": .string("\(i % 900)"), "fields": .object([
+                                "title": .string("doc"), "group": .int(1), "embedding": .array(vectors[i].map { .double(Double($0)) }),
+                            ])])
+                        }
+                        _ = try await store.upsert("v", documents: docs)
+                    }
+                }
+                group.addTask {
+                    for _ in 0..<8 {
+                        _ = try? await writer.submit { txn in
+                            try ShardIndexWriter(tables: store.index, schema: schema, shard: 0, vectorCaches: store.vectorCaches,
+                                                 incarnation: incarnation).apply(txn, upserts: [doomed], deletions: [])
+                            throw Injected()
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let (stored, memory, version, count) = try storedAndMemoryGraphs(fixture)
+        #expect(count == 1200)
+        #expect(version == count)
+        #expect(stored.count == 1200)
+        #expect(stored.filter { memory[$0.key] != $0.value }.count == 0, "nodes whose memory differs from LMDB")
+        #expect(fixture.writer.stats.failedRequests == 48)
+
+        // After a restart the memory starts empty; the first query reloads it from the snapshot,
+        // and later inserts keep it current.
+        let before = try vectorSearch(fixture, vectors[5])
+        try fixture.reopen()
+        #expect(try vectorSearch(fixture, vectors[5]) == before)
+        try await load(fixture, Array(vectors[0..<50]))
+        let (stored2, memory2, version2, count2) = try storedAndMemoryGraphs(fixture)
+        #expect(version2 == count2)
+        #expect(stored2.filter { memory2[$0.key] != $0.value }.count == 0, "nodes whose memory differs from LMDB")
+    }
+
     @Test func recreatedCollectionNeverSeesCachedVectorsOfTheOldOne() async throws {
         let fixture = try await makeStore(dimension: 2, distance: "euclidean")
         // More than one cache chunk (1024 documents), so queries publish cached vectors.

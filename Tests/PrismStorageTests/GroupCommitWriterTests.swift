@@ -1,10 +1,15 @@
 import PrismStorage
+import Synchronization
 import PrismTestSupport
 import Testing
 
 @Suite("Group-commit writer")
 struct GroupCommitWriterTests {
     struct Refused: Error, Equatable {}
+
+    final class HookLog: Sendable {
+        let runs = Mutex<[Int: [Bool]]>([:])
+    }
 
     @Test func concurrentWritersShareCommitsAndAllLand() async throws {
         let dir = TemporaryDirectory()
@@ -46,12 +51,19 @@ struct GroupCommitWriterTests {
         let table = try env.table("t")
         let writer = GroupCommitWriter(environment: env)
         defer { writer.shutdown() }
+        // Commit hooks: once per committed request, after the commit (its write is visible to a
+        // new reader), never for a request that threw or for an attempt that was replayed.
+        let hookRuns = HookLog()
         let succeeded = await withTaskGroup(of: Int?.self, returning: Set<Int>.self) { group in
             for i in 0..<count {
                 group.addTask {
                     do {
                         try await writer.submit { txn in
                             try txn.put(table, Array("k\(i)".utf8), [1])
+                            txn.afterCommit {
+                                let visible = (try? env.read { try $0.get(table, Array("k\(i)".utf8)) }) == [1]
+                                hookRuns.runs.withLock { $0[i, default: []].append(visible) }
+                            }
                             if i % failEvery == 0 { throw Refused() }
                         }
                         return i
@@ -68,6 +80,30 @@ struct GroupCommitWriterTests {
         #expect(try env.read { txn in try txn.get(table, Array("k0".utf8)) } == nil)
         #expect(try env.read { txn in try txn.get(table, Array("k1".utf8)) } == [1])
         #expect(writer.stats.failedRequests == count - expected.count)
+        let runs = hookRuns.runs.withLock { $0 }
+        #expect(Set(runs.keys) == expected)
+        #expect(runs.values.allSatisfy { $0 == [true] })
+    }
+
+    @Test func directWritesRunCommitHooksOnlyAfterCommitting() throws {
+        let dir = TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        defer { env.close() }
+        let table = try env.table("t")
+        var seen: [UInt8]?? = .none
+        try env.write { txn in
+            try txn.put(table, [1], [7])
+            txn.afterCommit { seen = .some(try? env.read { try $0.get(table, [1]) }) }
+        }
+        #expect(seen == .some([7]))
+        var ran = false
+        #expect(throws: Refused.self) {
+            try env.write { txn in
+                txn.afterCommit { ran = true }
+                throw Refused()
+            }
+        }
+        #expect(!ran)
     }
 
     @Test func resultsAndErrorsReachTheirCaller() async throws {

@@ -8,15 +8,15 @@ struct ShardIndexWriter {
     let tables: IndexTables
     let schema: CollectionSchema
     let key: ShardKey
-    /// The shard's in-memory vectors, read by graph inserts.
-    let vectorCache: ShardVectorCache?
+    /// The shard's in-memory vectors and graph, read by graph inserts and updated after commits.
+    let vectorMemory: ShardVectorMemory?
 
     init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil, incarnation: UInt64 = 0) {
         self.tables = tables
         self.schema = schema
         let key = ShardKey(collection: schema.collection, shard: shard)
         self.key = key
-        vectorCache = schema.backends.vector.flatMap { backend in vectorCaches?.cache(for: key, incarnation: incarnation, dimension: backend.dimension) }
+        vectorMemory = schema.backends.vector.flatMap { backend in vectorCaches?.memory(for: key, incarnation: incarnation, backend: backend) }
     }
 
     /// Postings gathered for one term in this batch, in document order; positions flattened.
@@ -121,7 +121,7 @@ struct ShardIndexWriter {
             for (chunk, bytes) in chunks { try txn.put(tables.norms, key.fieldChunk(ordinal, chunk), bytes) }
         }
         if let backend = schema.backends.vector, !newVectors.isEmpty {
-            try HNSWWriter(backend: backend, tables: tables, key: key, cache: vectorCache).insert(newVectors, txn)
+            try HNSWWriter(backend: backend, tables: tables, key: key, memory: vectorMemory).insert(newVectors, txn)
         }
         try txn.put(tables.meta, key.meta, meta.encoded())
     }

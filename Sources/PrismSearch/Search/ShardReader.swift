@@ -161,13 +161,13 @@ final class ShardReader: HNSWStorage {
 
     var documentBound: UInt32 { meta.nextDocnum }
 
-    /// In-memory vectors shared across queries (set when the collection has a vector backend).
-    var vectorCache: ShardVectorCache?
+    /// In-memory vectors and graph shared across queries (set when the collection has a vector backend).
+    var vectorMemory: ShardVectorMemory?
 
     func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer? {
-        if let cache = vectorCache {
+        if let cache = vectorMemory?.vectors {
             if let v = cache.cached(doc) { return v }
-            if !cache.isPublished(doc) {
+            if !cache.isComplete(chunkOf: doc) {
                 try cache.load(chunkOf: doc, nextDocnum: meta.nextDocnum) { first, body in
                     try txn.scan(tables.vectors, prefix: key.prefix, from: key.docnum(first)) { k, v in
                         guard k.count == key.prefix.count + 4 else { return true }
@@ -187,6 +187,14 @@ final class ShardReader: HNSWStorage {
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {
         try txn.withValue(tables.graph, key.docnum(doc)) { bytes in
             if let bytes { HNSWNode.neighbors(bytes, level: level, into: &out) } else { out.removeAll(keepingCapacity: true) }
+        }
+    }
+
+    /// Visits every stored graph node of the shard.
+    func forEachGraphNode(_ body: (UInt32, UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.scan(tables.graph, prefix: key.prefix) { k, v in
+            if k.count == key.prefix.count + 4 { try body(ShardKey.readBE32(k, at: key.prefix.count), v) }
+            return true
         }
     }
 

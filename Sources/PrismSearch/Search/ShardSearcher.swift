@@ -88,13 +88,23 @@ struct ShardSearcher {
                 return best.items.sorted()
             }
             guard let entryVector = try reader.vector(meta.entry) else { return [] }
-            var ep = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, entryVector, q), doc: meta.entry)
-            var level = meta.maxLevel
-            while level > 0 {
-                ep = try search.greedy(q, from: ep, level: level, reader)
-                level -= 1
+            let entry = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, entryVector, q), doc: meta.entry)
+            func walk<S: HNSWStorage>(_ storage: S) throws -> [HNSWSearch.Candidate] {
+                var ep = entry
+                var level = meta.maxLevel
+                while level > 0 {
+                    ep = try search.greedy(q, from: ep, level: level, storage)
+                    level -= 1
+                }
+                return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, storage, accept: accept).prefix(k))
             }
-            return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, reader, accept: accept).prefix(k))
+            guard let memory = reader.vectorMemory else { return try walk(reader) }
+            if memory.graph.currentVersion < meta.count {
+                try memory.graph.reload(to: meta.count) { body in try reader.forEachGraphNode(body) }
+            }
+            return try memory.graph.withView { view, version in
+                version >= meta.count ? try walk(MemoryGraphStorage(graph: view, vectors: memory.vectors, reader: reader)) : try walk(reader)
+            }
         }
     }
 

@@ -23,7 +23,7 @@ struct HNSWSearch {
     }
 
     /// Greedy walk to the closest node at one level.
-    func greedy(_ query: UnsafeBufferPointer<Float>, from entry: Candidate, level: Int, _ storage: HNSWStorage) throws -> Candidate {
+    func greedy<S: HNSWStorage>(_ query: UnsafeBufferPointer<Float>, from entry: Candidate, level: Int, _ storage: S) throws -> Candidate {
         var best = entry
         var neighbors: [UInt32] = []
         var improved = true
@@ -44,7 +44,7 @@ struct HNSWSearch {
 
     /// Best-first search at one level; returns up to `ef` closest, nearest first. `accept` marks
     /// documents allowed in the result (filters, deletions); others are still walked through.
-    func searchLayer(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: HNSWStorage,
+    func searchLayer<S: HNSWStorage>(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: S,
                      accept: (UInt32) throws -> Bool = { _ in true }) throws -> [Candidate] {
         var visited = VisitedSet(capacity: storage.documentBound)
         for e in entries { _ = visited.insert(e.doc) }
@@ -75,7 +75,7 @@ struct HNSWSearch {
     }
 
     /// The paper's neighbor-selection heuristic over candidates sorted nearest first.
-    func selectNeighbors(_ candidates: [Candidate], m: Int, _ storage: HNSWStorage) throws -> [UInt32] {
+    func selectNeighbors<S: HNSWStorage>(_ candidates: [Candidate], m: Int, _ storage: S) throws -> [UInt32] {
         var kept: [UnsafeRawBufferPointer] = []
         var result: [UInt32] = []
         var pruned: [UInt32] = []

@@ -7,6 +7,8 @@ struct HNSWNode: Equatable {
 
     init(level: Int) { neighbors = [[UInt32]](repeating: [], count: level + 1) }
 
+    init(neighbors: [[UInt32]]) { self.neighbors = neighbors }
+
     init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= 1 else { return nil }
         let level = Int(bytes[0])

@@ -6,85 +6,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Graph storage inside a write transaction. Vectors and nodes touched by the batch are copied
-/// into memory (pointers into a write transaction's pages move as it writes), modified there, and
-/// written back once at the end of the batch.
-final class HNSWBuildStorage: HNSWStorage {
-    let txn: WriteTransaction
-    let tables: IndexTables
-    let key: ShardKey
-    private var vectorCache: [UInt32: UnsafeMutableRawBufferPointer] = [:]
-    /// Committed vectors already in memory (read-only here: nothing from an uncommitted
-    /// transaction may be published, since a replayed batch can renumber its documents).
-    var shared: ShardVectorCache?
-    private var nodes: [UInt32: HNSWNode] = [:]
-    private var dirty = Set<UInt32>()
-
-    var documentBound: UInt32
-
-    init(txn: WriteTransaction, tables: IndexTables, key: ShardKey, documentBound: UInt32) {
-        self.documentBound = documentBound
-        self.txn = txn
-        self.tables = tables
-        self.key = key
-    }
-
-    deinit {
-        for buffer in vectorCache.values { buffer.deallocate() }
-    }
-
-    func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer? {
-        if let v = shared?.cached(doc) { return v }
-        if let cached = vectorCache[doc] { return UnsafeRawBufferPointer(cached) }
-        guard let copy = try txn.withValue(tables.vectors, key.docnum(doc), { bytes -> UnsafeMutableRawBufferPointer? in
-            guard let bytes else { return nil }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
-            buffer.copyMemory(from: bytes)
-            return buffer
-        }) else { return nil }
-        vectorCache[doc] = copy
-        return UnsafeRawBufferPointer(copy)
-    }
-
-    func addVector(_ doc: UInt32, _ bytes: [UInt8]) throws {
-        try txn.put(tables.vectors, key.docnum(doc), bytes)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 16)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        vectorCache[doc]?.deallocate()
-        vectorCache[doc] = buffer
-    }
-
-    func node(_ doc: UInt32) throws -> HNSWNode? {
-        if let n = nodes[doc] { return n }
-        guard let n = try txn.withValue(tables.graph, key.docnum(doc), { $0.flatMap(HNSWNode.init) }) else { return nil }
-        nodes[doc] = n
-        return n
-    }
-
-    func setNode(_ doc: UInt32, _ node: HNSWNode) {
-        nodes[doc] = node
-        dirty.insert(doc)
-    }
-
-    func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {
-        out.removeAll(keepingCapacity: true)
-        if let n = try node(doc), level <= n.level { out.append(contentsOf: n.neighbors[level]) }
-    }
-
-    func flush() throws {
-        for doc in dirty {
-            if let n = nodes[doc] { try txn.put(tables.graph, key.docnum(doc), n.encoded()) }
-        }
-        dirty.removeAll()
-    }
-}
-
-/// Inserts documents' vectors into a shard's HNSW graph.
+/// Inserts documents' vectors into a shard's HNSW graph inside a write transaction. The changed
+/// nodes are written to LMDB with the batch; after the commit they are applied to the shard's
+/// in-memory graph and the new vectors published to its vector cache (never before: a replayed
+/// batch can renumber its documents).
 struct HNSWWriter {
     let backend: CollectionSchema.VectorBackend
     let tables: IndexTables
     let key: ShardKey
-    var cache: ShardVectorCache?
+    let memory: ShardVectorMemory?
 
     var search: HNSWSearch { HNSWSearch(metric: backend.distance) }
 
@@ -97,18 +27,38 @@ struct HNSWWriter {
         return min(Int(-log(u) * mL), 16)
     }
 
+    /// Inserts `vectors`, whose documents are new and numbered in ascending order.
     func insert(_ vectors: [(doc: UInt32, vector: [Float])], _ txn: WriteTransaction) throws {
-        guard !vectors.isEmpty else { return }
-        let storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, documentBound: (vectors.map(\.doc).max() ?? 0) + 1)
-        storage.shared = cache
-        var meta = try txn.withValue(tables.graphMeta, key.meta) { HNSWMeta.decode($0) }
+        guard let firstDoc = vectors.first?.doc, let lastDoc = vectors.last?.doc, lastDoc >= firstDoc else { return }
+        let meta = try txn.withValue(tables.graphMeta, key.meta) { HNSWMeta.decode($0) }
+        let batch = BatchVectors(first: firstDoc, count: Int(lastDoc - firstDoc) + 1, dimension: backend.dimension)
+        guard let memory else {
+            try insert(vectors, meta: meta, batch: batch, base: nil, txn)
+            return
+        }
+        let next = try memory.graph.withView { view, version in
+            try insert(vectors, meta: meta, batch: batch, base: version == meta.count ? view : nil, txn)
+        }
+        txn.afterCommit {
+            memory.graph.apply(next.changes, from: meta.count, to: next.meta.count)
+            memory.vectors.publish(batch.batch)
+        }
+    }
+
+    @discardableResult
+    private func insert(_ vectors: [(doc: UInt32, vector: [Float])], meta start: HNSWMeta, batch: BatchVectors,
+                        base: ShardGraph.View?, _ txn: WriteTransaction) throws -> (meta: HNSWMeta, changes: HNSWChanges) {
+        var meta = start
         let m = backend.hnswM
+        var storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, base: base, cache: memory?.vectors, vectors: batch,
+                                       changes: HNSWChanges(bottomDegree: 2 * max(2, m)), documentBound: batch.first + UInt32(batch.count))
+        var list: [UInt32] = []
         for (doc, raw) in vectors {
             let vector = VectorDistance.prepared(raw, backend.distance)
-            try storage.addVector(doc, VectorDistance.bytes(vector))
+            try txn.put(tables.vectors, key.docnum(doc), VectorDistance.bytes(vector))
+            batch.setBatchVector(doc, vector)
             let level = level(for: doc)
-            var node = HNSWNode(level: level)
-            storage.setNode(doc, node)
+            storage.addNode(doc, level: level)
             defer { meta.count += 1 }
             guard meta.maxLevel >= 0, let entryVector = try storage.vector(meta.entry) else {
                 meta.entry = doc
@@ -126,26 +76,27 @@ struct HNSWWriter {
                 for l in stride(from: min(level, meta.maxLevel), through: 0, by: -1) {
                     let found = try search.searchLayer(q, entries: entries, ef: backend.hnswEfConstruction, level: l, storage)
                     let selected = try search.selectNeighbors(found, m: m, storage)
-                    node.neighbors[l] = selected
+                    try storage.setNeighbors(doc, level: l, selected)
                     let maxDegree = l == 0 ? 2 * m : m
                     for n in selected {
-                        guard var neighbor = try storage.node(n), l <= neighbor.level else { continue }
-                        neighbor.neighbors[l].append(doc)
-                        if neighbor.neighbors[l].count > maxDegree, let nv = try storage.vector(n) {
+                        try storage.neighbors(n, level: l, into: &list)
+                        list.append(doc)
+                        if list.count > maxDegree, let nv = try storage.vector(n) {
                             var candidates: [HNSWSearch.Candidate] = []
-                            for other in neighbor.neighbors[l] {
+                            candidates.reserveCapacity(list.count)
+                            for other in list {
                                 if let ov = try storage.vector(other) {
                                     candidates.append(.init(distance: VectorDistance.distance(backend.distance, nv, ov), doc: other))
                                 }
                             }
-                            neighbor.neighbors[l] = try search.selectNeighbors(candidates.sorted(), m: maxDegree, storage)
+                            candidates.sort()
+                            list = try search.selectNeighbors(candidates, m: maxDegree, storage)
                         }
-                        storage.setNode(n, neighbor)
+                        try storage.setNeighbors(n, level: l, list)
                     }
                     entries = found
                 }
             }
-            storage.setNode(doc, node)
             if level > meta.maxLevel {
                 meta.entry = doc
                 meta.maxLevel = level
@@ -153,5 +104,6 @@ struct HNSWWriter {
         }
         try storage.flush()
         try txn.put(tables.graphMeta, key.meta, meta.encoded())
+        return (meta, storage.changes)
     }
 }

@@ -4,13 +4,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Guards LMDB's map resize: every transaction holds it shared, a resize holds it exclusively
-/// (LMDB requires that no transaction is open in the process while the map size changes).
-/// Writer-preferring so a stream of readers cannot starve a resize.
-final class ResizeLock: @unchecked Sendable {
+/// A readers-writer lock, writer-preferring so a stream of readers cannot starve a writer (LMDB's
+/// map resize, in-memory index updates after a commit). Not recursive: a thread holding it shared
+/// must not ask for it again, since a waiting writer would block the second request.
+public final class ReadWriteLock: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    public init() {
         lock = .allocate(capacity: 1)
         var attributes = pthread_rwlockattr_t()
         pthread_rwlockattr_init(&attributes)
@@ -26,13 +26,13 @@ final class ResizeLock: @unchecked Sendable {
         lock.deallocate()
     }
 
-    func withShared<T>(_ body: () throws -> T) rethrows -> T {
+    public func withShared<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func withExclusive<T>(_ body: () throws -> T) rethrows -> T {
+    public func withExclusive<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
