@@ -30,6 +30,8 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        .systemLibrary(name: "CPrefetch"),
+        .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "PrismStorage",
             dependencies: [
@@ -55,7 +57,7 @@ let package = Package(
         .target(
             name: "PrismSearch",
             dependencies: [
-                "PrismStorage",
+                "PrismStorage", "CPrefetch", "CVectorKernels",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

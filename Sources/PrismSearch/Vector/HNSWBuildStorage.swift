@@ -104,6 +104,9 @@ struct HNSWBuildStorage: HNSWStorage {
         }
     }
 
+    @inline(__always)
+    func prefetchNeighbors(_ doc: UInt32) { base?.prefetch(doc) }
+
     /// A new node with empty lists up to `level`.
     mutating func addNode(_ doc: UInt32, level: Int) {
         changes.setBottom(doc, [])

@@ -1,3 +1,4 @@
+import CPrefetch
 import PrismStorage
 
 /// Where the graph's vectors and nodes are read from (and, when building, written to).
@@ -7,6 +8,12 @@ protocol HNSWStorage {
     /// The stored vector bytes of a document (valid while the storage is).
     func vector(_ doc: UInt32) throws -> UnsafeRawBufferPointer?
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws
+    /// Starts loading what `neighbors(doc, level: 0)` will read (a hint; may do nothing).
+    func prefetchNeighbors(_ doc: UInt32)
+}
+
+extension HNSWStorage {
+    func prefetchNeighbors(_ doc: UInt32) {}
 }
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin 2016): greedy descent through the
@@ -55,15 +62,24 @@ struct HNSWSearch {
             if try accept(e.doc) { results.push(e) }
         }
         var neighbors: [UInt32] = []
+        var pending: [(doc: UInt32, vector: UnsafeRawBufferPointer)] = []
         while let nearest = candidates.pop() {
             if results.count >= ef, let worst = results.top, nearest.distance > worst.distance { break }
             try storage.neighbors(nearest.doc, level: level, into: &neighbors)
+            // Unvisited neighbors' vectors are requested from memory all at once before any is
+            // read, so their cache misses overlap instead of queueing one after another.
+            pending.removeAll(keepingCapacity: true)
             for n in neighbors where visited.insert(n) {
-                guard let v = try storage.vector(n) else { continue }
+                guard let v = try storage.vector(n), let address = v.baseAddress else { continue }
+                for line in Swift.stride(from: 0, to: v.count, by: 128) { prism_prefetch(address + line) }
+                pending.append((n, v))
+            }
+            for (n, v) in pending {
                 let d = VectorDistance.distance(metric, v, query)
                 if results.count < ef || d < (results.top?.distance ?? .infinity) {
                     let c = Candidate(distance: d, doc: n)
                     candidates.push(c)
+                    if level == 0 { storage.prefetchNeighbors(n) }
                     if try accept(n) {
                         results.push(c)
                         if results.count > ef { _ = results.pop() }

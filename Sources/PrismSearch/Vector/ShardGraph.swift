@@ -1,3 +1,4 @@
+import CPrefetch
 import PrismStorage
 
 /// A shard's HNSW graph in memory, mirroring the committed graph in LMDB so graph walks never
@@ -48,6 +49,13 @@ final class ShardGraph: @unchecked Sendable {
             } else if let lists = upper[doc], level - 1 < lists.count {
                 out.append(contentsOf: lists[level - 1])
             }
+        }
+
+        @inline(__always)
+        func prefetch(_ doc: UInt32) {
+            let c = Int(doc) / ShardGraph.chunkSize
+            guard c < chunks.count, let chunk = chunks[c] else { return }
+            prism_prefetch(chunk + (Int(doc) % ShardGraph.chunkSize) * stride)
         }
 
         /// The neighbor lists above the bottom level of `doc` (empty for a bottom-only node).
@@ -140,4 +148,7 @@ struct MemoryGraphStorage: HNSWStorage {
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {
         graph.neighbors(doc, level: level, into: &out)
     }
+
+    @inline(__always)
+    func prefetchNeighbors(_ doc: UInt32) { graph.prefetch(doc) }
 }
