@@ -24,6 +24,7 @@ public struct PrismAPI: Sendable {
         self.metrics = metrics
         self.logger = logger
         StorageMetrics.register(environment: storage, writer: writer, on: metrics)
+        IndexMetrics.register(collections: collections, on: metrics)
     }
 
     var uptimeSeconds: Int64 { (ContinuousClock.now - started).components.seconds }

@@ -26,6 +26,7 @@ extension CollectionStore {
             for shard in 0..<schema.numShards {
                 let reader = try ShardReader(txn: txn, tables: index, collection: name, shard: shard,
                                              fields: fields.count, fieldTypes: fields.map(\.type))
+                try attachPostingsBuffers([reader], collection: name, txn)
                 let searcher = ShardSearcher(reader: reader, statistics: CollectionStatistics(), k1: 1.2, b: 0.75)
                 let docs = try searcher.evaluate(plan).docs
                 let own = try AggregationExecutor(reader: reader, searcher: searcher, fields: fields).run(specs, docs: docs)

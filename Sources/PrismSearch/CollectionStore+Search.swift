@@ -52,6 +52,7 @@ extension CollectionStore {
             let readers = try (0..<schema.numShards).map {
                 try ShardReader(txn: txn, tables: index, collection: name, shard: $0, fields: fieldCount, fieldTypes: fieldTypes)
             }
+            try attachPostingsBuffers(readers, collection: name, txn)
             if let backend = schema.backends.vector {
                 let incarnation = try CollectionStore.incarnation(incarnations, Array(name.utf8), txn)
                 for reader in readers {

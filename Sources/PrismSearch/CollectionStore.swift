@@ -16,10 +16,20 @@ public final class CollectionStore: Sendable {
     let incarnationsTable: Table
     let index: IndexTables
     let vectorCaches = VectorCaches()
+    /// Postings of recent documents per shard, written to LMDB in large runs.
+    let postingsBuffers: PostingsBuffers
     private let catalog: Mutex<[String: CollectionSchema]>
     private let logger: Logger
 
-    public init(environment: LMDBEnvironment, writer: GroupCommitWriter, logger: Logger = Logger(label: "prism.collections")) throws {
+    /// Documents a shard's postings buffer collects before they are written to LMDB by default.
+    public static let defaultPostingsBufferDocuments = 32_768
+
+    /// Opens the store; shards whose recent postings were only in memory when the node stopped
+    /// get them rebuilt from their stored documents before this returns.
+    /// `postingsBufferDocuments` 0 writes every batch's postings straight to LMDB.
+    public init(environment: LMDBEnvironment, writer: GroupCommitWriter, postingsBufferDocuments: Int = CollectionStore.defaultPostingsBufferDocuments,
+                logger: Logger = Logger(label: "prism.collections")) throws {
+        postingsBuffers = PostingsBuffers(flushDocuments: postingsBufferDocuments)
         self.environment = environment
         self.writer = writer
         self.logger = logger
@@ -41,6 +51,72 @@ public final class CollectionStore: Sendable {
         }
         catalog = Mutex(loaded)
         logger.info("collections loaded", metadata: ["count": "\(loaded.count)"])
+        try recoverPostingsBuffers(loaded.values.sorted { $0.collection < $1.collection })
+    }
+
+    /// Rebuilds every shard's postings buffer from the documents stored after its flushed mark.
+    private func recoverPostingsBuffers(_ schemas: [CollectionSchema]) throws {
+        let (index, documents, incarnations) = (self.index, documentsTable, incarnationsTable)
+        for schema in schemas {
+            try environment.read { txn in
+                let incarnation = try CollectionStore.incarnation(incarnations, Array(schema.collection.utf8), txn)
+                for shard in 0..<schema.numShards {
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    var lastReport = started
+                    guard let buffer = try PostingsRecovery.rebuild(schema: schema, shard: shard, tables: index, documents: documents, txn: txn, progress: { done in
+                        if clock.now - lastReport > .seconds(2) {
+                            lastReport = clock.now
+                            self.logger.info("rebuilding postings buffer", metadata: ["collection": "\(schema.collection)", "shard": "\(shard)", "documents": "\(done)"])
+                        }
+                    }) else { continue }
+                    postingsBuffers.install(buffer, shard: ShardKey(collection: schema.collection, shard: shard), incarnation: incarnation)
+                    logger.info("postings buffer rebuilt", metadata: [
+                        "collection": "\(schema.collection)", "shard": "\(shard)", "documents": "\(buffer.documents)",
+                        "duration": "\(clock.now - started)",
+                    ])
+                }
+            }
+        }
+    }
+
+    /// Writes every shard's buffered postings to LMDB (before a shutdown, so the next start has
+    /// nothing to rebuild; at the end of a benchmark). Returns the documents written.
+    @discardableResult
+    public func flushPostings() async throws -> Int {
+        var total = 0
+        for name in names() {
+            guard let schema = try? schema(name) else { continue }
+            let (index, buffers, incarnations, catalogTable) = (self.index, postingsBuffers, incarnationsTable, self.catalogTable)
+            total += try await writer.submit { txn in
+                let nameKey = Array(name.utf8)
+                guard try txn.get(catalogTable, nameKey) != nil else { return 0 }
+                let incarnation = try CollectionStore.incarnation(incarnations, nameKey, txn)
+                var written = 0
+                for shard in 0..<schema.numShards {
+                    written += try ShardIndexWriter(tables: index, schema: schema, shard: shard, postingsBuffers: buffers,
+                                                    incarnation: incarnation).flushBuffer(txn)
+                }
+                return written
+            }
+        }
+        if total > 0 { logger.info("postings buffers flushed", metadata: ["documents": "\(total)"]) }
+        return total
+    }
+
+    /// Documents whose postings are buffered in memory, over all shards (a metric).
+    public var bufferedDocuments: Int { postingsBuffers.bufferedDocuments }
+
+    /// Postings buffers written to LMDB since start (a metric).
+    public var postingsFlushes: Int { postingsBuffers.flushCount }
+
+    /// Points each reader at its shard's postings buffer as the reader's snapshot sees it.
+    func attachPostingsBuffers(_ readers: [ShardReader], collection: String, _ txn: ReadTransaction) throws {
+        let incarnation = try CollectionStore.incarnation(incarnationsTable, Array(collection.utf8), txn)
+        for reader in readers {
+            reader.postingsBuffer = try postingsBuffers.forReader(reader.key, incarnation: incarnation,
+                                                                  flushed: reader.meta.flushedDocnum, next: reader.meta.nextDocnum)
+        }
     }
 
     public func names() -> [String] {
@@ -86,6 +162,7 @@ public final class CollectionStore: Sendable {
         }
         catalog.withLock { _ = $0.removeValue(forKey: name) }
         vectorCaches.drop(collection: name)
+        postingsBuffers.drop(collection: name)
         logger.notice("collection deleted", metadata: ["collection": "\(name)", "documents": "\(removed)"])
     }
 
@@ -139,6 +216,7 @@ public final class CollectionStore: Sendable {
             let batch = records
             let index = self.index
             let vectorCaches = self.vectorCaches
+            let buffers = postingsBuffers
             let incarnations = incarnationsTable
             try await writer.submit { txn in
                 guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
@@ -158,7 +236,7 @@ public final class CollectionStore: Sendable {
                 }
                 for (shard, docs) in byShard {
                     try ShardIndexWriter(tables: index, schema: schema, shard: shard, vectorCaches: vectorCaches,
-                                         incarnation: incarnation).apply(txn, upserts: docs, deletions: [])
+                                         postingsBuffers: buffers, incarnation: incarnation).apply(txn, upserts: docs, deletions: [])
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }

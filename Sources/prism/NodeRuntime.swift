@@ -61,5 +61,11 @@ struct NodeRuntime {
         ])
         try await group.run()
         logger.info("node stopped; flushing storage", metadata: ["node": "\(config.node.id)"])
+        // Buffered postings go to LMDB now, so the next start has nothing to rebuild.
+        do {
+            try await collections.flushPostings()
+        } catch {
+            logger.warning("postings not flushed; they will be rebuilt at the next start", metadata: ["error": "\(error)"])
+        }
     }
 }

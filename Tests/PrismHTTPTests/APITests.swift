@@ -114,4 +114,14 @@ struct APITests {
             #expect(metrics.text.contains("prism_storage_commits"))
         }
     }
+
+    @Test func bufferedPostingsAreAMetric() async throws {
+        try await withTestServer { client in
+            _ = try await client.put("/collections/m", #"{"backends":{"text":{"fields":[{"name":"body","type":"text"}]}}}"#)
+            _ = try await client.post("/collections/m/documents", #"{"documents":[{"id":"a","fields":{"body":"x y"}},{"id":"b","fields":{"body":"y"}}]}"#)
+            let metrics = try await client.get("/metrics")
+            #expect(metrics.text.contains("prism_index_buffered_documents 2"), "\(metrics.text)")
+            #expect(metrics.text.contains("prism_index_postings_flushes 0"))
+        }
+    }
 }

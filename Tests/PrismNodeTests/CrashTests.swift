@@ -75,6 +75,11 @@ struct CrashTests {
             return await group.reduce(into: []) { $0.append(contentsOf: $1) }
         }
         #expect(missing.isEmpty, "\(missing.count) acknowledged documents lost, e.g. \(missing.prefix(5))")
+        // And searchable: recent postings were only in memory when the node died; the restart
+        // rebuilt them from the stored documents, so every stored document matches its words.
+        let search = try await again.post("/collections/load/search", #"{"query":"document","limit":1}"#)
+        #expect(search.status == 200)
+        #expect(search.json["total"] as? Int == count, "\(search.json)")
         restarted.signal(SIGTERM)
         #expect(await restarted.waitForExit() == 0)
     }

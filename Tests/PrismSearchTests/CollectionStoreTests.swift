@@ -10,18 +10,21 @@ final class StoreFixture {
     var writer: GroupCommitWriter
     var store: CollectionStore
 
-    init(dir: TemporaryDirectory = TemporaryDirectory()) throws {
+    let postingsBufferDocuments: Int
+
+    init(dir: TemporaryDirectory = TemporaryDirectory(), postingsBufferDocuments: Int = CollectionStore.defaultPostingsBufferDocuments) throws {
         self.dir = dir
+        self.postingsBufferDocuments = postingsBufferDocuments
         environment = try LMDBEnvironment(directory: dir.path)
         writer = GroupCommitWriter(environment: environment)
-        store = try CollectionStore(environment: environment, writer: writer)
+        store = try CollectionStore(environment: environment, writer: writer, postingsBufferDocuments: postingsBufferDocuments)
     }
 
     func reopen() throws {
         close()
         environment = try LMDBEnvironment(directory: dir.path)
         writer = GroupCommitWriter(environment: environment)
-        store = try CollectionStore(environment: environment, writer: writer)
+        store = try CollectionStore(environment: environment, writer: writer, postingsBufferDocuments: postingsBufferDocuments)
     }
 
     func close() {

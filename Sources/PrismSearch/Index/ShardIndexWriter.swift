@@ -1,9 +1,11 @@
+import Logging
 import PrismStorage
 
 /// Adds and removes documents in one shard's inverted index inside a write transaction: assigns
-/// internal document numbers, appends postings (and positions) to each term's last block, records
-/// field norms and token totals, and marks replaced or deleted documents in the deleted bitmap.
-/// Nothing is rebuilt: an upsert is a delete plus an add.
+/// internal document numbers, records field norms, token totals and doc values, marks replaced or
+/// deleted documents in the deleted bitmap, and hands the batch's postings to the shard's
+/// `PostingsBuffer` (or, when it is full, writes them to LMDB, appending to each term's last
+/// block). Nothing is rebuilt: an upsert is a delete plus an add.
 struct ShardIndexWriter {
     let tables: IndexTables
     let schema: CollectionSchema
@@ -11,32 +13,26 @@ struct ShardIndexWriter {
     /// The shard's in-memory vectors and graph, read by graph inserts and updated after commits.
     let vectorMemory: ShardVectorMemory?
 
-    init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil, incarnation: UInt64 = 0) {
+    /// Where postings wait before being written to LMDB; nil writes them to LMDB with each batch.
+    let postingsBuffers: PostingsBuffers?
+    let incarnation: UInt64
+
+    init(tables: IndexTables, schema: CollectionSchema, shard: Int, vectorCaches: VectorCaches? = nil,
+         postingsBuffers: PostingsBuffers? = nil, incarnation: UInt64 = 0) {
         self.tables = tables
         self.schema = schema
         let key = ShardKey(collection: schema.collection, shard: shard)
         self.key = key
+        self.postingsBuffers = postingsBuffers
+        self.incarnation = incarnation
         vectorMemory = schema.backends.vector.flatMap { backend in vectorCaches?.memory(for: key, incarnation: incarnation, backend: backend) }
-    }
-
-    /// Postings gathered for one term in this batch, in document order; positions flattened.
-    private struct PendingPostings {
-        var docs: [UInt32] = []
-        var frequencies: [UInt32] = []
-        var normIDs: [UInt8] = []
-        var positionData: [UInt32] = []
-        var positionStarts: [Int] = []
-
-        func positions(_ i: Int) -> ArraySlice<UInt32> {
-            let end = i + 1 < positionStarts.count ? positionStarts[i + 1] : positionData.count
-            return positionData[positionStarts[i]..<end]
-        }
     }
 
     /// Indexes `documents` (replacing earlier versions with the same id) and removes `deletions`.
     func apply(_ txn: WriteTransaction, upserts documents: [Document], deletions: [String]) throws {
         let fields = schema.backends.text?.fields ?? []
         var meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields.count) }
+        let start = meta
         var deletedChunks: [UInt32: [UInt8]] = [:]
         var normChunks: [Int: [UInt32: [UInt8]]] = [:]
         var tieChunks: [UInt32: [UInt8]] = [:]
@@ -104,10 +100,26 @@ struct ShardIndexWriter {
             assigned.append((docnum, document))
         }
 
+        var batchPostings = PostingsBatch()
         for (ordinal, field) in fields.enumerated() where field.indexed {
             guard let analyzer = field.effectiveAnalyzer else { continue }
-            try invert(assigned, ordinal: ordinal, field: field, analyzer: analyzer, meta: &meta, normChunks: &normChunks, txn)
+            let texts: [(docnum: UInt32, text: String)] = assigned.compactMap { docnum, document in
+                guard case .text(let text)? = document.value(field.name) else { return nil }
+                return (docnum, text)
+            }
+            let inversion = FieldInversion(texts, analyzer: analyzer) { key.term(ordinal, $0) }
+            for (docnum, tokens) in inversion.lengths {
+                meta.totalTokens[ordinal] += UInt64(tokens)
+                let chunk = docnum / IndexTables.docsPerChunk
+                if normChunks[ordinal, default: [:]][chunk] == nil {
+                    normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
+                        ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
+                }
+                normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = FieldNorm.id(forLength: tokens)
+            }
+            if batchPostings.termCount == 0 { batchPostings = inversion.postings } else { batchPostings.append(contentsOf: inversion.postings) }
         }
+        try storePostings(batchPostings, start: start, meta: &meta, txn)
 
         for (chunk, bits) in deletedChunks { try txn.put(tables.deleted, key.chunk(chunk), bits) }
         for (chunk, ties) in tieChunks { try txn.put(tables.tieKeys, key.chunk(chunk), ties) }
@@ -126,78 +138,82 @@ struct ShardIndexWriter {
         try txn.put(tables.meta, key.meta, meta.encoded())
     }
 
-    /// Inverts one field of the batch by sorting rather than by growing a list per term: every
-    /// token is appended as (term id, document, position) to three flat arrays (one hash lookup per
-    /// token, no per-term allocation), then a stable counting sort by term id groups each term's
-    /// postings in document order, ready to append.
-    private func invert(_ assigned: [(docnum: UInt32, document: Document)], ordinal: Int, field: FieldDefinition, analyzer: Analyzer,
-                        meta: inout ShardMeta, normChunks: inout [Int: [UInt32: [UInt8]]], _ txn: WriteTransaction) throws {
-        var ids: [String: Int32] = [:]
-        var terms: [String] = []
-        var tokenTerms: [Int32] = [], tokenDocs: [UInt32] = [], tokenPositions: [UInt32] = []
-        var normByDoc: [UInt32: UInt8] = [:]
-        for (docnum, document) in assigned {
-            guard case .text(let text)? = document.value(field.name) else { continue }
-            let tokens = analyzer.tokens(text)
-            guard !tokens.isEmpty else { continue }
-            meta.totalTokens[ordinal] += UInt64(tokens.count)
-            let normID = FieldNorm.id(forLength: tokens.count)
-            normByDoc[docnum] = normID
-            let chunk = docnum / IndexTables.docsPerChunk
-            if normChunks[ordinal, default: [:]][chunk] == nil {
-                normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
-                    ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
-            }
-            normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = normID
-            for token in tokens {
-                let id: Int32
-                if let known = ids[token.text] { id = known } else {
-                    id = Int32(terms.count)
-                    ids[token.text] = id
-                    terms.append(token.text)
+    /// Puts the batch's postings in the shard's buffer (after the commit), or, when the buffer is
+    /// full or there is none, writes the buffer's and the batch's postings to LMDB now.
+    private func storePostings(_ batch: PostingsBatch, start: ShardMeta, meta: inout ShardMeta,
+                               _ txn: WriteTransaction) throws {
+        guard meta.nextDocnum > start.nextDocnum else { return }
+        guard let buffers = postingsBuffers else {
+            for t in batch.sortedTerms { try append(batch.postings(t), to: batch.keys[t].bytes, txn) }
+            meta.flushedDocnum = meta.nextDocnum
+            return
+        }
+        guard let buffer = buffers.current(key, incarnation: incarnation, flushed: start.flushedDocnum, next: start.nextDocnum) else {
+            throw EngineError.unavailable("the postings buffer of collection '\(schema.collection)' was not recovered")
+        }
+        let (key, incarnation) = (self.key, self.incarnation)
+        let (from, through) = (start.nextDocnum, meta.nextDocnum)
+        // Flush only when the buffer holds exactly what this transaction started from (an earlier
+        // request of the same batch may have added documents whose postings wait in its hook).
+        let mergeable = buffer.base == start.flushedDocnum && buffer.end == start.nextDocnum
+        if mergeable && buffer.documents + Int(through - from) >= buffers.flushDocuments {
+            try flush(buffer, with: batch, through: through, meta: &meta, txn)
+        } else {
+            let collection = schema.collection
+            txn.afterCommit {
+                if !buffers.append(batch, shard: key, incarnation: incarnation, from: from, through: through) {
+                    Logger(label: "prism.index").critical("postings buffer out of order; searches miss documents until restart",
+                                                          metadata: ["collection": "\(collection)", "from": "\(from)"])
                 }
-                tokenTerms.append(id)
-                tokenDocs.append(docnum)
-                tokenPositions.append(UInt32(token.position))
             }
         }
-        guard !terms.isEmpty else { return }
-        // Stable counting sort by term id.
-        var starts = [Int](repeating: 0, count: terms.count + 1)
-        for t in tokenTerms { starts[Int(t) + 1] += 1 }
-        for i in 1...terms.count { starts[i] += starts[i - 1] }
-        var order = [Int32](repeating: 0, count: tokenTerms.count)
-        var fill = starts
-        for (i, t) in tokenTerms.enumerated() {
-            order[fill[Int(t)]] = Int32(i)
-            fill[Int(t)] += 1
+    }
+
+    /// Writes the shard's buffered postings to LMDB now, if it has any (a node shutting down, a
+    /// benchmark timing the whole indexing). Returns the documents written.
+    @discardableResult
+    func flushBuffer(_ txn: WriteTransaction) throws -> Int {
+        guard let buffers = postingsBuffers else { return 0 }
+        let fields = schema.backends.text?.fields ?? []
+        var meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields.count) }
+        guard let buffer = buffers.current(key, incarnation: incarnation, flushed: meta.flushedDocnum, next: meta.nextDocnum),
+              buffer.base == meta.flushedDocnum, buffer.end == meta.nextDocnum, buffer.documents > 0 else { return 0 }
+        let documents = buffer.documents
+        try flush(buffer, with: PostingsBatch(), through: meta.nextDocnum, meta: &meta, txn)
+        try txn.put(tables.meta, key.meta, meta.encoded())
+        return documents
+    }
+
+    /// Writes a buffer's postings and a batch's (later documents) to LMDB in term order, moves the
+    /// shard's flushed mark to `through`, and starts a new buffer once that commits.
+    private func flush(_ buffer: PostingsBuffer, with batch: PostingsBatch, through: UInt32,
+                       meta: inout ShardMeta, _ txn: WriteTransaction) throws {
+        guard let buffers = postingsBuffers else { return }
+        var all = buffer.snapshot()
+        for t in 0..<batch.termCount { all[batch.keys[t], default: PendingPostings()].append(entries: batch.entries(t), positions: batch.positions(t)) }
+        for term in all.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            if let postings = all[term] { try append(postings, to: term.bytes, txn) }
         }
-        for (termID, term) in terms.enumerated() {
-            var postings = PendingPostings()
-            for slot in starts[termID]..<starts[termID + 1] {
-                let i = Int(order[slot])
-                let doc = tokenDocs[i]
-                if postings.docs.last != doc {
-                    postings.docs.append(doc)
-                    postings.frequencies.append(0)
-                    postings.normIDs.append(normByDoc[doc] ?? 0)
-                    postings.positionStarts.append(postings.positionData.count)
-                }
-                postings.frequencies[postings.frequencies.count - 1] += 1
-                postings.positionData.append(tokenPositions[i])
-            }
-            try append(postings, to: key.term(ordinal, Array(term.utf8)), txn)
+        let documents = Int(through - meta.flushedDocnum)
+        meta.flushedDocnum = through
+        let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, all.count)
+        txn.afterCommit {
+            buffers.retire(shard: key, incarnation: incarnation, newBase: through)
+            Logger(label: "prism.index").debug("postings flushed to LMDB", metadata: [
+                "collection": "\(collection)", "shard": "\(key.shard)", "documents": "\(documents)", "terms": "\(terms)",
+            ])
         }
     }
 
     /// Appends to the term's last block while it has room, then starts new blocks. Positions
     /// blocks are concatenations, so the last one is extended without decoding it.
     private func append(_ postings: PendingPostings, to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+        guard let firstEntry = postings.entries.first else { return }
         let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
-        try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.docs.count)).littleEndian) { Array($0) })
+        try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.count)).littleEndian) { Array($0) })
         var block = PostingsBlock()
         var positions: [UInt8] = []
-        var first: UInt32 = postings.docs[0]
+        var first = PendingPostings.doc(firstEntry)
         if let (lastFirst, lastBlock) = try txn.withLast(tables.postings, prefix: termPrefix, { k, v -> (UInt32, PostingsBlock?) in
             let f = ShardKey.readBE32(k, at: k.count - 4)
             return (f, PostingsBlock.decode(v, first: f))
@@ -206,15 +222,20 @@ struct ShardIndexWriter {
             first = lastFirst
             positions = try txn.get(tables.positions, key.block(termPrefix, first: lastFirst)) ?? []
         }
-        for i in postings.docs.indices {
+        var p = 0
+        for entry in postings.entries {
+            let doc = PendingPostings.doc(entry)
             if block.isFull {
                 try write(block, positions, first: first, termPrefix, txn)
                 block = PostingsBlock()
                 positions.removeAll(keepingCapacity: true)
-                first = postings.docs[i]
+                first = doc
             }
-            block.append(doc: postings.docs[i], frequency: postings.frequencies[i], normID: postings.normIDs[i])
-            PositionsBlock.append(postings.positions(i), to: &positions)
+            let frequency = PendingPostings.frequency(entry)
+            block.append(doc: doc, frequency: frequency, normID: PendingPostings.normID(entry))
+            let end = min(postings.positions.count, p + Int(frequency))
+            PositionsBlock.append(postings.positions[p..<end], to: &positions)
+            p = end
         }
         try write(block, positions, first: first, termPrefix, txn)
     }

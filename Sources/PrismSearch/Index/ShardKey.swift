@@ -10,6 +10,9 @@ struct ShardKey: Sendable, Hashable {
 
     static func collectionPrefix(_ collection: String) -> [UInt8] { Array(collection.utf8) + [0] }
 
+    /// The shard number (for logs).
+    var shard: Int { prefix.count >= 2 ? Int(prefix[prefix.count - 2]) << 8 | Int(prefix[prefix.count - 1]) : 0 }
+
     static func be32(_ v: UInt32) -> [UInt8] {
         [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)]
     }

@@ -1,20 +1,28 @@
 import PrismStorage
 
-/// Walks one term's postings in document order with skipping: `advance(to:)` seeks the LMDB
-/// cursor straight to the block that can hold the target (a B-tree lookup; the blocks in between
-/// are never read), so a conjunction or phrase driven by a rare term touches only the blocks of
-/// common terms that can hold its documents. Positions are decoded only as far as asked.
+/// Walks one term's postings in document order with skipping: its LMDB blocks, then its blocks
+/// in the shard's postings buffer (all of which hold later documents). `advance(to:)` seeks the
+/// LMDB cursor straight to the block that can hold the target (a B-tree lookup; the blocks in
+/// between are never read), or jumps into the buffer when the target lies there, so a
+/// conjunction or phrase driven by a rare term touches only the blocks of common terms that can
+/// hold its documents. Positions are decoded only as far as asked.
 final class PostingsCursor {
     let reader: ShardReader
     private let prefix: [UInt8]
     private let cursor: TableCursor
+    private let buffered: [BufferedBlock]
+    /// The LMDB key of the current block; nil before the start and in the buffer.
     private var blockKey: UnsafeRawBufferPointer?
+    /// The current buffered block, once the walk is past the LMDB blocks.
+    private var bufferIndex: Int?
+    private var started = false
     private var exhausted = false
     private(set) var docs: [UInt32] = []
     private(set) var frequencies: [UInt32] = []
     private var index = 0
     // Positions of the current block, decoded lazily up to `positionsDecodedFor`.
     private var positionsBytes: UnsafeRawBufferPointer?
+    private var positionsLoaded = false
     private var positionsOffset = 0
     private var positionsDecodedFor = -1
     private var positionData: [UInt32] = []
@@ -25,6 +33,7 @@ final class PostingsCursor {
         self.reader = reader
         prefix = reader.key.term(field, term)
         cursor = try TableCursor(reader.txn, reader.tables.postings)
+        buffered = reader.buffered(field: field, term: term)?.blocks ?? []
         count = Int(try reader.documentFrequency(field: field, term: term))
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
@@ -34,30 +43,55 @@ final class PostingsCursor {
     var doc: UInt32? { !exhausted && index < docs.count ? docs[index] : nil }
     var frequency: UInt32 { frequencies[index] }
 
-    private func load(_ entry: TableCursor.Entry?) throws {
-        guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 else {
-            exhausted = true
-            docs.removeAll(keepingCapacity: true)
-            return
-        }
-        blockKey = k
+    private func resetBlock() {
         index = 0
         positionsBytes = nil
+        positionsLoaded = false
         positionsDecodedFor = -1
+    }
+
+    /// Makes an LMDB entry the current block; past the term's last LMDB block, the buffer's first.
+    private func load(_ entry: TableCursor.Entry?) throws {
+        guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 else {
+            return try enterBuffer(at: 0)
+        }
+        blockKey = k
+        resetBlock()
         guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
             throw EngineError.unavailable("corrupt postings block")
         }
     }
 
+    /// Makes buffered block `i` current (exhausted past the last).
+    private func enterBuffer(at i: Int) throws {
+        blockKey = nil
+        bufferIndex = i
+        resetBlock()
+        guard i < buffered.count else {
+            exhausted = true
+            docs.removeAll(keepingCapacity: true)
+            return
+        }
+        let block = buffered[i]
+        let decoded = block.postings.withUnsafeBytes { PostingsBlock.decode($0, first: block.first, docs: &docs, frequencies: &frequencies) }
+        guard decoded else { throw EngineError.unavailable("corrupt buffered postings block") }
+    }
+
+    /// Moves to the next block, wherever it is.
+    private func nextBlock() throws {
+        if let i = bufferIndex { try enterBuffer(at: i + 1) } else { try load(try cursor.next()) }
+    }
+
     @discardableResult
     func next() throws -> UInt32? {
         if exhausted { return nil }
-        if blockKey == nil {
+        if !started {
+            started = true
             try load(try cursor.seek(prefix))
             return doc
         }
         index += 1
-        if index >= docs.count { try load(try cursor.next()) }
+        if index >= docs.count { try nextBlock() }
         return doc
     }
 
@@ -66,26 +100,37 @@ final class PostingsCursor {
     func advance(to target: UInt32) throws -> UInt32? {
         if exhausted { return nil }
         if let current = doc, current >= target { return current }
-        if blockKey != nil, let last = docs.last, target <= last {
+        if started, let last = docs.last, target <= last {
             while index < docs.count && docs[index] < target { index += 1 }
             return doc
         }
-        // Seek the first block starting at or after the target; the block before it may hold it.
-        let found = try cursor.seek(prefix + ShardKey.be32(target))
-        if let (k, _) = found, k.starts(with: prefix), ShardKey.readBE32(k, at: k.count - 4) == target {
-            try load(found)
+        started = true
+        if let first = buffered.first, target >= first.first || bufferIndex != nil {
+            // The target lies in the buffer: find its block there (LMDB holds only earlier documents).
+            var lo = bufferIndex ?? 0, hi = buffered.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if buffered[mid].last < target { lo = mid + 1 } else { hi = mid }
+            }
+            try enterBuffer(at: lo)
         } else {
-            let previous = found == nil ? try cursor.last() : try cursor.previous()
-            if let (k, _) = previous, k.starts(with: prefix), k.count == prefix.count + 4 {
-                try load(previous)
-                if let last = docs.last, last < target { try load(try cursor.next()) }
+            // Seek the first block starting at or after the target; the block before it may hold it.
+            let found = try cursor.seek(prefix + ShardKey.be32(target))
+            if let (k, _) = found, k.starts(with: prefix), ShardKey.readBE32(k, at: k.count - 4) == target {
+                try load(found)
             } else {
-                try load(found == nil ? nil : try cursor.next())
+                let previous = found == nil ? try cursor.last() : try cursor.previous()
+                if let (k, _) = previous, k.starts(with: prefix), k.count == prefix.count + 4 {
+                    try load(previous)
+                    if let last = docs.last, last < target { try nextBlock() }
+                } else {
+                    try load(found == nil ? nil : try cursor.next())
+                }
             }
         }
         while let d = doc, d < target {
             index += 1
-            if index >= docs.count { try load(try cursor.next()) }
+            if index >= docs.count { try nextBlock() }
         }
         return doc
     }
@@ -94,16 +139,23 @@ final class PostingsCursor {
     /// decoding state is moved into locals for the loop: class properties touched in a loop pay
     /// a dynamic exclusivity check on every access.
     func positions() throws -> ArraySlice<UInt32> {
+        if let i = bufferIndex {
+            guard i < buffered.count else { return [] }
+            return buffered[i].positions.withUnsafeBytes { decodePositions($0) }
+        }
         guard let key = blockKey else { return [] }
-        if positionsBytes == nil {
+        if !positionsLoaded {
             positionsBytes = try reader.txn.valueUntilEnd(reader.tables.positions, Array(key))
-            positionsOffset = 0
-            positionsDecodedFor = -1
+            positionsLoaded = true
         }
         guard let bytes = positionsBytes else { return [] }
+        return decodePositions(bytes)
+    }
+
+    private func decodePositions(_ bytes: UnsafeRawBufferPointer) -> ArraySlice<UInt32> {
         var data: [UInt32] = []
         swap(&data, &positionData)
-        var offset = positionsOffset
+        var offset = positionsDecodedFor < 0 ? 0 : positionsOffset
         var decodedFor = positionsDecodedFor
         let target = index
         while decodedFor < target {

@@ -129,19 +129,42 @@ final class ShardReader: HNSWStorage {
         }
     }
 
-    /// Documents containing the term (deleted ones included, as in the statistics).
-    func documentFrequency(field: Int, term: [UInt8]) throws -> UInt64 {
-        try txn.withValue(tables.terms, key.term(field, term)) { bytes in
-            bytes.map { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } ?? 0
-        }
+    /// The shard's postings buffer as this snapshot sees it (set when the store has buffers).
+    var postingsBuffer: PostingsBuffer?
+    private var bufferedTerms: [[UInt8]: BufferedPostings?] = [:]
+
+    /// The term's postings in the buffer, below this snapshot's next document number.
+    func buffered(field: Int, term: [UInt8]) -> BufferedPostings? {
+        guard let buffer = postingsBuffer else { return nil }
+        let termKey = key.term(field, term)
+        if let known = bufferedTerms[termKey] { return known }
+        let view = buffer.postings(TermKey(termKey), below: meta.nextDocnum)
+        bufferedTerms[termKey] = view
+        return view
     }
 
-    /// Calls `body` for each block of the term, in document order, with the block's raw key and
-    /// value (`PostingsBlock.decode` turns a value into documents and frequencies).
+    /// Documents containing the term (deleted ones included, as in the statistics).
+    func documentFrequency(field: Int, term: [UInt8]) throws -> UInt64 {
+        let stored = try txn.withValue(tables.terms, key.term(field, term)) { bytes in
+            bytes.map { UInt64(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) } ?? 0
+        }
+        return stored + UInt64(buffered(field: field, term: term)?.documentCount ?? 0)
+    }
+
+    /// Calls `body` for each block of the term, in document order (LMDB's, then the buffer's),
+    /// with the block's key and value (`PostingsBlock.decode` turns a value into documents and
+    /// frequencies; the key ends with the block's first document).
     func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
-        try txn.scan(tables.postings, prefix: key.term(field, term)) { k, v in
+        let prefix = key.term(field, term)
+        try txn.scan(tables.postings, prefix: prefix) { k, v in
             try body(k, v)
             return true
+        }
+        guard let buffered = buffered(field: field, term: term) else { return }
+        for block in buffered.blocks {
+            try (prefix + ShardKey.be32(block.first)).withUnsafeBytes { k in
+                try block.postings.withUnsafeBytes { v in try body(k, v) }
+            }
         }
     }
 

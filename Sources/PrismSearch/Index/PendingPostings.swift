@@ -1,0 +1,179 @@
+import PrismStorage
+
+/// One term's postings not yet in LMDB blocks, in document order, packed in two arrays so that
+/// appending a batch's postings to a buffered term is two array appends: per document
+/// `doc << 32 | frequency << 8 | normID`, and all positions document after document (a document
+/// has as many positions as its frequency).
+struct PendingPostings {
+    var entries: [UInt64] = []
+    var positions: [UInt32] = []
+
+    static let maxFrequency: UInt32 = (1 << 24) - 1
+
+    var count: Int { entries.count }
+
+    @inline(__always) static func doc(_ entry: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: entry >> 32) }
+    @inline(__always) static func frequency(_ entry: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: entry >> 8) & maxFrequency }
+    @inline(__always) static func normID(_ entry: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: entry) }
+
+    /// Appends later documents' postings.
+    mutating func append(entries moreEntries: ArraySlice<UInt64>, positions morePositions: ArraySlice<UInt32>) {
+        entries += moreEntries
+        positions += morePositions
+    }
+
+    /// Documents `range` (whose positions start at `positionOffset`) as one encoded block.
+    func encodedBlock(_ range: Range<Int>, positionOffset: Int) -> BufferedBlock {
+        var block = PostingsBlock()
+        var encodedPositions: [UInt8] = []
+        var p = positionOffset
+        for i in range {
+            let entry = entries[i]
+            let frequency = PendingPostings.frequency(entry)
+            block.append(doc: PendingPostings.doc(entry), frequency: frequency, normID: PendingPostings.normID(entry))
+            let end = min(positions.count, p + Int(frequency))
+            PositionsBlock.append(positions[p..<end], to: &encodedPositions)
+            p = end
+        }
+        return BufferedBlock(first: PendingPostings.doc(entries[range.lowerBound]), last: PendingPostings.doc(entries[range.upperBound - 1]),
+                             count: range.count, positionsEnd: p, postings: block.encoded(), positions: encodedPositions)
+    }
+}
+
+/// A term as a dictionary key: its `ShardKey.term` bytes, hashed once with xxHash64 (the
+/// standard hashing of `[UInt8]` feeds the hasher byte by byte).
+struct TermKey: Hashable {
+    let bytes: [UInt8]
+    private let hash: UInt64
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        hash = StableHash.xxHash64(bytes)
+    }
+
+    static func == (a: TermKey, b: TermKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+}
+
+/// One encoded postings block (and its positions) held in memory, laid out as in LMDB.
+struct BufferedBlock {
+    let first: UInt32
+    let last: UInt32
+    let count: Int
+    /// Where the next block's positions start in the term's `PendingPostings.positions`.
+    let positionsEnd: Int
+    let postings: [UInt8]
+    let positions: [UInt8]
+}
+
+/// The postings of a batch of documents, term after term, in flat arrays (no allocation per
+/// term but its key): what a batch hands to the postings buffer or writes to LMDB.
+struct PostingsBatch {
+    private(set) var keys: [TermKey] = []
+    private var entryStarts: [Int] = [0]
+    private var positionStarts: [Int] = [0]
+    private var entries: [UInt64] = []
+    private var positions: [UInt32] = []
+
+    var termCount: Int { keys.count }
+    var positionCount: Int { positions.count }
+
+    func entries(_ t: Int) -> ArraySlice<UInt64> { entries[entryStarts[t]..<entryStarts[t + 1]] }
+    func positions(_ t: Int) -> ArraySlice<UInt32> { positions[positionStarts[t]..<positionStarts[t + 1]] }
+
+    /// Term `t`'s postings as their own arrays.
+    func postings(_ t: Int) -> PendingPostings { PendingPostings(entries: Array(entries(t)), positions: Array(positions(t))) }
+
+    /// Starts the next term; its postings follow through `append(doc:...)` and `positions`.
+    mutating func beginTerm(_ key: TermKey) {
+        keys.append(key)
+        entryStarts.append(entries.count)
+        positionStarts.append(positions.count)
+    }
+
+    mutating func append(doc: UInt32, frequency: UInt32, normID: UInt8) {
+        entries.append(UInt64(doc) << 32 | UInt64(min(frequency, PendingPostings.maxFrequency)) << 8 | UInt64(normID))
+        entryStarts[entryStarts.count - 1] = entries.count
+    }
+
+    mutating func appendPosition(_ p: UInt32) {
+        positions.append(p)
+        positionStarts[positionStarts.count - 1] = positions.count
+    }
+
+    /// Adds another batch's terms (another field of the same documents).
+    mutating func append(contentsOf other: PostingsBatch) {
+        for t in 0..<other.termCount {
+            beginTerm(other.keys[t])
+            entries += other.entries(t)
+            positions += other.positions(t)
+            entryStarts[entryStarts.count - 1] = entries.count
+            positionStarts[positionStarts.count - 1] = positions.count
+        }
+    }
+
+    /// The terms' indexes in key order (LMDB takes sorted keys fastest).
+    var sortedTerms: [Int] { keys.indices.sorted { keys[$0].bytes.lexicographicallyPrecedes(keys[$1].bytes) } }
+}
+
+/// Inverts one text field over a batch of documents by sorting rather than by growing a list per
+/// term: every token is appended as (term id, document, position) to three flat arrays (one hash
+/// lookup per token, no per-term allocation), then a stable counting sort by term id groups each
+/// term's postings in document order. Pure: the index writer stores the result, recovery rebuilds
+/// the postings buffer with it.
+struct FieldInversion {
+    var postings = PostingsBatch()
+    /// Tokens per document that has any.
+    var lengths: [(docnum: UInt32, tokens: Int)] = []
+
+    init(_ texts: [(docnum: UInt32, text: String)], analyzer: Analyzer, termKey: ([UInt8]) -> [UInt8]) {
+        var ids: [String: Int32] = [:]
+        var names: [String] = []
+        var tokenTerms: [Int32] = [], tokenDocs: [UInt32] = [], tokenPositions: [UInt32] = []
+        var normByDoc: [UInt32: UInt8] = [:]
+        for (docnum, text) in texts {
+            let tokens = analyzer.tokens(text)
+            guard !tokens.isEmpty else { continue }
+            lengths.append((docnum, tokens.count))
+            normByDoc[docnum] = FieldNorm.id(forLength: tokens.count)
+            for token in tokens {
+                let id: Int32
+                if let known = ids[token.text] { id = known } else {
+                    id = Int32(names.count)
+                    ids[token.text] = id
+                    names.append(token.text)
+                }
+                tokenTerms.append(id)
+                tokenDocs.append(docnum)
+                tokenPositions.append(UInt32(token.position))
+            }
+        }
+        guard !names.isEmpty else { return }
+        var starts = [Int](repeating: 0, count: names.count + 1)
+        for t in tokenTerms { starts[Int(t) + 1] += 1 }
+        for i in 1...names.count { starts[i] += starts[i - 1] }
+        var order = [Int32](repeating: 0, count: tokenTerms.count)
+        var fill = starts
+        for (i, t) in tokenTerms.enumerated() {
+            order[fill[Int(t)]] = Int32(i)
+            fill[Int(t)] += 1
+        }
+        for (termID, name) in names.enumerated() {
+            postings.beginTerm(TermKey(termKey(Array(name.utf8))))
+            var currentDoc: UInt32 = 0
+            var frequency: UInt32 = 0
+            for slot in starts[termID]..<starts[termID + 1] {
+                let i = Int(order[slot])
+                let doc = tokenDocs[i]
+                if frequency > 0 && doc != currentDoc {
+                    postings.append(doc: currentDoc, frequency: frequency, normID: normByDoc[currentDoc] ?? 0)
+                    frequency = 0
+                }
+                currentDoc = doc
+                frequency += 1
+                postings.appendPosition(tokenPositions[i])
+            }
+            if frequency > 0 { postings.append(doc: currentDoc, frequency: frequency, normID: normByDoc[currentDoc] ?? 0) }
+        }
+    }
+}
