@@ -40,7 +40,7 @@ bench-storage: release
 	.build/release/prism bench storage
 
 docs: build
-	.build/debug/prism config reference > docs/configuration-keys.md
+	python3 -c 'import subprocess, pathlib; p = pathlib.Path("docs/configuration.md"); s = p.read_text(); i = s.index("### `[node]`"); p.write_text(s[:i] + subprocess.run([".build/debug/prism", "config", "reference"], capture_output=True, text=True, check=True).stdout.lstrip("\n"))'
 
 clean:
 	rm -rf .build

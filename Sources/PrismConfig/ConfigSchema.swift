@@ -30,6 +30,8 @@ public enum ConfigSchema {
         ConfigKey("storage.max_map_size", .size((1 << 20)...(1 << 50)), .int(1 << 40), "Upper bound for map growth."),
         ConfigKey("storage.sync_mode", .choice(["full", "nometasync", "nosync"]), .string("full"),
                   "`full`: fsync every commit (survives power loss). `nometasync`: skip the meta-page sync (a power loss may undo the last commit). `nosync`: survives a process crash only."),
+        ConfigKey("storage.index_buffer_documents", .integer(0...10_000_000), .int(32_768),
+                  "Documents per shard whose postings wait in memory before being written to LMDB in one run (faster indexing; rebuilt from the stored documents after a crash). 0 writes postings with every batch."),
 
         // [federation.discovery]
         ConfigKey("federation.discovery.backend", .choice(["static", "dns", "gossip"]), .string("static"),

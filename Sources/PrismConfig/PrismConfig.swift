@@ -43,6 +43,8 @@ public struct StorageConfig: Sendable, Equatable {
     public var mapSizeBytes: Int
     public var maxMapSizeBytes: Int
     public var syncMode: SyncMode
+    /// Documents per shard whose postings are buffered in memory before a flush to LMDB.
+    public var indexBufferDocuments: Int
 }
 
 public struct DiscoveryConfig: Sendable, Equatable {

@@ -75,7 +75,8 @@ public struct ResolvedConfig: Sendable {
         let storage = StorageConfig(
             dataDirectory: string("storage.data_dir"), mapSizeBytes: int("storage.map_size"),
             maxMapSizeBytes: int("storage.max_map_size"),
-            syncMode: StorageConfig.SyncMode(rawValue: string("storage.sync_mode")) ?? .full)
+            syncMode: StorageConfig.SyncMode(rawValue: string("storage.sync_mode")) ?? .full,
+            indexBufferDocuments: int("storage.index_buffer_documents"))
         if storage.maxMapSizeBytes < storage.mapSizeBytes {
             errors.append(error("storage.max_map_size", "must be at least storage.map_size (\(value("storage.map_size")))"))
         }

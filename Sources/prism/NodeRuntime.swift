@@ -37,7 +37,8 @@ struct NodeRuntime {
             writer.shutdown()
             environment.close()
         }
-        let collections = try CollectionStore(environment: environment, writer: writer)
+        let collections = try CollectionStore(environment: environment, writer: writer,
+                                              postingsBufferDocuments: config.storage.indexBufferDocuments)
         let metrics = NodeMetrics()
 
         let api = PrismAPI(config: config, collections: collections, storage: environment, writer: writer, metrics: metrics)
