@@ -8,8 +8,15 @@ public enum StableHash {
     private static let p5: UInt64 = 0x27D4_EB2F_1656_67C5
 
     public static func xxHash64<Bytes: Collection>(_ bytes: Bytes, seed: UInt64 = 0) -> UInt64 where Bytes.Element == UInt8 {
+        if let hashed = bytes.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0), seed: seed) }) { return hashed }
         let data = Array(bytes)
         return data.withUnsafeBytes { hash($0, seed: seed) }
+    }
+
+    /// xxHash64 of raw bytes (no copy).
+    @inline(__always)
+    public static func xxHash64(raw bytes: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        hash(bytes, seed: seed)
     }
 
     public static func xxHash64(_ text: String, seed: UInt64 = 0) -> UInt64 {

@@ -63,6 +63,35 @@ public enum Analyzer: String, Sendable, Codable, CaseIterable {
         }
     }
 
+    /// Calls `body` with each token's bytes (valid only during the call) and position, without
+    /// making a `String` per token where the analyzer allows (the default analyzer on ASCII).
+    public func forEachToken(_ text: String, _ body: (UnsafeRawBufferPointer, Int) -> Void) {
+        switch self {
+        case .default:
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Analyzer.maxTokenBytes) { scratch in
+                Analyzer.forEachWord(text) { bytes, position in
+                    guard bytes.count < Analyzer.maxTokenBytes else { return }
+                    var ascii = true
+                    for (i, b) in bytes.enumerated() {
+                        if b >= 0x80 { ascii = false; break }
+                        scratch[i] = b &- 0x41 < 26 ? b | 0x20 : b
+                    }
+                    if ascii {
+                        body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(scratch)[0..<bytes.count]), position)
+                    } else {
+                        var lower = Analyzer.lowercase(bytes)
+                        lower.withUTF8 { body(UnsafeRawBufferPointer($0), position) }
+                    }
+                }
+            }
+        default:
+            for token in tokens(text) {
+                var word = token.text
+                word.withUTF8 { body(UnsafeRawBufferPointer($0), token.position) }
+            }
+        }
+    }
+
     /// Terms with the UTF-8 byte range of the text they came from (for highlighting).
     public func termSpans(_ text: String) -> [(term: String, start: Int, end: Int)] {
         switch self {

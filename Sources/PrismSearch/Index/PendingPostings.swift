@@ -17,9 +17,9 @@ struct PendingPostings {
     @inline(__always) static func normID(_ entry: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: entry) }
 
     /// Appends later documents' postings.
-    mutating func append(entries moreEntries: ArraySlice<UInt64>, positions morePositions: ArraySlice<UInt32>) {
-        entries += moreEntries
-        positions += morePositions
+    mutating func append(entries moreEntries: UnsafeBufferPointer<UInt64>, positions morePositions: UnsafeBufferPointer<UInt32>) {
+        entries.append(contentsOf: moreEntries)
+        positions.append(contentsOf: morePositions)
     }
 
     /// Documents `range` (whose positions start at `positionOffset`) as one encoded block.
@@ -44,7 +44,8 @@ struct PendingPostings {
 /// standard hashing of `[UInt8]` feeds the hasher byte by byte).
 struct TermKey: Hashable {
     let bytes: [UInt8]
-    private let hash: UInt64
+    /// xxHash64 of `bytes` (what `TermTable` files it under).
+    let hash: UInt64
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -80,6 +81,20 @@ struct PostingsBatch {
 
     func entries(_ t: Int) -> ArraySlice<UInt64> { entries[entryStarts[t]..<entryStarts[t + 1]] }
     func positions(_ t: Int) -> ArraySlice<UInt32> { positions[positionStarts[t]..<positionStarts[t + 1]] }
+
+    /// Calls `body` for every term with its key and postings as buffers valid during the call
+    /// (no reference counting per term).
+    func forEachTerm(_ body: (TermKey, UnsafeBufferPointer<UInt64>, UnsafeBufferPointer<UInt32>) throws -> Void) rethrows {
+        try entries.withUnsafeBufferPointer { allEntries in
+            try positions.withUnsafeBufferPointer { allPositions in
+                for t in 0..<keys.count {
+                    try body(keys[t],
+                             UnsafeBufferPointer(rebasing: allEntries[entryStarts[t]..<entryStarts[t + 1]]),
+                             UnsafeBufferPointer(rebasing: allPositions[positionStarts[t]..<positionStarts[t + 1]]))
+                }
+            }
+        }
+    }
 
     /// Term `t`'s postings as their own arrays.
     func postings(_ t: Int) -> PendingPostings { PendingPostings(entries: Array(entries(t)), positions: Array(positions(t))) }
@@ -127,39 +142,35 @@ struct FieldInversion {
     var lengths: [(docnum: UInt32, tokens: Int)] = []
 
     init(_ texts: [(docnum: UInt32, text: String)], analyzer: Analyzer, termKey: ([UInt8]) -> [UInt8]) {
-        var ids: [String: Int32] = [:]
-        var names: [String] = []
+        var table = TermTable()
         var tokenTerms: [Int32] = [], tokenDocs: [UInt32] = [], tokenPositions: [UInt32] = []
         var normByDoc: [UInt32: UInt8] = [:]
         for (docnum, text) in texts {
-            let tokens = analyzer.tokens(text)
-            guard !tokens.isEmpty else { continue }
-            lengths.append((docnum, tokens.count))
-            normByDoc[docnum] = FieldNorm.id(forLength: tokens.count)
-            for token in tokens {
-                let id: Int32
-                if let known = ids[token.text] { id = known } else {
-                    id = Int32(names.count)
-                    ids[token.text] = id
-                    names.append(token.text)
-                }
-                tokenTerms.append(id)
+            var tokens = 0
+            analyzer.forEachToken(text) { bytes, position in
+                let id = table.insert(bytes, hash: StableHash.xxHash64(raw: bytes)).id
+                tokenTerms.append(Int32(id))
                 tokenDocs.append(docnum)
-                tokenPositions.append(UInt32(token.position))
+                tokenPositions.append(UInt32(position))
+                tokens += 1
             }
+            guard tokens > 0 else { continue }
+            lengths.append((docnum, tokens))
+            normByDoc[docnum] = FieldNorm.id(forLength: tokens)
         }
-        guard !names.isEmpty else { return }
-        var starts = [Int](repeating: 0, count: names.count + 1)
+        let termCount = table.count
+        guard termCount > 0 else { return }
+        var starts = [Int](repeating: 0, count: termCount + 1)
         for t in tokenTerms { starts[Int(t) + 1] += 1 }
-        for i in 1...names.count { starts[i] += starts[i - 1] }
+        for i in 1...termCount { starts[i] += starts[i - 1] }
         var order = [Int32](repeating: 0, count: tokenTerms.count)
         var fill = starts
         for (i, t) in tokenTerms.enumerated() {
             order[fill[Int(t)]] = Int32(i)
             fill[Int(t)] += 1
         }
-        for (termID, name) in names.enumerated() {
-            postings.beginTerm(TermKey(termKey(Array(name.utf8))))
+        for termID in 0..<termCount {
+            postings.beginTerm(TermKey(termKey(Array(table.bytes(termID)))))
             var currentDoc: UInt32 = 0
             var frequency: UInt32 = 0
             for slot in starts[termID]..<starts[termID + 1] {

@@ -22,7 +22,9 @@ final class PostingsBuffer: @unchecked Sendable {
     let base: UInt32
     private let lock = ReadWriteLock()
     // Guarded by `lock`.
-    private var terms: [TermKey: BufferedTerm] = [:]
+    private var index = TermTable(capacity: 4096)
+    /// By `index` id.
+    private var terms: [BufferedTerm] = []
     private var endDoc: UInt32
     private var positionCount = 0
 
@@ -45,16 +47,24 @@ final class PostingsBuffer: @unchecked Sendable {
     var documents: Int { lock.withShared { Int(endDoc - base) } }
 
     /// Terms and positions held, for metrics.
-    var size: (terms: Int, positions: Int) { lock.withShared { (terms.count, positionCount) } }
+    var size: (terms: Int, positions: Int) { lock.withShared { (index.count, positionCount) } }
 
     /// Adds a committed batch covering documents `from..<through`; false (and nothing changes)
     /// when it does not continue the buffer.
     func append(_ batch: PostingsBatch, from: UInt32, through: UInt32) -> Bool {
         lock.withExclusive {
             guard from == endDoc, through >= from else { return false }
-            for t in 0..<batch.termCount {
-                terms[batch.keys[t], default: BufferedTerm()].append(entries: batch.entries(t), positions: batch.positions(t))
+            // Worked on as locals: class properties touched in a loop pay an exclusivity check each time.
+            var (table, lists) = (TermTable(capacity: 0), [BufferedTerm]())
+            swap(&table, &index)
+            swap(&lists, &terms)
+            batch.forEachTerm { key, entries, positions in
+                let (id, inserted) = key.bytes.withUnsafeBytes { table.insert($0, hash: key.hash) }
+                if inserted { lists.append(BufferedTerm()) }
+                lists[id].append(entries: entries, positions: positions)
             }
+            swap(&table, &index)
+            swap(&lists, &terms)
             positionCount += batch.positionCount
             endDoc = through
             return true
@@ -64,7 +74,9 @@ final class PostingsBuffer: @unchecked Sendable {
     /// A term's postings below `bound`, as encoded blocks; nil when it has none.
     func postings(_ key: TermKey, below bound: UInt32) -> BufferedPostings? {
         lock.withShared {
-            guard let term = terms[key], let firstEntry = term.postings.entries.first, PendingPostings.doc(firstEntry) < bound else { return nil }
+            guard let id = key.bytes.withUnsafeBytes({ index.find($0, hash: key.hash) }) else { return nil }
+            let term = terms[id]
+            guard let firstEntry = term.postings.entries.first, PendingPostings.doc(firstEntry) < bound else { return nil }
             let entries = term.postings.entries
             var n = entries.count
             if let last = entries.last, PendingPostings.doc(last) >= bound {
@@ -89,15 +101,15 @@ final class PostingsBuffer: @unchecked Sendable {
         }
     }
 
-    /// Every buffered term's postings (for a flush).
-    func snapshot() -> [TermKey: PendingPostings] {
-        lock.withShared { terms.mapValues(\.postings) }
+    /// Every buffered term and its postings, by id (for a flush).
+    func snapshot() -> (terms: TermTable, postings: [PendingPostings]) {
+        lock.withShared { (index, terms.map(\.postings)) }
     }
 }
 
 extension PostingsBuffer.BufferedTerm {
     /// Appends postings, encoding each block as soon as it is full.
-    mutating func append(entries: ArraySlice<UInt64>, positions: ArraySlice<UInt32>) {
+    mutating func append(entries: UnsafeBufferPointer<UInt64>, positions: UnsafeBufferPointer<UInt32>) {
         postings.append(entries: entries, positions: positions)
         while postings.count - sealed.count * PostingsBlock.capacity >= PostingsBlock.capacity {
             let start = sealed.count * PostingsBlock.capacity

@@ -189,14 +189,19 @@ struct ShardIndexWriter {
     private func flush(_ buffer: PostingsBuffer, with batch: PostingsBatch, through: UInt32,
                        meta: inout ShardMeta, _ txn: WriteTransaction) throws {
         guard let buffers = postingsBuffers else { return }
-        var all = buffer.snapshot()
-        for t in 0..<batch.termCount { all[batch.keys[t], default: PendingPostings()].append(entries: batch.entries(t), positions: batch.positions(t)) }
-        for term in all.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
-            if let postings = all[term] { try append(postings, to: term.bytes, txn) }
+        var (table, lists) = buffer.snapshot()
+        batch.forEachTerm { key, entries, positions in
+            let (id, inserted) = key.bytes.withUnsafeBytes { table.insert($0, hash: key.hash) }
+            if inserted { lists.append(PendingPostings()) }
+            lists[id].append(entries: entries, positions: positions)
+        }
+        let keys = (0..<table.count).map { Array(table.bytes($0)) }
+        for id in keys.indices.sorted(by: { keys[$0].lexicographicallyPrecedes(keys[$1]) }) {
+            try append(lists[id], to: keys[id], txn)
         }
         let documents = Int(through - meta.flushedDocnum)
         meta.flushedDocnum = through
-        let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, all.count)
+        let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, table.count)
         txn.afterCommit {
             buffers.retire(shard: key, incarnation: incarnation, newBase: through)
             Logger(label: "prism.index").debug("postings flushed to LMDB", metadata: [

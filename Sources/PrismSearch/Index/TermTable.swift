@@ -1,0 +1,80 @@
+import PrismStorage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Byte strings (terms) to dense ids `0..<count`, by open addressing on their xxHash64, with
+/// the bytes in one arena. Indexing hashes every token; Swift's `Dictionary` would allocate a
+/// `String` per token and run SipHash over it, which made hashing a fifth of indexing time.
+struct TermTable {
+    private(set) var count = 0
+    /// entry id + 1 per slot; 0 is empty. The length is a power of two.
+    private var slots: [Int32]
+    private var hashes: [UInt64] = []
+    /// Entry `i` is `arena[starts[i]..<starts[i + 1]]`.
+    private var starts: [Int] = [0]
+    private var arena: [UInt8] = []
+
+    init(capacity: Int = 1024) {
+        var size = 16
+        while size < capacity * 2 { size <<= 1 }
+        slots = [Int32](repeating: 0, count: size)
+    }
+
+    /// The bytes of entry `id`.
+    func bytes(_ id: Int) -> ArraySlice<UInt8> { arena[starts[id]..<starts[id + 1]] }
+
+    func hash(_ id: Int) -> UInt64 { hashes[id] }
+
+    /// The id of `key`, adding it when new.
+    @inline(__always)
+    mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (id: Int, inserted: Bool) {
+        if let id = find(key, hash: hash) { return (id, false) }
+        if (count + 1) * 2 > slots.count { grow() }
+        let id = count
+        hashes.append(hash)
+        arena.append(contentsOf: key)
+        starts.append(arena.count)
+        count += 1
+        place(id, hash: hash)
+        return (id, true)
+    }
+
+    /// The id of `key`, or nil.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        slots.withUnsafeBufferPointer { slots -> Int? in
+            arena.withUnsafeBufferPointer { arena -> Int? in
+                let mask = slots.count - 1
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while true {
+                    let entry = Int(slots[slot]) - 1
+                    if entry < 0 { return nil }
+                    if hashes[entry] == hash {
+                        let start = starts[entry], length = starts[entry + 1] - start
+                        if length == key.count {
+                            guard length > 0, let a = arena.baseAddress, let b = key.baseAddress else { return entry }
+                            if memcmp(a + start, b, length) == 0 { return entry }
+                        }
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+        }
+    }
+
+    private mutating func place(_ id: Int, hash: UInt64) {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = Int32(id + 1)
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: 0, count: slots.count * 2)
+        for id in 0..<count { place(id, hash: hashes[id]) }
+    }
+}
