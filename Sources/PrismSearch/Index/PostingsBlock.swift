@@ -86,14 +86,22 @@ struct PostingsBlock: Equatable {
     }
 }
 
-/// Token positions of the postings in one block, per document: `count:varint { delta:varint }*`.
+/// Token positions of the postings in one block, per document: `length:varint { delta:varint }*`
+/// where `length` is the byte length of the deltas, so a reader skips a document in one step (a
+/// phrase check on a common term's block wants one document out of 128, each with many positions).
 enum PositionsBlock {
     /// Appends one document's positions to an encoded block (blocks are plain concatenations).
     static func append(_ positions: ArraySlice<UInt32>, to out: inout [UInt8]) {
-        Varint.append(UInt32(positions.count), to: &out)
+        var length = 0
         var previous: UInt32 = 0
         for p in positions {
-            Varint.append(p - previous, to: &out)
+            length += Varint.size(p &- previous)
+            previous = p
+        }
+        Varint.append(UInt32(length), to: &out)
+        previous = 0
+        for p in positions {
+            Varint.append(p &- previous, to: &out)
             previous = p
         }
     }

@@ -10,6 +10,12 @@ enum Varint {
         out.append(UInt8(v))
     }
 
+    /// Bytes `append` writes for `value`.
+    @inline(__always)
+    static func size(_ value: UInt32) -> Int {
+        value < 1 << 7 ? 1 : value < 1 << 14 ? 2 : value < 1 << 21 ? 3 : value < 1 << 28 ? 4 : 5
+    }
+
     /// Reads one varint at `offset`, advancing it; nil on truncated or overlong input.
     @inline(__always)
     static func read(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt32? {

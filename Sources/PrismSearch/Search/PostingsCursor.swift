@@ -152,26 +152,35 @@ final class PostingsCursor {
         return decodePositions(bytes)
     }
 
+    /// Positions are stored document after document as `length, deltas...` varints: the
+    /// documents before the current one are skipped by their byte lengths, and only the current
+    /// document's positions are decoded.
     private func decodePositions(_ bytes: UnsafeRawBufferPointer) -> ArraySlice<UInt32> {
-        var data: [UInt32] = []
-        swap(&data, &positionData)
+        let target = index
+        if positionsDecodedFor == target { return positionData[...] }
         var offset = positionsDecodedFor < 0 ? 0 : positionsOffset
         var decodedFor = positionsDecodedFor
-        let target = index
-        while decodedFor < target {
-            data.removeAll(keepingCapacity: true)
-            guard let n = Varint.read(bytes, &offset) else { break }
+        guard decodedFor < target else { return [] }
+        while decodedFor + 1 < target {
+            guard let length = Varint.read(bytes, &offset) else { return [] }
+            offset += Int(length)
+            decodedFor += 1
+        }
+        var data: [UInt32] = []
+        swap(&data, &positionData)
+        data.removeAll(keepingCapacity: true)
+        if let length = Varint.read(bytes, &offset) {
+            let end = min(bytes.count, offset + Int(length))
             var p: UInt32 = 0
-            for _ in 0..<n {
-                guard let d = Varint.read(bytes, &offset) else { break }
+            while offset < end, let d = Varint.read(bytes, &offset) {
                 p &+= d
                 data.append(p)
             }
-            decodedFor += 1
+            offset = end
         }
         positionsOffset = offset
-        positionsDecodedFor = decodedFor
+        positionsDecodedFor = target
         swap(&data, &positionData)
-        return decodedFor == target ? positionData[...] : []
+        return positionData[...]
     }
 }
