@@ -218,12 +218,15 @@ public final class CollectionStore: Sendable {
             let vectorCaches = self.vectorCaches
             let buffers = postingsBuffers
             let incarnations = incarnationsTable
+            // Analysis happens here, on the caller's thread, so the single writer only stores.
+            var byShard: [Int: [Document]] = [:]
+            for record in records { byShard[record.shard, default: []].append(record.document) }
+            let prepared = byShard.map { shard, docs in (shard, ShardIndexWriter(tables: index, schema: schema, shard: shard).prepare(docs)) }
             try await writer.submit { txn in
                 guard try txn.get(tables.0, nameKey) != nil else { throw EngineError.collectionNotFound(name) }
                 let incarnation = try CollectionStore.incarnation(incarnations, nameKey, txn)
                 var stats = try txn.withValue(tables.1, nameKey) { CollectionStats.decode($0) }
-                var byShard: [Int: [Document]] = [:]
-                for (key, value, document, shard) in batch {
+                for (key, value, _, _) in batch {
                     let previous = try txn.withValue(tables.2, key) { $0.map { $0.count } }
                     if let previous {
                         stats.storageBytes += Int64(value.count - previous)
@@ -232,11 +235,10 @@ public final class CollectionStore: Sendable {
                         stats.storageBytes += Int64(key.count + value.count)
                     }
                     try txn.put(tables.2, key, value)
-                    byShard[shard, default: []].append(document)
                 }
-                for (shard, docs) in byShard {
+                for (shard, documents) in prepared.sorted(by: { $0.0 < $1.0 }) {
                     try ShardIndexWriter(tables: index, schema: schema, shard: shard, vectorCaches: vectorCaches,
-                                         postingsBuffers: buffers, incarnation: incarnation).apply(txn, upserts: docs, deletions: [])
+                                         postingsBuffers: buffers, incarnation: incarnation).apply(txn, upserts: documents, deletions: [])
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }

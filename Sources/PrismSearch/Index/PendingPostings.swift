@@ -42,7 +42,7 @@ struct PendingPostings {
 
 /// A term as a dictionary key: its `ShardKey.term` bytes, hashed once with xxHash64 (the
 /// standard hashing of `[UInt8]` feeds the hasher byte by byte).
-struct TermKey: Hashable {
+struct TermKey: Hashable, Sendable {
     let bytes: [UInt8]
     /// xxHash64 of `bytes` (what `TermTable` files it under).
     let hash: UInt64
@@ -69,7 +69,7 @@ struct BufferedBlock {
 
 /// The postings of a batch of documents, term after term, in flat arrays (no allocation per
 /// term but its key): what a batch hands to the postings buffer or writes to LMDB.
-struct PostingsBatch {
+struct PostingsBatch: Sendable {
     private(set) var keys: [TermKey] = []
     private var entryStarts: [Int] = [0]
     private var positionStarts: [Int] = [0]
@@ -114,6 +114,15 @@ struct PostingsBatch {
     mutating func appendPosition(_ p: UInt32) {
         positions.append(p)
         positionStarts[positionStarts.count - 1] = positions.count
+    }
+
+    /// Renumbers the documents: adds `base` to every document number.
+    mutating func shiftDocuments(by base: UInt32) {
+        guard base > 0 else { return }
+        let shift = UInt64(base) << 32
+        entries.withUnsafeMutableBufferPointer { all in
+            for i in all.indices { all[i] &+= shift }
+        }
     }
 
     /// Adds another batch's terms (another field of the same documents).

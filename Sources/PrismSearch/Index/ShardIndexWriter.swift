@@ -28,8 +28,40 @@ struct ShardIndexWriter {
         vectorMemory = schema.backends.vector.flatMap { backend in vectorCaches?.memory(for: key, incarnation: incarnation, backend: backend) }
     }
 
+    /// Documents of one shard with their postings already computed, numbered from 0 in order:
+    /// the analysis runs before the write (on the caller's thread, in parallel with the writer),
+    /// and the writer shifts the numbers to the documents' internal numbers.
+    struct PreparedDocuments: Sendable {
+        let documents: [Document]
+        fileprivate let postings: PostingsBatch
+        fileprivate let lengths: [(ordinal: Int, docnum: UInt32, tokens: Int)]
+    }
+
+    /// Analyzes `documents` for this shard (pure; safe on any thread).
+    func prepare(_ documents: [Document]) -> PreparedDocuments {
+        var postings = PostingsBatch()
+        var lengths: [(ordinal: Int, docnum: UInt32, tokens: Int)] = []
+        for (ordinal, field) in (schema.backends.text?.fields ?? []).enumerated() where field.indexed {
+            guard let analyzer = field.effectiveAnalyzer else { continue }
+            let texts: [(docnum: UInt32, text: String)] = documents.enumerated().compactMap { i, document in
+                guard case .text(let text)? = document.value(field.name) else { return nil }
+                return (UInt32(i), text)
+            }
+            let inversion = FieldInversion(texts, analyzer: analyzer) { key.term(ordinal, $0) }
+            lengths += inversion.lengths.map { (ordinal, $0.docnum, $0.tokens) }
+            if postings.termCount == 0 { postings = inversion.postings } else { postings.append(contentsOf: inversion.postings) }
+        }
+        return PreparedDocuments(documents: documents, postings: postings, lengths: lengths)
+    }
+
     /// Indexes `documents` (replacing earlier versions with the same id) and removes `deletions`.
     func apply(_ txn: WriteTransaction, upserts documents: [Document], deletions: [String]) throws {
+        try apply(txn, upserts: prepare(documents), deletions: deletions)
+    }
+
+    /// Indexes prepared documents (replacing earlier versions with the same id) and removes `deletions`.
+    func apply(_ txn: WriteTransaction, upserts prepared: PreparedDocuments, deletions: [String]) throws {
+        let documents = prepared.documents
         let fields = schema.backends.text?.fields ?? []
         var meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields.count) }
         let start = meta
@@ -100,24 +132,17 @@ struct ShardIndexWriter {
             assigned.append((docnum, document))
         }
 
-        var batchPostings = PostingsBatch()
-        for (ordinal, field) in fields.enumerated() where field.indexed {
-            guard let analyzer = field.effectiveAnalyzer else { continue }
-            let texts: [(docnum: UInt32, text: String)] = assigned.compactMap { docnum, document in
-                guard case .text(let text)? = document.value(field.name) else { return nil }
-                return (docnum, text)
+        var batchPostings = prepared.postings
+        batchPostings.shiftDocuments(by: start.nextDocnum)
+        for (ordinal, relative, tokens) in prepared.lengths {
+            let docnum = start.nextDocnum + relative
+            meta.totalTokens[ordinal] += UInt64(tokens)
+            let chunk = docnum / IndexTables.docsPerChunk
+            if normChunks[ordinal, default: [:]][chunk] == nil {
+                normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
+                    ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
             }
-            let inversion = FieldInversion(texts, analyzer: analyzer) { key.term(ordinal, $0) }
-            for (docnum, tokens) in inversion.lengths {
-                meta.totalTokens[ordinal] += UInt64(tokens)
-                let chunk = docnum / IndexTables.docsPerChunk
-                if normChunks[ordinal, default: [:]][chunk] == nil {
-                    normChunks[ordinal, default: [:]][chunk] = try txn.get(tables.norms, key.fieldChunk(ordinal, chunk))
-                        ?? [UInt8](repeating: 0, count: Int(IndexTables.docsPerChunk))
-                }
-                normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = FieldNorm.id(forLength: tokens)
-            }
-            if batchPostings.termCount == 0 { batchPostings = inversion.postings } else { batchPostings.append(contentsOf: inversion.postings) }
+            normChunks[ordinal]?[chunk]?[Int(docnum % IndexTables.docsPerChunk)] = FieldNorm.id(forLength: tokens)
         }
         try storePostings(batchPostings, start: start, meta: &meta, txn)
 

@@ -118,13 +118,29 @@ struct SearchBench: AsyncParsableCommand {
         BenchSupport.progress("prism: indexing")
         let clock = ContinuousClock()
         let start = clock.now
-        var next = 0
-        while next < corpus.documents.count {
-            let slice = corpus.documents[next..<min(next + batch, corpus.documents.count)]
-            let jsons: [JSONValue] = slice.map { .object(["id": .string($0.id), "fields": .object(["body": .string($0.body)])]) }
-            _ = try await store.upsert("bench", documents: jsons)
-            next += slice.count
-            if next % (batch * 20) == 0 { BenchSupport.progress("prism: indexed \(next)/\(corpus.documents.count)") }
+        // Two batches in flight, as a bulk loader would keep them: one is validated while the
+        // writer indexes the other (Tantivy's writer likewise indexes on its own thread while
+        // the caller adds documents).
+        let documents = corpus.documents
+        let batchSize = batch
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            var inFlight = 0
+            while next < documents.count {
+                if inFlight == 2 {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                let slice = documents[next..<min(next + batchSize, documents.count)]
+                group.addTask {
+                    let jsons: [JSONValue] = slice.map { .object(["id": .string($0.id), "fields": .object(["body": .string($0.body)])]) }
+                    _ = try await store.upsert("bench", documents: jsons)
+                }
+                inFlight += 1
+                next += slice.count
+                if next % (batchSize * 20) == 0 { BenchSupport.progress("prism: indexed \(next)/\(documents.count)") }
+            }
+            try await group.waitForAll()
         }
         // Timed to the end of writing every posting to LMDB, as Tantivy is timed to its commit.
         try await store.flushPostings()
