@@ -24,19 +24,21 @@ struct PendingPostings {
 
     /// Documents `range` (whose positions start at `positionOffset`) as one encoded block.
     func encodedBlock(_ range: Range<Int>, positionOffset: Int) -> BufferedBlock {
-        var block = PostingsBlock()
-        var encodedPositions: [UInt8] = []
-        var p = positionOffset
-        for i in range {
-            let entry = entries[i]
-            let frequency = PendingPostings.frequency(entry)
-            block.append(doc: PendingPostings.doc(entry), frequency: frequency, normID: PendingPostings.normID(entry))
-            let end = min(positions.count, p + Int(frequency))
-            PositionsBlock.append(positions[p..<end], to: &encodedPositions)
-            p = end
+        entries.withUnsafeBufferPointer { allEntries in
+            positions.withUnsafeBufferPointer { allPositions in
+                let block = UnsafeBufferPointer(rebasing: allEntries[range])
+                var encodedPositions: [UInt8] = []
+                encodedPositions.reserveCapacity(range.count * 4)
+                var p = positionOffset
+                for entry in block {
+                    let end = min(allPositions.count, p + Int(PendingPostings.frequency(entry)))
+                    PositionsBlock.append(UnsafeBufferPointer(rebasing: allPositions[min(p, end)..<end]), to: &encodedPositions)
+                    p = end
+                }
+                return BufferedBlock(first: PendingPostings.doc(allEntries[range.lowerBound]), last: PendingPostings.doc(allEntries[range.upperBound - 1]),
+                                     count: range.count, positionsEnd: p, postings: PostingsBlock.encode(block), positions: encodedPositions)
+            }
         }
-        return BufferedBlock(first: PendingPostings.doc(entries[range.lowerBound]), last: PendingPostings.doc(entries[range.upperBound - 1]),
-                             count: range.count, positionsEnd: p, postings: block.encoded(), positions: encodedPositions)
     }
 }
 

@@ -35,6 +35,28 @@ struct PostingsBlock: Equatable {
         return out
     }
 
+    /// Encodes packed postings (`PendingPostings` entries) straight into the block layout.
+    static func encode(_ entries: UnsafeBufferPointer<UInt64>) -> [UInt8] {
+        var maxTF: UInt32 = 0
+        var minNorm: UInt8 = 255
+        for entry in entries {
+            maxTF = max(maxTF, PendingPostings.frequency(entry))
+            minNorm = min(minNorm, PendingPostings.normID(entry))
+        }
+        var out: [UInt8] = [UInt8(entries.count)]
+        out.reserveCapacity(8 + entries.count * 3)
+        Varint.append(maxTF, to: &out)
+        out.append(minNorm)
+        var previous = entries.first.map(PendingPostings.doc) ?? 0
+        for entry in entries {
+            let doc = PendingPostings.doc(entry)
+            Varint.append(doc &- previous, to: &out)
+            previous = doc
+        }
+        for entry in entries { Varint.append(PendingPostings.frequency(entry), to: &out) }
+        return out
+    }
+
     /// Header only: count, max frequency, min norm id, and where the doc deltas start.
     static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, maxFrequency: UInt32, minNormID: UInt8, body: Int)? {
         guard bytes.count >= 3 else { return nil }
@@ -92,6 +114,10 @@ struct PostingsBlock: Equatable {
 enum PositionsBlock {
     /// Appends one document's positions to an encoded block (blocks are plain concatenations).
     static func append(_ positions: ArraySlice<UInt32>, to out: inout [UInt8]) {
+        positions.withUnsafeBufferPointer { append($0, to: &out) }
+    }
+
+    static func append(_ positions: UnsafeBufferPointer<UInt32>, to out: inout [UInt8]) {
         var length = 0
         var previous: UInt32 = 0
         for p in positions {

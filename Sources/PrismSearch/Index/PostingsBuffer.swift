@@ -30,7 +30,7 @@ final class PostingsBuffer: @unchecked Sendable {
 
     /// One term's buffered postings: all of them (for the flush), and full blocks already
     /// encoded (for readers), covering the first `sealed.count * 128` documents.
-    fileprivate struct BufferedTerm {
+    struct BufferedTerm {
         var postings = PendingPostings()
         var sealed: [BufferedBlock] = []
     }
@@ -102,8 +102,8 @@ final class PostingsBuffer: @unchecked Sendable {
     }
 
     /// Every buffered term and its postings, by id (for a flush).
-    func snapshot() -> (terms: TermTable, postings: [PendingPostings]) {
-        lock.withShared { (index, terms.map(\.postings)) }
+    func snapshot() -> (terms: TermTable, postings: [BufferedTerm]) {
+        lock.withShared { (index, terms) }
     }
 }
 

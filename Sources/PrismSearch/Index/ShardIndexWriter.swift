@@ -217,12 +217,12 @@ struct ShardIndexWriter {
         var (table, lists) = buffer.snapshot()
         batch.forEachTerm { key, entries, positions in
             let (id, inserted) = key.bytes.withUnsafeBytes { table.insert($0, hash: key.hash) }
-            if inserted { lists.append(PendingPostings()) }
-            lists[id].append(entries: entries, positions: positions)
+            if inserted { lists.append(PostingsBuffer.BufferedTerm()) }
+            lists[id].postings.append(entries: entries, positions: positions)
         }
         let keys = (0..<table.count).map { Array(table.bytes($0)) }
         for id in keys.indices.sorted(by: { keys[$0].lexicographicallyPrecedes(keys[$1]) }) {
-            try append(lists[id], to: keys[id], txn)
+            try append(lists[id].postings, sealed: lists[id].sealed, to: keys[id], txn)
         }
         let documents = Int(through - meta.flushedDocnum)
         meta.flushedDocnum = through
@@ -237,13 +237,17 @@ struct ShardIndexWriter {
 
     /// Appends to the term's last block while it has room, then starts new blocks. Positions
     /// blocks are concatenations, so the last one is extended without decoding it.
-    private func append(_ postings: PendingPostings, to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+    /// `sealed` are already encoded blocks of the first `sealed.count * 128` postings: when the
+    /// term's last stored block is full (or there is none) they are written as they are.
+    private func append(_ postings: PendingPostings, sealed: [BufferedBlock] = [], to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
         guard let firstEntry = postings.entries.first else { return }
         let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
         try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.count)).littleEndian) { Array($0) })
         var block = PostingsBlock()
         var positions: [UInt8] = []
         var first = PendingPostings.doc(firstEntry)
+        var start = 0
+        var p = 0
         if let (lastFirst, lastBlock) = try txn.withLast(tables.postings, prefix: termPrefix, { k, v -> (UInt32, PostingsBlock?) in
             let f = ShardKey.readBE32(k, at: k.count - 4)
             return (f, PostingsBlock.decode(v, first: f))
@@ -251,9 +255,18 @@ struct ShardIndexWriter {
             block = lastBlock
             first = lastFirst
             positions = try txn.get(tables.positions, key.block(termPrefix, first: lastFirst)) ?? []
+        } else if let last = sealed.last {
+            for encoded in sealed {
+                let blockKey = key.block(termPrefix, first: encoded.first)
+                try txn.put(tables.postings, blockKey, encoded.postings)
+                try txn.put(tables.positions, blockKey, encoded.positions)
+            }
+            start = sealed.count * PostingsBlock.capacity
+            p = last.positionsEnd
+            guard start < postings.count else { return }
+            first = PendingPostings.doc(postings.entries[start])
         }
-        var p = 0
-        for entry in postings.entries {
+        for entry in postings.entries[start...] {
             let doc = PendingPostings.doc(entry)
             if block.isFull {
                 try write(block, positions, first: first, termPrefix, txn)
