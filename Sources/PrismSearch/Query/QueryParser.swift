@@ -37,23 +37,34 @@ public struct QueryParser {
     }
 
     private mutating func skipSpaces() {
-        while let c = peek, c.isWhitespace { index += 1 }
+        while let c = peek, QueryParser.isSpace(c) { index += 1 }
+    }
+
+    /// Whitespace, with ASCII answered without a Unicode property lookup (parsing runs per query).
+    private static func isSpace(_ c: Character) -> Bool {
+        if let ascii = c.asciiValue { return ascii == 0x20 || (ascii >= 0x09 && ascii <= 0x0D) }
+        return c.isWhitespace
     }
 
     private func isSpecial(_ c: Character) -> Bool {
-        c.isWhitespace || "()[]{}\":^".contains(c)
+        switch c {
+        case "(", ")", "[", "]", "{", "}", "\"", ":", "^": return true
+        default: return QueryParser.isSpace(c)
+        }
     }
 
-    /// Looks at the next bare word without consuming it.
-    private func peekWord() -> String {
+    /// Whether the next bare word is exactly `keyword` (compared in place).
+    private func nextWordIs(_ keyword: String) -> Bool {
         var i = index
-        var word = ""
-        while i < chars.count, !isSpecial(chars[i]) { word.append(chars[i]); i += 1 }
-        return word
+        for k in keyword {
+            guard i < chars.count, chars[i] == k else { return false }
+            i += 1
+        }
+        return i == chars.count || isSpecial(chars[i])
     }
 
     private mutating func consumeKeyword(_ keyword: String) -> Bool {
-        guard peekWord() == keyword else { return false }
+        guard nextWordIs(keyword) else { return false }
         index += keyword.count
         return true
     }
@@ -70,7 +81,7 @@ public struct QueryParser {
             if clauses > 0 && consumeKeyword("OR") {
                 skipSpaces()
                 guard let next = peek, next != ")" else { throw error("expected a clause after OR") }
-            } else if peekWord() == "AND" {
+            } else if nextWordIs("AND") {
                 throw error(clauses == 0 ? "AND needs a clause before it" : "unexpected AND")
             }
             let (occur, node) = try parseAnd(field: field)
@@ -167,7 +178,7 @@ public struct QueryParser {
     }
 
     private mutating func parseFieldValue(field: String) throws(SyntaxError) -> QueryNode {
-        guard let c = peek, !c.isWhitespace else { throw error("expected a value after '\(field):'") }
+        guard let c = peek, !QueryParser.isSpace(c) else { throw error("expected a value after '\(field):'") }
         switch c {
         case "(":
             return try parsePrimary(field: field)

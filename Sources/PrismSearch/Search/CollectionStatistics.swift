@@ -1,3 +1,5 @@
+import PrismStorage
+
 /// Corpus statistics BM25 needs, summed over shards so every shard scores with the same idf and
 /// average field length: a sharded collection ranks exactly like one unsharded index, and shard
 /// answers merge exactly. (The cluster sums them across nodes the same way.)
@@ -12,6 +14,17 @@ public struct CollectionStatistics: Sendable, Equatable {
     public struct TermID: Sendable, Hashable {
         public let field: Int
         public let term: [UInt8]
+
+        public init(field: Int, term: [UInt8]) {
+            self.field = field
+            self.term = term
+        }
+
+        // One xxHash64 of the bytes instead of feeding the hasher byte by byte.
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(field)
+            hasher.combine(StableHash.xxHash64(term))
+        }
     }
 
     public mutating func merge(_ other: CollectionStatistics) {

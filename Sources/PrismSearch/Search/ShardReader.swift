@@ -131,14 +131,14 @@ final class ShardReader: HNSWStorage {
 
     /// The shard's postings buffer as this snapshot sees it (set when the store has buffers).
     var postingsBuffer: PostingsBuffer?
-    private var bufferedTerms: [[UInt8]: BufferedPostings?] = [:]
+    private var bufferedTerms: [TermKey: BufferedPostings?] = [:]
 
     /// The term's postings in the buffer, below this snapshot's next document number.
     func buffered(field: Int, term: [UInt8]) -> BufferedPostings? {
         guard let buffer = postingsBuffer else { return nil }
-        let termKey = key.term(field, term)
+        let termKey = TermKey(key.term(field, term))
         if let known = bufferedTerms[termKey] { return known }
-        let view = buffer.postings(TermKey(termKey), below: meta.nextDocnum)
+        let view = buffer.postings(termKey, below: meta.nextDocnum)
         bufferedTerms[termKey] = view
         return view
     }
