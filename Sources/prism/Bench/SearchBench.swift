@@ -24,6 +24,8 @@ struct SearchBench: AsyncParsableCommand {
     var corpus: String?
     @Option(help: "Queries for --corpus, one per line.") var queryFile: String?
     @Flag(help: "Also run Tantivy (python3 with the `tantivy` package) and print ratios.") var vsTantivy = false
+    @Option(help: "Also write the corpus (corpus.jsonl) and queries (queries.txt) to this folder, to run other engines on them or rerun one query kind with --corpus.")
+    var export: String?
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     struct EngineFigures: Codable {
@@ -63,6 +65,11 @@ struct SearchBench: AsyncParsableCommand {
             corpus = SyntheticCorpus(documents: docs, queries: queries, seed: seed)
         }
         let docs = corpus.documents.count, queries = corpus.queries.count
+        if let export {
+            try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+            try writeCorpus(corpus, to: export)
+            BenchSupport.progress("corpus and queries written to \(export)")
+        }
 
         var prism = try await runPrism(corpus, folder: folder)
         var report = Report(prism: prism, queries: queries, seed: seed,
@@ -193,6 +200,14 @@ struct SearchBench: AsyncParsableCommand {
 
     private func runTantivy(_ corpus: SyntheticCorpus, folder: String) throws -> EngineFigures {
         BenchSupport.progress("tantivy: writing corpus for the runner")
+        try writeCorpus(corpus, to: folder)
+        let data = try BenchSupport.runPython("search/tantivy_runner.py", [folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)],
+                                              install: "pip install tantivy")
+        return try JSONDecoder().decode(EngineFigures.self, from: data)
+    }
+
+    /// Writes `corpus.jsonl` (`{"id", "body"}` lines) and `queries.txt` (one per line) to `folder`.
+    private func writeCorpus(_ corpus: SyntheticCorpus, to folder: String) throws {
         var lines = ""
         let encoder = JSONEncoder()
         for d in corpus.documents {
@@ -200,9 +215,6 @@ struct SearchBench: AsyncParsableCommand {
         }
         try lines.write(toFile: folder + "/corpus.jsonl", atomically: false, encoding: .utf8)
         try (corpus.queries.joined(separator: "\n") + "\n").write(toFile: folder + "/queries.txt", atomically: false, encoding: .utf8)
-        let data = try BenchSupport.runPython("search/tantivy_runner.py", [folder + "/corpus.jsonl", folder + "/queries.txt", "--repeat", String(rounds)],
-                                              install: "pip install tantivy")
-        return try JSONDecoder().decode(EngineFigures.self, from: data)
     }
 
     /// Fraction of top-10 ids shared, averaged over queries (both empty counts as full agreement).
