@@ -107,6 +107,23 @@ struct HNSWBuildStorage: HNSWStorage {
     @inline(__always)
     func prefetchNeighbors(_ doc: UInt32) { base?.prefetch(doc) }
 
+    @inline(__always)
+    func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
+        if level == 0 {
+            if let slot = changes.bottomSlot(doc) { return try changes.withBottom(slot, body) }
+            if let base { return try base.withNeighbors(doc, level: 0, body) }
+        } else {
+            if let lists = changes.upper[doc] {
+                guard level - 1 < lists.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+                return try lists[level - 1].withUnsafeBufferPointer(body)
+            }
+            if let base { return try base.withNeighbors(doc, level: level, body) }
+        }
+        var list: [UInt32] = []
+        try neighbors(doc, level: level, into: &list)
+        return try list.withUnsafeBufferPointer(body)
+    }
+
     /// A new node with empty lists up to `level`.
     mutating func addNode(_ doc: UInt32, level: Int) {
         changes.setBottom(doc, [])

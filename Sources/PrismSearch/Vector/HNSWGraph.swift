@@ -10,10 +10,18 @@ protocol HNSWStorage {
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws
     /// Starts loading what `neighbors(doc, level: 0)` will read (a hint; may do nothing).
     func prefetchNeighbors(_ doc: UInt32)
+    /// Calls `body` with the neighbors in place where the storage can (no copy per expansion).
+    func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R
 }
 
 extension HNSWStorage {
     func prefetchNeighbors(_ doc: UInt32) {}
+
+    func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
+        var list: [UInt32] = []
+        try neighbors(doc, level: level, into: &list)
+        return try list.withUnsafeBufferPointer(body)
+    }
 }
 
 /// Hierarchical navigable small-world graph (Malkov & Yashunin 2016): greedy descent through the
@@ -61,29 +69,30 @@ struct HNSWSearch {
             candidates.push(e)
             if try accept(e.doc) { results.push(e) }
         }
-        var neighbors: [UInt32] = []
+        // The worst kept distance, mirrored in a local so the loop never unwraps the heap's top.
+        var worst = results.count >= ef ? results.top?.distance ?? .infinity : .infinity
         var pending: [(doc: UInt32, vector: UnsafeRawBufferPointer)] = []
         while let nearest = candidates.pop() {
-            if results.count >= ef, let worst = results.top, nearest.distance > worst.distance { break }
-            try storage.neighbors(nearest.doc, level: level, into: &neighbors)
+            if nearest.distance > worst { break }
             // Unvisited neighbors' vectors are requested from memory all at once before any is
             // read, so their cache misses overlap instead of queueing one after another.
             pending.removeAll(keepingCapacity: true)
-            for n in neighbors where visited.insert(n) {
-                guard let v = try storage.vector(n), let address = v.baseAddress else { continue }
-                for line in Swift.stride(from: 0, to: v.count, by: 128) { prism_prefetch(address + line) }
-                pending.append((n, v))
+            try storage.withNeighbors(nearest.doc, level: level) { neighbors in
+                for n in neighbors where visited.insert(n) {
+                    guard let v = try storage.vector(n), let address = v.baseAddress else { continue }
+                    for line in Swift.stride(from: 0, to: v.count, by: 128) { prism_prefetch(address + line) }
+                    pending.append((n, v))
+                }
             }
             for (n, v) in pending {
                 let d = VectorDistance.distance(metric, v, query)
-                if results.count < ef || d < (results.top?.distance ?? .infinity) {
-                    let c = Candidate(distance: d, doc: n)
-                    candidates.push(c)
-                    if level == 0 { storage.prefetchNeighbors(n) }
-                    if try accept(n) {
-                        results.push(c)
-                        if results.count > ef { _ = results.pop() }
-                    }
+                guard d < worst else { continue }
+                let c = Candidate(distance: d, doc: n)
+                candidates.push(c)
+                if level == 0 { storage.prefetchNeighbors(n) }
+                if try accept(n) {
+                    if results.count < ef { results.push(c) } else { results.replaceTop(c) }
+                    if results.count >= ef { worst = results.top?.distance ?? .infinity }
                 }
             }
         }
@@ -135,37 +144,64 @@ struct CandidateHeap {
     private(set) var items: [HNSWSearch.Candidate] = []
     let nearestFirst: Bool
 
-    init(nearestFirst: Bool) { self.nearestFirst = nearestFirst }
+    init(nearestFirst: Bool) {
+        self.nearestFirst = nearestFirst
+        items.reserveCapacity(256)
+    }
 
     var count: Int { items.count }
     var top: HNSWSearch.Candidate? { items.first }
 
     @inline(__always)
-    private func above(_ a: HNSWSearch.Candidate, _ b: HNSWSearch.Candidate) -> Bool { nearestFirst ? a < b : b < a }
+    private static func above(_ a: HNSWSearch.Candidate, _ b: HNSWSearch.Candidate, _ nearestFirst: Bool) -> Bool {
+        nearestFirst ? a < b : b < a
+    }
 
     mutating func push(_ x: HNSWSearch.Candidate) {
         items.append(x)
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if above(items[i], items[p]) { items.swapAt(i, p); i = p } else { break }
+        let nearestFirst = self.nearestFirst
+        items.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                guard CandidateHeap.above(x, h[p], nearestFirst) else { break }
+                h[i] = h[p]
+                i = p
+            }
+            h[i] = x
         }
     }
 
     mutating func pop() -> HNSWSearch.Candidate? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let x = items.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count && above(items[l], items[m]) { m = l }
-            if r < items.count && above(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m)
-            i = m
+        guard let first = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty { siftDown(last) }
+        return first
+    }
+
+    /// Replaces the top with `x` (one sift instead of a pop and a push).
+    mutating func replaceTop(_ x: HNSWSearch.Candidate) {
+        guard !items.isEmpty else { return push(x) }
+        siftDown(x)
+    }
+
+    /// Puts `x` at the root and sifts it down to its place.
+    private mutating func siftDown(_ x: HNSWSearch.Candidate) {
+        let nearestFirst = self.nearestFirst
+        items.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                var m = l
+                let r = l + 1
+                if r < n && CandidateHeap.above(h[r], h[l], nearestFirst) { m = r }
+                guard CandidateHeap.above(h[m], x, nearestFirst) else { break }
+                h[i] = h[m]
+                i = m
+            }
+            h[i] = x
         }
-        return x
     }
 }

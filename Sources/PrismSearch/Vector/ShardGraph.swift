@@ -51,6 +51,19 @@ final class ShardGraph: @unchecked Sendable {
             }
         }
 
+        /// The neighbors in place (no copy); empty for an unknown node.
+        @inline(__always)
+        func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) rethrows -> R {
+            if level == 0 {
+                let c = Int(doc) / ShardGraph.chunkSize
+                guard c < chunks.count, let chunk = chunks[c] else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+                let node = chunk + (Int(doc) % ShardGraph.chunkSize) * stride
+                return try body(UnsafeBufferPointer(start: node + 1, count: min(Int(node[0]), stride - 1)))
+            }
+            guard let lists = upper[doc], level - 1 < lists.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            return try lists[level - 1].withUnsafeBufferPointer(body)
+        }
+
         @inline(__always)
         func prefetch(_ doc: UInt32) {
             let c = Int(doc) / ShardGraph.chunkSize
@@ -77,9 +90,7 @@ final class ShardGraph: @unchecked Sendable {
     func apply(_ changes: HNSWChanges, from base: UInt32, to next: UInt32) {
         lock.withExclusive {
             guard version == base else { return }
-            for (doc, slot) in changes.bottom {
-                changes.withBottom(slot) { store(doc, bottom: $0) }
-            }
+            changes.forEachBottom { doc, list in store(doc, bottom: list) }
             for (doc, lists) in changes.upper { upper[doc] = lists.isEmpty ? nil : lists }
             version = next
         }
@@ -151,4 +162,9 @@ struct MemoryGraphStorage: HNSWStorage {
 
     @inline(__always)
     func prefetchNeighbors(_ doc: UInt32) { graph.prefetch(doc) }
+
+    @inline(__always)
+    func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
+        try graph.withNeighbors(doc, level: level, body)
+    }
 }
