@@ -135,40 +135,46 @@ final class PostingsCursor {
         return doc
     }
 
-    /// Positions of the current document (decoding the block's positions only up to it). The
-    /// decoding state is moved into locals for the loop: class properties touched in a loop pay
-    /// a dynamic exclusivity check on every access.
-    func positions() throws -> ArraySlice<UInt32> {
+    /// Positions of the current document (decoding the block's positions only up to it).
+    func positions() throws -> [UInt32] {
+        try withPositions { Array($0) }
+    }
+
+    /// Calls `body` with the current document's positions, in place.
+    func withPositions<R>(_ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
         if let i = bufferIndex {
-            guard i < buffered.count else { return [] }
-            return buffered[i].positions.withUnsafeBytes { decodePositions($0) }
+            guard i < buffered.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            buffered[i].positions.withUnsafeBytes { decodePositions($0) }
+        } else {
+            guard let key = blockKey else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            if !positionsLoaded {
+                positionsBytes = try reader.txn.valueUntilEnd(reader.tables.positions, Array(key))
+                positionsLoaded = true
+            }
+            guard let bytes = positionsBytes else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            decodePositions(bytes)
         }
-        guard let key = blockKey else { return [] }
-        if !positionsLoaded {
-            positionsBytes = try reader.txn.valueUntilEnd(reader.tables.positions, Array(key))
-            positionsLoaded = true
-        }
-        guard let bytes = positionsBytes else { return [] }
-        return decodePositions(bytes)
+        return try positionData.withUnsafeBufferPointer(body)
     }
 
     /// Positions are stored document after document as `length, deltas...` varints: the
     /// documents before the current one are skipped by their byte lengths, and only the current
-    /// document's positions are decoded.
-    private func decodePositions(_ bytes: UnsafeRawBufferPointer) -> ArraySlice<UInt32> {
+    /// document's positions are decoded (into `positionData`, empty when the bytes are damaged).
+    private func decodePositions(_ bytes: UnsafeRawBufferPointer) {
         let target = index
-        if positionsDecodedFor == target { return positionData[...] }
+        if positionsDecodedFor == target { return }
         var offset = positionsDecodedFor < 0 ? 0 : positionsOffset
         var decodedFor = positionsDecodedFor
-        guard decodedFor < target else { return [] }
+        var data: [UInt32] = []
+        swap(&data, &positionData)
+        defer { swap(&data, &positionData) }
+        data.removeAll(keepingCapacity: true)
+        guard decodedFor < target else { return }
         while decodedFor + 1 < target {
-            guard let length = Varint.read(bytes, &offset) else { return [] }
+            guard let length = Varint.read(bytes, &offset) else { return }
             offset += Int(length)
             decodedFor += 1
         }
-        var data: [UInt32] = []
-        swap(&data, &positionData)
-        data.removeAll(keepingCapacity: true)
         if let length = Varint.read(bytes, &offset) {
             let end = min(bytes.count, offset + Int(length))
             var p: UInt32 = 0
@@ -180,7 +186,5 @@ final class PostingsCursor {
         }
         positionsOffset = offset
         positionsDecodedFor = target
-        swap(&data, &positionData)
-        return positionData[...]
     }
 }

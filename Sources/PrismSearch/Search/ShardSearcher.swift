@@ -264,6 +264,28 @@ struct ShardSearcher {
         let bm25 = scorer(field: field, idf: idf, boost: boost)
         let norms = reader.norms(field: field)
         var out = ScoredDocs()
+        if cursors.count == 2 {
+            // Two words, the common case: the cursors stay in locals (no array traffic per candidate).
+            let (first, second) = (cursors[0], cursors[1])
+            let gap = offsets[1] &- offsets[0]
+            let (lead, other) = first.count <= second.count ? (first, second) : (second, first)
+            var candidate = try lead.next()
+            while let target = candidate {
+                guard let d = try other.advance(to: target) else { break }
+                if d != target {
+                    candidate = try lead.advance(to: d)
+                    continue
+                }
+                if try !reader.isDeleted(target) {
+                    let matches = try ShardSearcher.pairMatches(first, second, gap: gap)
+                    if matches > 0 {
+                        out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
+                    }
+                }
+                candidate = try lead.next()
+            }
+            return out
+        }
         try leapfrog(cursors) { target in
             let matches = try phraseMatches(cursors, offsets)
             if matches > 0 {
@@ -275,22 +297,27 @@ struct ShardSearcher {
 
     /// How many start positions of the first term have every other term at its offset. Walks
     /// the sorted position lists together; two-word phrases (the common case) allocate nothing.
-    private func phraseMatches(_ cursors: [PostingsCursor], _ offsets: [UInt32]) throws -> UInt32 {
-        let first = try cursors[0].positions()
-        if cursors.count == 2 {
-            let second = try cursors[1].positions()
-            let gap: UInt32 = offsets[1] &- offsets[0]
-            var matches: UInt32 = 0
-            var j = second.startIndex
-            for start in first {
-                let wanted: UInt32 = start &+ gap
-                while j < second.endIndex, second[j] < wanted { j += 1 }
-                if j == second.endIndex { break }
-                if second[j] == wanted { matches += 1 }
+    /// Start positions of `a` with `b` at `gap` after them, both cursors on the same document.
+    private static func pairMatches(_ a: PostingsCursor, _ b: PostingsCursor, gap: UInt32) throws -> UInt32 {
+        try a.withPositions { first in
+            try b.withPositions { second in
+                var matches: UInt32 = 0
+                var j = 0
+                for start in first {
+                    let wanted: UInt32 = start &+ gap
+                    while j < second.count, second[j] < wanted { j += 1 }
+                    if j == second.count { break }
+                    if second[j] == wanted { matches += 1 }
+                }
+                return matches
             }
-            return matches
         }
-        var lists: [ArraySlice<UInt32>] = []
+    }
+
+    private func phraseMatches(_ cursors: [PostingsCursor], _ offsets: [UInt32]) throws -> UInt32 {
+        if cursors.count == 2 { return try ShardSearcher.pairMatches(cursors[0], cursors[1], gap: offsets[1] &- offsets[0]) }
+        let first = try cursors[0].positions()
+        var lists: [[UInt32]] = []
         for cursor in cursors { lists.append(try cursor.positions()) }
         var pointers = [Int](repeating: 0, count: cursors.count)
         var matches: UInt32 = 0
@@ -300,9 +327,9 @@ struct ShardSearcher {
                 let list = lists[t]
                 let wanted: UInt32 = start &+ offsets[t] &- offsets[0]
                 var p: Int = pointers[t]
-                while p < list.count, list[list.startIndex + p] < wanted { p += 1 }
+                while p < list.count, list[p] < wanted { p += 1 }
                 pointers[t] = p
-                if p >= list.count || list[list.startIndex + p] != wanted {
+                if p >= list.count || list[p] != wanted {
                     ok = false
                     break
                 }
