@@ -7,12 +7,10 @@ struct IndexTables: Sendable {
     let docnums: Table
     /// document number → id.
     let docids: Table
-    /// term block → `PostingsBlock`.
+    /// term + last document of the block → `BlockRecord` (a `PostingsBlock` and its positions).
     let postings: Table
     /// term → document frequency (u32, deleted documents included until compaction).
     let terms: Table
-    /// term block → `PositionsBlock` (same key as the postings block).
-    let positions: Table
     /// field + chunk → one field-norm id per document (4096 per chunk).
     let norms: Table
     /// shard → `ShardMeta`.
@@ -40,7 +38,6 @@ struct IndexTables: Sendable {
         docids = try environment.table("ix_docids")
         postings = try environment.table("ix_postings")
         terms = try environment.table("ix_terms")
-        positions = try environment.table("ix_positions")
         norms = try environment.table("ix_norms")
         meta = try environment.table("ix_meta")
         deleted = try environment.table("ix_deleted")
@@ -52,5 +49,5 @@ struct IndexTables: Sendable {
         tieKeys = try environment.table("ix_tiekeys")
     }
 
-    var all: [Table] { [docnums, docids, postings, terms, positions, norms, meta, deleted, tieKeys, values, strings, vectors, graph, graphMeta] }
+    var all: [Table] { [docnums, docids, postings, terms, norms, meta, deleted, tieKeys, values, strings, vectors, graph, graphMeta] }
 }

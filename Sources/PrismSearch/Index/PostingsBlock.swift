@@ -1,8 +1,8 @@
 /// Up to `capacity` postings of one term: documents (ascending internal numbers) and term
 /// frequencies, with the block's largest frequency and smallest field norm so a query can bound
 /// the block's best score without decoding it. Layout:
-/// `count:u8 maxTF:varint minNormID:u8 { docDelta:varint }*count { tf:varint }*count`.
-/// Positions live in a parallel record (`PositionsBlock`) read only by phrase queries.
+/// `count:u8 maxTF:varint minNormID:u8 first:u32le { docDelta:varint }*count { tf:varint }*count`.
+/// Stored in a `BlockRecord` with the block's positions, keyed by the block's last document.
 struct PostingsBlock: Equatable {
     static let capacity = 128
 
@@ -23,10 +23,12 @@ struct PostingsBlock: Equatable {
 
     func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(docs.count)]
-        out.reserveCapacity(3 + docs.count * 3)
+        out.reserveCapacity(7 + docs.count * 3)
         Varint.append(maxFrequency, to: &out)
         out.append(minNormID)
-        var previous = docs.first ?? 0
+        let first = docs.first ?? 0
+        withUnsafeBytes(of: first.littleEndian) { out += $0 }
+        var previous = first
         for doc in docs {
             Varint.append(doc - previous, to: &out)
             previous = doc
@@ -44,10 +46,12 @@ struct PostingsBlock: Equatable {
             minNorm = min(minNorm, PendingPostings.normID(entry))
         }
         var out: [UInt8] = [UInt8(entries.count)]
-        out.reserveCapacity(8 + entries.count * 3)
+        out.reserveCapacity(12 + entries.count * 3)
         Varint.append(maxTF, to: &out)
         out.append(minNorm)
-        var previous = entries.first.map(PendingPostings.doc) ?? 0
+        let first = entries.first.map(PendingPostings.doc) ?? 0
+        withUnsafeBytes(of: first.littleEndian) { out += $0 }
+        var previous = first
         for entry in entries {
             let doc = PendingPostings.doc(entry)
             Varint.append(doc &- previous, to: &out)
@@ -57,19 +61,20 @@ struct PostingsBlock: Equatable {
         return out
     }
 
-    /// Header only: count, max frequency, min norm id, and where the doc deltas start.
-    static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, maxFrequency: UInt32, minNormID: UInt8, body: Int)? {
-        guard bytes.count >= 3 else { return nil }
+    /// Header only: count, max frequency, min norm id, first document, and where the doc deltas start.
+    static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, maxFrequency: UInt32, minNormID: UInt8, first: UInt32, body: Int)? {
+        guard bytes.count >= 7 else { return nil }
         var offset = 1
-        guard let maxTF = Varint.read(bytes, &offset), offset < bytes.count else { return nil }
+        guard let maxTF = Varint.read(bytes, &offset), offset + 5 <= bytes.count else { return nil }
         let minNorm = bytes[offset]
-        return (Int(bytes[0]), maxTF, minNorm, offset + 1)
+        let first = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self))
+        return (Int(bytes[0]), maxTF, minNorm, first, offset + 5)
     }
 
-    /// Decodes into `docs` and `frequencies` (replaced; their storage is reused); the first doc is
-    /// `first`. Writes through buffer pointers: this is the innermost loop of every query.
-    static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {
-        guard let (count, _, _, body) = header(bytes) else { return false }
+    /// Decodes into `docs` and `frequencies` (replaced; their storage is reused). Writes through
+    /// buffer pointers: this is the innermost loop of every query.
+    static func decode(_ bytes: UnsafeRawBufferPointer, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {
+        guard let (count, _, _, first, body) = header(bytes) else { return false }
         if docs.count != count {
             docs.removeAll(keepingCapacity: true)
             docs.append(contentsOf: repeatElement(0, count: count))
@@ -98,13 +103,35 @@ struct PostingsBlock: Equatable {
         }
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, first: UInt32) -> PostingsBlock? {
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> PostingsBlock? {
         var block = PostingsBlock()
-        guard decode(bytes, first: first, docs: &block.docs, frequencies: &block.frequencies),
-              let (_, maxTF, minNorm, _) = header(bytes) else { return nil }
+        guard decode(bytes, docs: &block.docs, frequencies: &block.frequencies),
+              let (_, maxTF, minNorm, _, _) = header(bytes) else { return nil }
         block.maxFrequency = maxTF
         block.minNormID = minNorm
         return block
+    }
+}
+
+/// What `ix_postings` stores per block: `postingsLength:varint postings positions`, so one lookup
+/// (the block is keyed by its last document, so one `seek` finds the block holding a target)
+/// yields a block's documents and, for phrases, its positions.
+enum BlockRecord {
+    static func encode(postings: [UInt8], positions: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(5 + postings.count + positions.count)
+        Varint.append(UInt32(postings.count), to: &out)
+        out += postings
+        out += positions
+        return out
+    }
+
+    /// The postings and positions parts of a record; nil when it is damaged.
+    static func split(_ bytes: UnsafeRawBufferPointer) -> (postings: UnsafeRawBufferPointer, positions: UnsafeRawBufferPointer)? {
+        var offset = 0
+        guard let length = Varint.read(bytes, &offset), offset + Int(length) <= bytes.count else { return nil }
+        return (UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]),
+                UnsafeRawBufferPointer(rebasing: bytes[(offset + Int(length))...]))
     }
 }
 

@@ -238,55 +238,51 @@ struct ShardIndexWriter {
     /// Appends to the term's last block while it has room, then starts new blocks. Positions
     /// blocks are concatenations, so the last one is extended without decoding it.
     /// `sealed` are already encoded blocks of the first `sealed.count * 128` postings: when the
-    /// term's last stored block is full (or there is none) they are written as they are.
+    /// term's last stored block is full (or there is none) they are written as they are. Blocks
+    /// are keyed by their last document, so extending the last block moves it to a new key.
     private func append(_ postings: PendingPostings, sealed: [BufferedBlock] = [], to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
-        guard let firstEntry = postings.entries.first else { return }
+        guard !postings.entries.isEmpty else { return }
         let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
         try txn.put(tables.terms, termPrefix, withUnsafeBytes(of: (df + UInt32(postings.count)).littleEndian) { Array($0) })
         var block = PostingsBlock()
         var positions: [UInt8] = []
-        var first = PendingPostings.doc(firstEntry)
         var start = 0
         var p = 0
-        if let (lastFirst, lastBlock) = try txn.withLast(tables.postings, prefix: termPrefix, { k, v -> (UInt32, PostingsBlock?) in
-            let f = ShardKey.readBE32(k, at: k.count - 4)
-            return (f, PostingsBlock.decode(v, first: f))
-        }), let lastBlock, !lastBlock.isFull {
-            block = lastBlock
-            first = lastFirst
-            positions = try txn.get(tables.positions, key.block(termPrefix, first: lastFirst)) ?? []
-        } else if let last = sealed.last {
+        let last = try txn.withLast(tables.postings, prefix: termPrefix) { k, v -> (key: [UInt8], block: PostingsBlock, positions: [UInt8])? in
+            guard let (postingsPart, positionsPart) = BlockRecord.split(v), let decoded = PostingsBlock.decode(postingsPart) else { return nil }
+            return (Array(k), decoded, Array(positionsPart))
+        }
+        if let last = last ?? nil, !last.block.isFull {
+            try txn.delete(tables.postings, last.key)
+            block = last.block
+            positions = last.positions
+        } else if let lastSealed = sealed.last {
             for encoded in sealed {
-                let blockKey = key.block(termPrefix, first: encoded.first)
-                try txn.put(tables.postings, blockKey, encoded.postings)
-                try txn.put(tables.positions, blockKey, encoded.positions)
+                try txn.put(tables.postings, key.block(termPrefix, last: encoded.last),
+                            BlockRecord.encode(postings: encoded.postings, positions: encoded.positions))
             }
             start = sealed.count * PostingsBlock.capacity
-            p = last.positionsEnd
+            p = lastSealed.positionsEnd
             guard start < postings.count else { return }
-            first = PendingPostings.doc(postings.entries[start])
         }
         for entry in postings.entries[start...] {
-            let doc = PendingPostings.doc(entry)
             if block.isFull {
-                try write(block, positions, first: first, termPrefix, txn)
+                try write(block, positions, termPrefix, txn)
                 block = PostingsBlock()
                 positions.removeAll(keepingCapacity: true)
-                first = doc
             }
             let frequency = PendingPostings.frequency(entry)
-            block.append(doc: doc, frequency: frequency, normID: PendingPostings.normID(entry))
+            block.append(doc: PendingPostings.doc(entry), frequency: frequency, normID: PendingPostings.normID(entry))
             let end = min(postings.positions.count, p + Int(frequency))
             PositionsBlock.append(postings.positions[p..<end], to: &positions)
             p = end
         }
-        try write(block, positions, first: first, termPrefix, txn)
+        try write(block, positions, termPrefix, txn)
     }
 
-    private func write(_ block: PostingsBlock, _ positions: [UInt8], first: UInt32, _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
-        let blockKey = key.block(termPrefix, first: first)
-        try txn.put(tables.postings, blockKey, block.encoded())
-        try txn.put(tables.positions, blockKey, positions)
+    private func write(_ block: PostingsBlock, _ positions: [UInt8], _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
+        guard let last = block.docs.last else { return }
+        try txn.put(tables.postings, key.block(termPrefix, last: last), BlockRecord.encode(postings: block.encoded(), positions: positions))
     }
 
     /// Removes every index record of the collection (all shards).

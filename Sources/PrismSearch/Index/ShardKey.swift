@@ -32,5 +32,7 @@ struct ShardKey: Sendable, Hashable {
         prefix + [UInt8(field >> 8), UInt8(field & 0xFF), UInt8(term.count >> 8), UInt8(term.count & 0xFF)] + term
     }
 
-    func block(_ termPrefix: [UInt8], first: UInt32) -> [UInt8] { termPrefix + ShardKey.be32(first) }
+    /// Key of a term's postings block: the term, then the block's last document (so the first
+    /// key at or after `term + target` is the block that can hold `target`).
+    func block(_ termPrefix: [UInt8], last: UInt32) -> [UInt8] { termPrefix + ShardKey.be32(last) }
 }

@@ -1,18 +1,19 @@
 import PrismStorage
 
 /// Walks one term's postings in document order with skipping: its LMDB blocks, then its blocks
-/// in the shard's postings buffer (all of which hold later documents). `advance(to:)` seeks the
-/// LMDB cursor straight to the block that can hold the target (a B-tree lookup; the blocks in
-/// between are never read), or jumps into the buffer when the target lies there, so a
-/// conjunction or phrase driven by a rare term touches only the blocks of common terms that can
-/// hold its documents. Positions are decoded only as far as asked.
+/// in the shard's postings buffer (all of which hold later documents). LMDB blocks are keyed by
+/// their last document, so `advance(to:)` finds the block that can hold the target with one
+/// B-tree seek (the blocks in between are never read) and gets its positions from the same
+/// record; a target in the buffer is found by binary search there. A conjunction or phrase driven
+/// by a rare term therefore touches only the blocks of common terms that can hold its documents.
+/// Positions are decoded only for the documents asked about.
 final class PostingsCursor {
     let reader: ShardReader
     private let prefix: [UInt8]
     private let cursor: TableCursor
     private let buffered: [BufferedBlock]
-    /// The LMDB key of the current block; nil before the start and in the buffer.
-    private var blockKey: UnsafeRawBufferPointer?
+    /// Whether the current block comes from LMDB (false before the start and in the buffer).
+    private var inStore = false
     /// The current buffered block, once the walk is past the LMDB blocks.
     private var bufferIndex: Int?
     private var started = false
@@ -22,7 +23,6 @@ final class PostingsCursor {
     private var index = 0
     // Positions of the current block, decoded lazily up to `positionsDecodedFor`.
     private var positionsBytes: UnsafeRawBufferPointer?
-    private var positionsLoaded = false
     private var positionsOffset = 0
     private var positionsDecodedFor = -1
     private var positionData: [UInt32] = []
@@ -46,7 +46,6 @@ final class PostingsCursor {
     private func resetBlock() {
         index = 0
         positionsBytes = nil
-        positionsLoaded = false
         positionsDecodedFor = -1
     }
 
@@ -55,16 +54,16 @@ final class PostingsCursor {
         guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 else {
             return try enterBuffer(at: 0)
         }
-        blockKey = k
+        guard let (postings, positions) = BlockRecord.split(v),
+              PostingsBlock.decode(postings, docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
+        inStore = true
         resetBlock()
-        guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
-            throw EngineError.unavailable("corrupt postings block")
-        }
+        positionsBytes = positions
     }
 
     /// Makes buffered block `i` current (exhausted past the last).
     private func enterBuffer(at i: Int) throws {
-        blockKey = nil
+        inStore = false
         bufferIndex = i
         resetBlock()
         guard i < buffered.count else {
@@ -72,9 +71,8 @@ final class PostingsCursor {
             docs.removeAll(keepingCapacity: true)
             return
         }
-        let block = buffered[i]
-        let decoded = block.postings.withUnsafeBytes { PostingsBlock.decode($0, first: block.first, docs: &docs, frequencies: &frequencies) }
-        guard decoded else { throw EngineError.unavailable("corrupt buffered postings block") }
+        let decoded = buffered[i].postings.withUnsafeBytes { PostingsBlock.decode($0, docs: &docs, frequencies: &frequencies) }
+        guard decoded else { throw reader.corruptBlock() }
     }
 
     /// Moves to the next block, wherever it is.
@@ -114,19 +112,8 @@ final class PostingsCursor {
             }
             try enterBuffer(at: lo)
         } else {
-            // Seek the first block starting at or after the target; the block before it may hold it.
-            let found = try cursor.seek(prefix + ShardKey.be32(target))
-            if let (k, _) = found, k.starts(with: prefix), ShardKey.readBE32(k, at: k.count - 4) == target {
-                try load(found)
-            } else {
-                let previous = found == nil ? try cursor.last() : try cursor.previous()
-                if let (k, _) = previous, k.starts(with: prefix), k.count == prefix.count + 4 {
-                    try load(previous)
-                    if let last = docs.last, last < target { try nextBlock() }
-                } else {
-                    try load(found == nil ? nil : try cursor.next())
-                }
-            }
+            // The first block whose last document is at or after the target holds it, if any does.
+            try load(try cursor.seek(prefix + ShardKey.be32(target)))
         }
         while let d = doc, d < target {
             index += 1
@@ -142,17 +129,12 @@ final class PostingsCursor {
 
     /// Calls `body` with the current document's positions, in place.
     func withPositions<R>(_ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
-        if let i = bufferIndex {
-            guard i < buffered.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
-            buffered[i].positions.withUnsafeBytes { decodePositions($0) }
-        } else {
-            guard let key = blockKey else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
-            if !positionsLoaded {
-                positionsBytes = try reader.txn.valueUntilEnd(reader.tables.positions, Array(key))
-                positionsLoaded = true
-            }
+        if inStore {
             guard let bytes = positionsBytes else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
             decodePositions(bytes)
+        } else {
+            guard let i = bufferIndex, i < buffered.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+            buffered[i].positions.withUnsafeBytes { decodePositions($0) }
         }
         return try positionData.withUnsafeBufferPointer(body)
     }

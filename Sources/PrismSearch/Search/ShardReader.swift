@@ -151,21 +151,22 @@ final class ShardReader: HNSWStorage {
         return stored + UInt64(buffered(field: field, term: term)?.documentCount ?? 0)
     }
 
-    /// Calls `body` for each block of the term, in document order (LMDB's, then the buffer's),
-    /// with the block's key and value (`PostingsBlock.decode` turns a value into documents and
-    /// frequencies; the key ends with the block's first document).
-    func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
-        let prefix = key.term(field, term)
-        try txn.scan(tables.postings, prefix: prefix) { k, v in
-            try body(k, v)
+    /// Calls `body` with each encoded `PostingsBlock` of the term, in document order (LMDB's, then
+    /// the buffer's); `PostingsBlock.header` and `decode` read it.
+    func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ block: UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.scan(tables.postings, prefix: key.term(field, term)) { _, v in
+            guard let (postings, _) = BlockRecord.split(v) else { throw corruptBlock() }
+            try body(postings)
             return true
         }
         guard let buffered = buffered(field: field, term: term) else { return }
         for block in buffered.blocks {
-            try (prefix + ShardKey.be32(block.first)).withUnsafeBytes { k in
-                try block.postings.withUnsafeBytes { v in try body(k, v) }
-            }
+            try block.postings.withUnsafeBytes { try body($0) }
         }
+    }
+
+    func corruptBlock() -> EngineError {
+        .unavailable("corrupt postings block in the index of '\(String(decoding: key.prefix.prefix { $0 != 0 }, as: UTF8.self))'")
     }
 
     /// Calls `body` for each block of the term with its decoded docs and frequencies.
@@ -174,10 +175,8 @@ final class ShardReader: HNSWStorage {
         var frequencies: [UInt32] = []
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
-        try forEachRawBlock(field: field, term: term) { k, v in
-            guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
-                throw EngineError.unavailable("corrupt postings block in the index of '\(String(decoding: key.prefix.prefix { $0 != 0 }, as: UTF8.self))'")
-            }
+        try forEachRawBlock(field: field, term: term) { block in
+            guard PostingsBlock.decode(block, docs: &docs, frequencies: &frequencies) else { throw corruptBlock() }
             try body(docs, frequencies)
         }
     }

@@ -198,17 +198,15 @@ struct ShardSearcher {
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
         var total = 0
-        try reader.forEachRawBlock(field: field, term: term) { k, v in
-            guard let header = PostingsBlock.header(v) else { throw EngineError.unavailable("corrupt postings block") }
+        try reader.forEachRawBlock(field: field, term: term) { v in
+            guard let header = PostingsBlock.header(v) else { throw reader.corruptBlock() }
             let bound = bm25.score(frequency: header.maxFrequency, normID: header.minNormID)
             let skip = collector.isFull && bound < collector.threshold
             if skip && !reader.hasDeletions {
                 total += header.count
                 return
             }
-            guard PostingsBlock.decode(v, first: ShardKey.readBE32(k, at: k.count - 4), docs: &docs, frequencies: &frequencies) else {
-                throw EngineError.unavailable("corrupt postings block")
-            }
+            guard PostingsBlock.decode(v, docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
                 total += 1
                 if !skip {
