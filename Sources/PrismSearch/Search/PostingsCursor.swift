@@ -29,6 +29,9 @@ final class PostingsCursor {
     /// Documents in the term's postings (its document frequency).
     let count: Int
 
+    /// Blocks `advance(to:)` steps over by key before it seeks instead.
+    static let stepsBeforeSeek = 4
+
     init(reader: ShardReader, field: Int, term: [UInt8]) throws {
         self.reader = reader
         prefix = reader.key.term(field, term)
@@ -113,7 +116,22 @@ final class PostingsCursor {
             try enterBuffer(at: lo)
         } else {
             // The first block whose last document is at or after the target holds it, if any does.
-            try load(try cursor.seek(prefix + ShardKey.be32(target)))
+            // A near target is reached by stepping: keys are last documents, so the blocks passed
+            // are never decoded; a far one by one B-tree seek.
+            var found: TableCursor.Entry?? = nil
+            if inStore {
+                for _ in 0..<PostingsCursor.stepsBeforeSeek {
+                    guard let entry = try cursor.next(), entry.key.starts(with: prefix), entry.key.count == prefix.count + 4 else {
+                        found = .some(nil)
+                        break
+                    }
+                    if ShardKey.readBE32(entry.key, at: entry.key.count - 4) >= target {
+                        found = entry
+                        break
+                    }
+                }
+            }
+            try load(found ?? (try cursor.seek(prefix + ShardKey.be32(target))))
         }
         while let d = doc, d < target {
             index += 1
