@@ -20,6 +20,18 @@ __attribute__((constructor)) static void select_kernels(void) {
 
 int prism_vector_kernels_use_avx2(void) { return use_avx2; }
 
+/* Horizontal sums of the accumulator lanes. */
+static inline float sum128(__m128 v) {
+    v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+    v = _mm_add_ss(v, _mm_shuffle_ps(v, v, 1));
+    return _mm_cvtss_f32(v);
+}
+
+__attribute__((target("avx2,fma")))
+static inline float sum256(__m256 v) {
+    return sum128(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+
 __attribute__((target("avx2,fma")))
 static float l2_avx2(const unsigned char *a, const unsigned char *b, size_t count) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -34,11 +46,7 @@ static float l2_avx2(const unsigned char *a, const unsigned char *b, size_t coun
         __m256 d = _mm256_sub_ps(_mm256_loadu_ps((const float *)(a + 4 * i)), _mm256_loadu_ps((const float *)(b + 4 * i)));
         acc0 = _mm256_fmadd_ps(d, d, acc0);
     }
-    __m256 acc = _mm256_add_ps(acc0, acc1);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    float sum = _mm_cvtss_f32(s);
+    float sum = sum256(_mm256_add_ps(acc0, acc1));
     for (; i < count; i++) {
         float d = load_float(a + 4 * i) - load_float(b + 4 * i);
         sum += d * d;
@@ -57,11 +65,7 @@ static float dot_avx2(const unsigned char *a, const unsigned char *b, size_t cou
     for (; i + 8 <= count; i += 8) {
         acc0 = _mm256_fmadd_ps(_mm256_loadu_ps((const float *)(a + 4 * i)), _mm256_loadu_ps((const float *)(b + 4 * i)), acc0);
     }
-    __m256 acc = _mm256_add_ps(acc0, acc1);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    float sum = _mm_cvtss_f32(s);
+    float sum = sum256(_mm256_add_ps(acc0, acc1));
     for (; i < count; i++) sum += load_float(a + 4 * i) * load_float(b + 4 * i);
     return sum;
 }
@@ -75,10 +79,7 @@ static float l2_portable(const unsigned char *a, const unsigned char *b, size_t 
         acc0 = _mm_add_ps(acc0, _mm_mul_ps(d0, d0));
         acc1 = _mm_add_ps(acc1, _mm_mul_ps(d1, d1));
     }
-    __m128 s = _mm_add_ps(acc0, acc1);
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    float sum = _mm_cvtss_f32(s);
+    float sum = sum128(_mm_add_ps(acc0, acc1));
     for (; i < count; i++) {
         float d = load_float(a + 4 * i) - load_float(b + 4 * i);
         sum += d * d;
@@ -93,10 +94,7 @@ static float dot_portable(const unsigned char *a, const unsigned char *b, size_t
         acc0 = _mm_add_ps(acc0, _mm_mul_ps(_mm_loadu_ps((const float *)(a + 4 * i)), _mm_loadu_ps((const float *)(b + 4 * i))));
         acc1 = _mm_add_ps(acc1, _mm_mul_ps(_mm_loadu_ps((const float *)(a + 4 * i + 16)), _mm_loadu_ps((const float *)(b + 4 * i + 16))));
     }
-    __m128 s = _mm_add_ps(acc0, acc1);
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    float sum = _mm_cvtss_f32(s);
+    float sum = sum128(_mm_add_ps(acc0, acc1));
     for (; i < count; i++) sum += load_float(a + 4 * i) * load_float(b + 4 * i);
     return sum;
 }

@@ -33,6 +33,25 @@ final class StoreFixture {
     }
 
     deinit { close() }
+
+    struct Injected: Error {}
+
+    /// Submits `count` writes that index `doomed` into shard 0 of `collection` (through the
+    /// postings buffers and vector caches) and then fail, so every batch they share with other
+    /// requests is replayed without them: memory may only ever see what committed.
+    static func submitDoomedWrites(_ count: Int, store: CollectionStore, writer: GroupCommitWriter, environment: LMDBEnvironment,
+                                   collection: String, doomed: JSONValue) async throws {
+        let schema = try store.schema(collection)
+        let incarnation = try environment.read { try CollectionStore.incarnation(store.incarnationsTable, Array(collection.utf8), $0) }
+        let document = try DocumentValidator(schema: schema).validate(doomed)
+        for _ in 0..<count {
+            _ = try? await writer.submit { txn in
+                try ShardIndexWriter(tables: store.index, schema: schema, shard: 0, vectorCaches: store.vectorCaches,
+                                     postingsBuffers: store.postingsBuffers, incarnation: incarnation).apply(txn, upserts: [document], deletions: [])
+                throw Injected()
+            }
+        }
+    }
 }
 
 @Suite("Collection store")

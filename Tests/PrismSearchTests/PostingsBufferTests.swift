@@ -122,24 +122,15 @@ struct PostingsBufferTests {
         let batches = (0..<24).map { b in (0..<20).map { document("w\(b)-\($0)", &rng) } }
         for batch in batches { _ = try await reference.store.upsert("c", documents: batch) }
 
-        struct Injected: Error {}
-        let store = buffered.store, writer = buffered.writer
-        let schema = try store.schema("c")
-        let incarnation = try buffered.environment.read { try CollectionStore.incarnation(store.incarnationsTable, Array("c".utf8), $0) }
-        let doomed = try DocumentValidator(schema: schema).validate(document("doomed", &rng))
+        let (store, writer, environment) = (buffered.store, buffered.writer, buffered.environment)
+        let doomed = document("doomed", &rng)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for slice in stride(from: 0, to: batches.count, by: 6) {
                 group.addTask {
                     for batch in batches[slice..<slice + 6] { _ = try await store.upsert("c", documents: batch) }
                 }
                 group.addTask {
-                    for _ in 0..<6 {
-                        _ = try? await writer.submit { txn in
-                            try ShardIndexWriter(tables: store.index, schema: schema, shard: 0, postingsBuffers: store.postingsBuffers,
-                                                 incarnation: incarnation).apply(txn, upserts: [doomed], deletions: [])
-                            throw Injected()
-                        }
-                    }
+                    try await StoreFixture.submitDoomedWrites(6, store: store, writer: writer, environment: environment, collection: "c", doomed: doomed)
                 }
             }
             try await group.waitForAll()

@@ -151,13 +151,10 @@ struct VectorSearchTests {
         // Concurrent upserts (some replacing earlier ids) share batches with requests that insert
         // into the same graph and then fail, so batches are replayed without them and the other
         // requests' first attempts differ from what commits: only committed changes may reach memory.
-        struct Injected: Error {}
-        let store = fixture.store, writer = fixture.writer
-        let schema = try store.schema("v")
-        let incarnation = try fixture.environment.read { try CollectionStore.incarnation(store.incarnationsTable, Array("v".utf8), $0) }
-        let doomed = try DocumentValidator(schema: schema).validate(.object(["id": .string("doomed"), "fields": .object([
+        let (store, writer, environment) = (fixture.store, fixture.writer, fixture.environment)
+        let doomed: JSONValue = .object(["id": .string("doomed"), "fields": .object([
             "title": .string("doc"), "group": .int(1), "embedding": .array(vectors[0].map { .double(Double($0)) }),
-        ])]))
+        ])])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for t in 0..<6 {
                 group.addTask {
@@ -172,13 +169,7 @@ struct VectorSearchTests {
                     }
                 }
                 group.addTask {
-                    for _ in 0..<8 {
-                        _ = try? await writer.submit { txn in
-                            try ShardIndexWriter(tables: store.index, schema: schema, shard: 0, vectorCaches: store.vectorCaches,
-                                                 incarnation: incarnation).apply(txn, upserts: [doomed], deletions: [])
-                            throw Injected()
-                        }
-                    }
+                    try await StoreFixture.submitDoomedWrites(8, store: store, writer: writer, environment: environment, collection: "v", doomed: doomed)
                 }
             }
             try await group.waitForAll()
