@@ -127,7 +127,7 @@ struct ShardSearcher {
     private func conjunction(_ terms: [(field: Int, term: [UInt8], boost: Float)]) throws -> ScoredDocs? {
         let cursors = try terms.map { try PostingsCursor(reader: reader, field: $0.field, term: $0.term) }
         let counts = cursors.map(\.count).sorted()
-        guard counts[0] * 4 < counts[1] else { return nil }
+        guard counts[0] * 4 < counts[1] else { return terms.count == 2 ? try mergedPair(terms[0], terms[1]) : nil }
         let scorers = terms.map { scorer(field: $0.field, idf: statistics.idf(.init(field: $0.field, term: $0.term)), boost: $0.boost) }
         let norms = terms.map { reader.norms(field: $0.field) }
         var out = ScoredDocs()
@@ -137,6 +137,52 @@ struct ShardSearcher {
                 score += scorers[i].score(frequency: cursor.frequency, normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
             }
             out.append(target, score)
+        }
+        return out
+    }
+
+    /// Documents with both terms when both are about equally common: both lists are read once,
+    /// block by block, and merged; only the documents in both are scored.
+    private func mergedPair(_ x: (field: Int, term: [UInt8], boost: Float), _ y: (field: Int, term: [UInt8], boost: Float)) throws -> ScoredDocs {
+        var a = try BlockStream(reader: reader, field: x.field, term: x.term)
+        var b = try BlockStream(reader: reader, field: y.field, term: y.term)
+        var out = ScoredDocs()
+        guard try a.next(), try b.next() else { return out }
+        let scoreA = scorer(field: x.field, idf: statistics.idf(.init(field: x.field, term: x.term)), boost: x.boost)
+        let scoreB = scorer(field: y.field, idf: statistics.idf(.init(field: y.field, term: y.term)), boost: y.boost)
+        let (normsA, normsB) = (reader.norms(field: x.field), reader.norms(field: y.field))
+        var i = 0, j = 0
+        while true {
+            if i == a.docs.count {
+                guard try a.next() else { break }
+                i = 0
+            }
+            if j == b.docs.count {
+                guard try b.next() else { break }
+                j = 0
+            }
+            // A whole block that ends before the other side's current document is passed at once.
+            if let last = a.docs.last, last < b.docs[j] {
+                i = a.docs.count
+                continue
+            }
+            if let last = b.docs.last, last < a.docs[i] {
+                j = b.docs.count
+                continue
+            }
+            let (da, db) = (a.docs[i], b.docs[j])
+            if da < db {
+                i += 1
+            } else if db < da {
+                j += 1
+            } else {
+                if try !reader.isDeleted(da) {
+                    out.append(da, scoreA.score(frequency: a.frequencies[i], normID: try reader.normID(normsA, field: x.field, doc: da))
+                                   + scoreB.score(frequency: b.frequencies[j], normID: try reader.normID(normsB, field: y.field, doc: da)))
+                }
+                i += 1
+                j += 1
+            }
         }
         return out
     }
