@@ -131,6 +131,18 @@ struct ShardSearcher {
         let scorers = terms.map { scorer(field: $0.field, idf: statistics.idf(.init(field: $0.field, term: $0.term)), boost: $0.boost) }
         let norms = terms.map { reader.norms(field: $0.field) }
         var out = ScoredDocs()
+        if cursors.count == 2 {
+            // Two terms, the common case: cursors, scorers and columns in locals.
+            let (first, second) = (cursors[0], cursors[1])
+            let (scoreFirst, scoreSecond) = (scorers[0], scorers[1])
+            let (normsFirst, normsSecond) = (norms[0], norms[1])
+            let (fieldFirst, fieldSecond) = (terms[0].field, terms[1].field)
+            try leapfrogPair(first, second) { target in
+                out.append(target, scoreFirst.score(frequency: first.frequency, normID: try reader.normID(normsFirst, field: fieldFirst, doc: target))
+                               + scoreSecond.score(frequency: second.frequency, normID: try reader.normID(normsSecond, field: fieldSecond, doc: target)))
+            }
+            return out
+        }
         try leapfrog(cursors) { target in
             var score: Float = 0
             for (i, cursor) in cursors.enumerated() {
@@ -185,6 +197,21 @@ struct ShardSearcher {
             }
         }
         return out
+    }
+
+    /// `leapfrog` for two cursors, kept in locals (the common case; no array traffic per candidate).
+    private func leapfrogPair(_ first: PostingsCursor, _ second: PostingsCursor, _ body: (UInt32) throws -> Void) throws {
+        let (lead, other) = first.count <= second.count ? (first, second) : (second, first)
+        var candidate = try lead.next()
+        while let target = candidate {
+            guard let d = try other.advance(to: target) else { break }
+            if d != target {
+                candidate = try lead.advance(to: d)
+                continue
+            }
+            if try !reader.isDeleted(target) { try body(target) }
+            candidate = try lead.next()
+        }
     }
 
     /// Calls `body` with every live document all cursors share, in order, each cursor standing on
@@ -312,21 +339,11 @@ struct ShardSearcher {
             // Two words, the common case: the cursors stay in locals (no array traffic per candidate).
             let (first, second) = (cursors[0], cursors[1])
             let gap = offsets[1] &- offsets[0]
-            let (lead, other) = first.count <= second.count ? (first, second) : (second, first)
-            var candidate = try lead.next()
-            while let target = candidate {
-                guard let d = try other.advance(to: target) else { break }
-                if d != target {
-                    candidate = try lead.advance(to: d)
-                    continue
+            try leapfrogPair(first, second) { target in
+                let matches = try ShardSearcher.pairMatches(first, second, gap: gap)
+                if matches > 0 {
+                    out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
                 }
-                if try !reader.isDeleted(target) {
-                    let matches = try ShardSearcher.pairMatches(first, second, gap: gap)
-                    if matches > 0 {
-                        out.append(target, bm25.score(frequency: matches, normID: try reader.normID(norms, field: field, doc: target)))
-                    }
-                }
-                candidate = try lead.next()
             }
             return out
         }
