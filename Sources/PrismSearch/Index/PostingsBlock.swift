@@ -113,6 +113,32 @@ struct PostingsBlock: Equatable {
     }
 }
 
+/// One stored block as its key describes it: enough to bound the block's best score without
+/// reading the block.
+struct BlockSummary: Equatable {
+    var last: UInt32
+    var count: Int
+    var maxFrequency: UInt32
+    var minNormID: UInt8
+
+    init(last: UInt32, count: Int, maxFrequency: UInt32, minNormID: UInt8) {
+        self.last = last
+        self.count = count
+        self.maxFrequency = maxFrequency
+        self.minNormID = minNormID
+    }
+
+    init(_ block: PostingsBlock) {
+        self.init(last: block.docs.last ?? 0, count: block.count, maxFrequency: block.maxFrequency, minNormID: block.minNormID)
+    }
+
+    /// The summary of an encoded block whose last document is `last`.
+    init?(encoded: UnsafeRawBufferPointer, last: UInt32) {
+        guard let header = PostingsBlock.header(encoded) else { return nil }
+        self.init(last: last, count: header.count, maxFrequency: header.maxFrequency, minNormID: header.minNormID)
+    }
+}
+
 /// What `ix_postings` stores per block: `postingsLength:varint postings positions`, so one lookup
 /// (the block is keyed by its last document, so one `seek` finds the block holding a target)
 /// yields a block's documents and, for phrases, its positions.

@@ -258,8 +258,8 @@ struct ShardIndexWriter {
             positions = last.positions
         } else if let lastSealed = sealed.last {
             for encoded in sealed {
-                try txn.put(tables.postings, key.block(termPrefix, last: encoded.last),
-                            BlockRecord.encode(postings: encoded.postings, positions: encoded.positions))
+                guard let summary = encoded.postings.withUnsafeBytes({ BlockSummary(encoded: $0, last: encoded.last) }) else { continue }
+                try txn.put(tables.postings, key.block(termPrefix, summary), BlockRecord.encode(postings: encoded.postings, positions: encoded.positions))
             }
             start = sealed.count * PostingsBlock.capacity
             p = lastSealed.positionsEnd
@@ -281,8 +281,8 @@ struct ShardIndexWriter {
     }
 
     private func write(_ block: PostingsBlock, _ positions: [UInt8], _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
-        guard let last = block.docs.last else { return }
-        try txn.put(tables.postings, key.block(termPrefix, last: last), BlockRecord.encode(postings: block.encoded(), positions: positions))
+        guard !block.docs.isEmpty else { return }
+        try txn.put(tables.postings, key.block(termPrefix, BlockSummary(block)), BlockRecord.encode(postings: block.encoded(), positions: positions))
     }
 
     /// Removes every index record of the collection (all shards).

@@ -32,7 +32,25 @@ struct ShardKey: Sendable, Hashable {
         prefix + [UInt8(field >> 8), UInt8(field & 0xFF), UInt8(term.count >> 8), UInt8(term.count & 0xFF)] + term
     }
 
-    /// Key of a term's postings block: the term, then the block's last document (so the first
-    /// key at or after `term + target` is the block that can hold `target`).
-    func block(_ termPrefix: [UInt8], last: UInt32) -> [UInt8] { termPrefix + ShardKey.be32(last) }
+    /// Key of a term's postings block: the term, the block's last document (so the first key at
+    /// or after `term + target` is the block that can hold `target`), then the block's summary
+    /// (count, min norm id, max frequency), so a scan bounds a block's score from its key alone
+    /// and never touches the values (often overflow pages) of blocks it skips.
+    func block(_ termPrefix: [UInt8], _ summary: BlockSummary) -> [UInt8] {
+        var key = termPrefix + ShardKey.be32(summary.last)
+        key.append(UInt8(truncatingIfNeeded: summary.count))
+        key.append(summary.minNormID)
+        key += ShardKey.be32(summary.maxFrequency)
+        return key
+    }
+
+    /// Bytes a block key adds to its term key.
+    static let blockSuffix = 10
+
+    /// The summary in a block key of a term key `termLength` bytes long; nil when it is not one.
+    static func blockSummary(_ key: UnsafeRawBufferPointer, termLength: Int) -> BlockSummary? {
+        guard key.count == termLength + blockSuffix else { return nil }
+        return BlockSummary(last: readBE32(key, at: termLength), count: Int(key[termLength + 4]),
+                            maxFrequency: readBE32(key, at: termLength + 6), minNormID: key[termLength + 5])
+    }
 }

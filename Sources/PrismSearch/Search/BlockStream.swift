@@ -28,7 +28,7 @@ struct BlockStream {
         if bufferIndex == nil {
             let entry = started ? try cursor.next() : try cursor.seek(prefix)
             started = true
-            if let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 {
+            if let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + ShardKey.blockSuffix {
                 guard let (postings, _) = BlockRecord.split(v), PostingsBlock.decode(postings, docs: &docs, frequencies: &frequencies) else {
                     throw reader.corruptBlock()
                 }

@@ -54,7 +54,7 @@ final class PostingsCursor {
 
     /// Makes an LMDB entry the current block; past the term's last LMDB block, the buffer's first.
     private func load(_ entry: TableCursor.Entry?) throws {
-        guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + 4 else {
+        guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + ShardKey.blockSuffix else {
             return try enterBuffer(at: 0)
         }
         guard let (postings, positions) = BlockRecord.split(v),
@@ -121,11 +121,11 @@ final class PostingsCursor {
             var found: TableCursor.Entry?? = nil
             if inStore {
                 for _ in 0..<PostingsCursor.stepsBeforeSeek {
-                    guard let entry = try cursor.next(), entry.key.starts(with: prefix), entry.key.count == prefix.count + 4 else {
+                    guard let entry = try cursor.next(), entry.key.starts(with: prefix), entry.key.count == prefix.count + ShardKey.blockSuffix else {
                         found = .some(nil)
                         break
                     }
-                    if ShardKey.readBE32(entry.key, at: entry.key.count - 4) >= target {
+                    if ShardKey.readBE32(entry.key, at: prefix.count) >= target {
                         found = entry
                         break
                     }

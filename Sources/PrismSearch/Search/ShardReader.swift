@@ -154,14 +154,24 @@ final class ShardReader: HNSWStorage {
     /// Calls `body` with each encoded `PostingsBlock` of the term, in document order (LMDB's, then
     /// the buffer's); `PostingsBlock.header` and `decode` read it.
     func forEachRawBlock(field: Int, term: [UInt8], _ body: (_ block: UnsafeRawBufferPointer) throws -> Void) throws {
-        try txn.scan(tables.postings, prefix: key.term(field, term)) { _, v in
-            guard let (postings, _) = BlockRecord.split(v) else { throw corruptBlock() }
-            try body(postings)
-            return true
-        }
+        try forEachStoredBlock(field: field, term: term) { _, postings in try body(try postings()) }
         guard let buffered = buffered(field: field, term: term) else { return }
         for block in buffered.blocks {
             try block.postings.withUnsafeBytes { try body($0) }
+        }
+    }
+
+    /// Calls `body` with each LMDB block's summary, read from its key, and a function that reads
+    /// the block itself (a caller that skips the block never touches its value).
+    func forEachStoredBlock(field: Int, term: [UInt8], _ body: (BlockSummary, () throws -> UnsafeRawBufferPointer) throws -> Void) throws {
+        let termKey = key.term(field, term)
+        try txn.scan(tables.postings, prefix: termKey) { k, v in
+            guard let summary = ShardKey.blockSummary(k, termLength: termKey.count) else { return true }
+            try body(summary) {
+                guard let (postings, _) = BlockRecord.split(v) else { throw corruptBlock() }
+                return postings
+            }
+            return true
         }
     }
 

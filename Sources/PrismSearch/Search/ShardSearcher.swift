@@ -262,8 +262,8 @@ struct ShardSearcher {
     }
 
     /// Top k of a single-term query without scoring every posting: a block whose best possible
-    /// score (from its max frequency and min norm) cannot enter the top k is only counted.
-    /// Returns the best matches and the exact number of matches.
+    /// score (max frequency, min norm — in the block's key) cannot enter the top k is only
+    /// counted, its value never read. Returns the best matches and the exact number of matches.
     func topTerm(field: Int, term: [UInt8], boost: Float, collector: inout TopKCollector) throws -> Int {
         let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
         let norms = reader.norms(field: field)
@@ -271,20 +271,28 @@ struct ShardSearcher {
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
         var total = 0
-        try reader.forEachRawBlock(field: field, term: term) { v in
-            guard let header = PostingsBlock.header(v) else { throw reader.corruptBlock() }
-            let bound = bm25.score(frequency: header.maxFrequency, normID: header.minNormID)
-            let skip = collector.isFull && bound < collector.threshold
+        func visit(_ count: Int, maxFrequency: UInt32, minNormID: UInt8, _ block: () throws -> UnsafeRawBufferPointer,
+                   _ collector: inout TopKCollector) throws {
+            let skip = collector.isFull && bm25.score(frequency: maxFrequency, normID: minNormID) < collector.threshold
             if skip && !reader.hasDeletions {
-                total += header.count
+                total += count
                 return
             }
-            guard PostingsBlock.decode(v, docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
+            guard PostingsBlock.decode(try block(), docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
                 total += 1
                 if !skip {
                     try collector.offer(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: field, doc: docs[i])))
                 }
+            }
+        }
+        try reader.forEachStoredBlock(field: field, term: term) { summary, block in
+            try visit(summary.count, maxFrequency: summary.maxFrequency, minNormID: summary.minNormID, block, &collector)
+        }
+        for block in reader.buffered(field: field, term: term)?.blocks ?? [] {
+            try block.postings.withUnsafeBytes { v in
+                guard let header = PostingsBlock.header(v) else { throw reader.corruptBlock() }
+                try visit(header.count, maxFrequency: header.maxFrequency, minNormID: header.minNormID, { v }, &collector)
             }
         }
         return total
