@@ -1,5 +1,6 @@
 import Foundation
 @testable import PrismSearch
+import PrismStorage
 import Testing
 
 @Suite("Aggregations")
@@ -14,7 +15,7 @@ struct AggregationTests {
 
     /// 200 seeded rows; the expected results are computed from them directly.
     static let rows: [Row] = {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let colors = ["red", "green", "blue", "black", "white"]
         return (0..<200).map { i in
             Row(id: i, price: Double(Int.random(in: 0..<10_000, using: &rng)) / 100, qty: Int64.random(in: 1...50, using: &rng),

@@ -1,4 +1,5 @@
 @testable import PrismSearch
+import PrismStorage
 import Testing
 
 @Suite("JSON parser")
@@ -43,7 +44,7 @@ struct JSONParserTests {
     }
 
     @Test func randomBytesNeverCrash() {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let alphabet = Array("{}[]\",:0123456789.eE+-tfnrul\\ \n abc".utf8)
         for _ in 0..<5000 {
             let length = Int.random(in: 0..<40, using: &generator)
@@ -52,18 +53,5 @@ struct JSONParserTests {
             }
             _ = try? JSONParser.parse(bytes)
         }
-    }
-}
-
-/// SplitMix64: a seeded generator so a failing random case replays.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -14,7 +14,7 @@ struct PostingsBufferTests {
 
     /// Text with a skewed vocabulary (some words in most documents, some rare) so lists span
     /// many blocks and phrases repeat.
-    static func body(_ rng: inout SeededGenerator) -> String {
+    static func body(_ rng: inout SplitMix64) -> String {
         (0..<Int.random(in: 3...30, using: &rng)).map { _ in
             let r = Double.random(in: 0..<1, using: &rng)
             return words[min(words.count - 1, Int(pow(r, 3) * Double(words.count)))]
@@ -32,7 +32,7 @@ struct PostingsBufferTests {
         return fixture
     }
 
-    func document(_ id: String, _ rng: inout SeededGenerator) -> JSONValue {
+    func document(_ id: String, _ rng: inout SplitMix64) -> JSONValue {
         .object(["id": .string(id), "fields": .object(["title": .string(PostingsBufferTests.body(&rng)), "body": .string(PostingsBufferTests.body(&rng))])])
     }
 
@@ -50,7 +50,7 @@ struct PostingsBufferTests {
 
     /// Batches of new documents, replacements and deletions, the same for every store.
     func write(_ fixture: StoreFixture, rounds: Int, seed: UInt64) async throws {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var next = 0
         for _ in 0..<rounds {
             var docs: [JSONValue] = []
@@ -90,7 +90,7 @@ struct PostingsBufferTests {
     @Test func restartRebuildsTheBufferFromStoredDocuments() async throws {
         let direct = try await makeStore(0)
         let large = try await makeStore(1_000_000)
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for round in 0..<20 {
             let docs = (0..<25).map { document("r\(round)-\($0)", &rng) }
             for fixture in [direct, large] { _ = try await fixture.store.upsert("c", documents: docs) }
@@ -118,7 +118,7 @@ struct PostingsBufferTests {
     @Test func replayedBatchesLeaveNoTraceInTheBuffer() async throws {
         let reference = try await makeStore(0, shards: 1)
         let buffered = try await makeStore(1_000_000, shards: 1)
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let batches = (0..<24).map { b in (0..<20).map { document("w\(b)-\($0)", &rng) } }
         for batch in batches { _ = try await reference.store.upsert("c", documents: batch) }
 

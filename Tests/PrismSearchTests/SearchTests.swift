@@ -1,5 +1,6 @@
 import Foundation
 @testable import PrismSearch
+import PrismStorage
 import Testing
 
 /// BM25 by hand (Double), for comparison with the engine's Float scores.
@@ -227,7 +228,7 @@ struct HighlightTests {
 @Suite("Highlighter robustness")
 struct HighlighterFuzzTests {
     @Test func randomTextNeverBreaksFragments() {
-        var rng = SeededGenerator(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let pieces = ["alpha", "beta", "Gamma", "δέλτα", "東京", "e\u{301}", " ", ", ", "-", "\n", "x", "ünïcode"]
         for round in 0..<500 {
             let text = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "" }.joined()

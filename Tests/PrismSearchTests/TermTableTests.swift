@@ -8,7 +8,7 @@ struct TermTableTests {
     /// keys sharing a hash (forced here) are still told apart by their bytes.
     @Test func keysGetDenseStableIds() {
         var table = TermTable(capacity: 2)
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let keys: [[UInt8]] = [[]] + (0..<5000).map { i in Array("term\(i)-\(UInt32.random(in: 0...1000, using: &rng))".utf8) }
         var ids: [[UInt8]: Int] = [:]
         for key in keys {

@@ -1,4 +1,5 @@
 @testable import PrismSearch
+import PrismStorage
 import Testing
 
 @Suite("Vector distance kernels")
@@ -7,7 +8,7 @@ struct VectorDistanceTests {
     /// bytes (stored vectors sit at arbitrary offsets in LMDB pages).
     @Test(arguments: [1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 128, 130])
     func kernelsMatchPlainLoops(dimension: Int) {
-        var rng = SeededGenerator(seed: UInt64(dimension))
+        var rng = SplitMix64(seed: UInt64(dimension))
         let a = (0..<dimension).map { _ in Float.random(in: -2...2, using: &rng) }
         let b = (0..<dimension).map { _ in Float.random(in: -2...2, using: &rng) }
         let l2 = zip(a, b).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }

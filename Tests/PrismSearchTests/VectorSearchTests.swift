@@ -1,15 +1,16 @@
 import Foundation
 @testable import PrismSearch
+import PrismStorage
 import Testing
 
 /// Vectors with the structure of real embeddings: a low-rank signal (clustered in a few latent
 /// dimensions) plus a little noise in all of them. The latent basis depends only on the dimension
 /// so data and queries drawn with different seeds share it.
 func clusteredVectors(count: Int, dimension: Int, clusters: Int, seed: UInt64, rank: Int = 6) -> [[Float]] {
-    var basisRNG = SeededGenerator(seed: 1_000 + UInt64(dimension))
+    var basisRNG = SplitMix64(seed: 1_000 + UInt64(dimension))
     let basis = (0..<rank).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &basisRNG) } }
     let centers = (0..<clusters).map { _ in (0..<rank).map { _ in Float.random(in: -2...2, using: &basisRNG) } }
-    var rng = SeededGenerator(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { i in
         let latent = centers[i % clusters].map { $0 + Float.random(in: -0.6...0.6, using: &rng) }
         return (0..<dimension).map { d in

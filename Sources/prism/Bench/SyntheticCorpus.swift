@@ -1,4 +1,5 @@
 import Foundation
+import PrismStorage
 
 /// A seeded corpus with a Zipfian vocabulary and the queries run against it, so every engine in a
 /// benchmark sees the same documents and questions.
@@ -89,18 +90,5 @@ struct SyntheticCorpus {
             s.append(vowels[Int(rng.next() % UInt64(vowels.count))])
         }
         return s + String(rank, radix: 36)
-    }
-}
-
-/// SplitMix64: small, fast, seeded.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
