@@ -79,7 +79,6 @@ struct PostingsBatch: Sendable {
     private var positions: [UInt32] = []
 
     var termCount: Int { keys.count }
-    var positionCount: Int { positions.count }
 
     func entries(_ t: Int) -> ArraySlice<UInt64> { entries[entryStarts[t]..<entryStarts[t + 1]] }
     func positions(_ t: Int) -> ArraySlice<UInt32> { positions[positionStarts[t]..<positionStarts[t + 1]] }
@@ -98,8 +97,6 @@ struct PostingsBatch: Sendable {
         }
     }
 
-    /// Term `t`'s postings as their own arrays.
-    func postings(_ t: Int) -> PendingPostings { PendingPostings(entries: Array(entries(t)), positions: Array(positions(t))) }
 
     /// Starts the next term; its postings follow through `append(doc:...)` and `positions`.
     mutating func beginTerm(_ key: TermKey) {
@@ -137,9 +134,6 @@ struct PostingsBatch: Sendable {
             positionStarts[positionStarts.count - 1] = positions.count
         }
     }
-
-    /// The terms' indexes in key order (LMDB takes sorted keys fastest).
-    var sortedTerms: [Int] { keys.indices.sorted { keys[$0].bytes.lexicographicallyPrecedes(keys[$1].bytes) } }
 }
 
 /// Inverts one text field over a batch of documents by sorting rather than by growing a list per

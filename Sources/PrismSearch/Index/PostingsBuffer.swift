@@ -26,7 +26,6 @@ final class PostingsBuffer: @unchecked Sendable {
     /// By `index` id.
     private var terms: [BufferedTerm] = []
     private var endDoc: UInt32
-    private var positionCount = 0
 
     /// One term's buffered postings: all of them (for the flush), and full blocks already
     /// encoded (for readers), covering the first `sealed.count * 128` documents.
@@ -46,8 +45,6 @@ final class PostingsBuffer: @unchecked Sendable {
     /// Documents covered (with or without text).
     var documents: Int { lock.withShared { Int(endDoc - base) } }
 
-    /// Terms and positions held, for metrics.
-    var size: (terms: Int, positions: Int) { lock.withShared { (index.count, positionCount) } }
 
     /// Adds a committed batch covering documents `from..<through`; false (and nothing changes)
     /// when it does not continue the buffer.
@@ -65,7 +62,6 @@ final class PostingsBuffer: @unchecked Sendable {
             }
             swap(&table, &index)
             swap(&lists, &terms)
-            positionCount += batch.positionCount
             endDoc = through
             return true
         }

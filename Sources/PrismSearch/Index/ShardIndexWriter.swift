@@ -168,11 +168,7 @@ struct ShardIndexWriter {
     private func storePostings(_ batch: PostingsBatch, start: ShardMeta, meta: inout ShardMeta,
                                _ txn: WriteTransaction) throws {
         guard meta.nextDocnum > start.nextDocnum else { return }
-        guard let buffers = postingsBuffers else {
-            for t in batch.sortedTerms { try append(batch.postings(t), to: batch.keys[t].bytes, txn) }
-            meta.flushedDocnum = meta.nextDocnum
-            return
-        }
+        guard let buffers = postingsBuffers else { return try flush(nil, with: batch, through: meta.nextDocnum, meta: &meta, txn) }
         guard let buffer = buffers.current(key, incarnation: incarnation, flushed: start.flushedDocnum, next: start.nextDocnum) else {
             throw EngineError.unavailable("the postings buffer of collection '\(schema.collection)' was not recovered")
         }
@@ -209,12 +205,11 @@ struct ShardIndexWriter {
         return documents
     }
 
-    /// Writes a buffer's postings and a batch's (later documents) to LMDB in term order, moves the
-    /// shard's flushed mark to `through`, and starts a new buffer once that commits.
-    private func flush(_ buffer: PostingsBuffer, with batch: PostingsBatch, through: UInt32,
+    /// Writes a buffer's postings (if there is one) and a batch's (later documents) to LMDB in term
+    /// order, moves the shard's flushed mark to `through`, and starts a new buffer once that commits.
+    private func flush(_ buffer: PostingsBuffer?, with batch: PostingsBatch, through: UInt32,
                        meta: inout ShardMeta, _ txn: WriteTransaction) throws {
-        guard let buffers = postingsBuffers else { return }
-        var (table, lists) = buffer.snapshot()
+        var (table, lists) = buffer?.snapshot() ?? (TermTable(), [])
         batch.forEachTerm { key, entries, positions in
             let (id, inserted) = key.bytes.withUnsafeBytes { table.insert($0, hash: key.hash) }
             if inserted { lists.append(PostingsBuffer.BufferedTerm()) }
@@ -226,6 +221,7 @@ struct ShardIndexWriter {
         }
         let documents = Int(through - meta.flushedDocnum)
         meta.flushedDocnum = through
+        guard buffer != nil, let buffers = postingsBuffers else { return }
         let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, table.count)
         txn.afterCommit {
             buffers.retire(shard: key, incarnation: incarnation, newBase: through)

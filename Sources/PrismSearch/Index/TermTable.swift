@@ -27,8 +27,6 @@ struct TermTable {
     /// The bytes of entry `id`.
     func bytes(_ id: Int) -> ArraySlice<UInt8> { arena[starts[id]..<starts[id + 1]] }
 
-    func hash(_ id: Int) -> UInt64 { hashes[id] }
-
     /// The id of `key`, adding it when new.
     @inline(__always)
     mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (id: Int, inserted: Bool) {

@@ -88,19 +88,9 @@ struct HNSWBuildStorage: HNSWStorage {
 
     @inline(__always)
     func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) throws {
-        if level == 0 {
-            if changes.bottom(doc, into: &out) { return }
-            if let base { return base.neighbors(doc, level: 0, into: &out) }
-        } else {
-            if let lists = changes.upper[doc] {
-                out.removeAll(keepingCapacity: true)
-                if level - 1 < lists.count { out.append(contentsOf: lists[level - 1]) }
-                return
-            }
-            if let base { return base.neighbors(doc, level: level, into: &out) }
-        }
-        try txn.withValue(tables.graph, key.docnum(doc)) { bytes in
-            if let bytes { HNSWNode.neighbors(bytes, level: level, into: &out) } else { out.removeAll(keepingCapacity: true) }
+        try withNeighbors(doc, level: level) { list in
+            out.removeAll(keepingCapacity: true)
+            out.append(contentsOf: list)
         }
     }
 
@@ -120,7 +110,9 @@ struct HNSWBuildStorage: HNSWStorage {
             if let base { return try base.withNeighbors(doc, level: level, body) }
         }
         var list: [UInt32] = []
-        try neighbors(doc, level: level, into: &list)
+        try txn.withValue(tables.graph, key.docnum(doc)) { bytes in
+            if let bytes { HNSWNode.neighbors(bytes, level: level, into: &list) }
+        }
         return try list.withUnsafeBufferPointer(body)
     }
 

@@ -44,15 +44,6 @@ struct HNSWChanges {
         return slot > 0 ? slot - 1 : nil
     }
 
-    /// Copies the changed bottom list of `doc` into `out`; false when it did not change.
-    @inline(__always)
-    func bottom(_ doc: UInt32, into out: inout [UInt32]) -> Bool {
-        guard let slot = bottomSlot(doc) else { return false }
-        out.removeAll(keepingCapacity: true)
-        withBottom(slot) { out.append(contentsOf: $0) }
-        return true
-    }
-
     mutating func setBottom(_ doc: UInt32, _ list: [UInt32]) {
         let slot: Int
         if let existing = bottomSlot(doc) {

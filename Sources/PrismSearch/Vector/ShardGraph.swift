@@ -40,14 +40,9 @@ final class ShardGraph: @unchecked Sendable {
 
         @inline(__always)
         func neighbors(_ doc: UInt32, level: Int, into out: inout [UInt32]) {
-            out.removeAll(keepingCapacity: true)
-            if level == 0 {
-                let c = Int(doc) / ShardGraph.chunkSize
-                guard c < chunks.count, let chunk = chunks[c] else { return }
-                let node = chunk + (Int(doc) % ShardGraph.chunkSize) * stride
-                out.append(contentsOf: UnsafeBufferPointer(start: node + 1, count: min(Int(node[0]), stride - 1)))
-            } else if let lists = upper[doc], level - 1 < lists.count {
-                out.append(contentsOf: lists[level - 1])
+            withNeighbors(doc, level: level) { list in
+                out.removeAll(keepingCapacity: true)
+                out.append(contentsOf: list)
             }
         }
 
