@@ -76,6 +76,13 @@ struct ConfigErrorTests {
         #expect(error.message.hasPrefix("malformed cron"))
     }
 
+    @Test func indexBufferDocumentsIsBoundedAndReachesTheStore() throws {
+        let error = try #require(single("[storage]\nindex_buffer_documents = -1\n"))
+        #expect(error.key == "storage.index_buffer_documents")
+        #expect(try load("[storage]\nindex_buffer_documents = 0\n").storage.indexBufferDocuments == 0)
+        #expect(try load(nil).storage.indexBufferDocuments == 32_768)
+    }
+
     @Test func replicationFactorBelowOne() throws {
         let error = try #require(single("[collection.replication]\nfactor = 0\n"))
         #expect(error.key == "collection.replication.factor")
