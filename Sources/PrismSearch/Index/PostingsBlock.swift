@@ -71,6 +71,33 @@ struct PostingsBlock: Equatable {
         return (Int(bytes[0]), maxTF, minNorm, first, offset + 5)
     }
 
+    /// Decodes only the documents into `docs` (room for `capacity`); returns their count and
+    /// where the frequencies start, for `decodeFrequencies` (cursors that skip through a block
+    /// seldom need them). Nil when the bytes are damaged.
+    @inline(__always)
+    static func decodeDocs(_ bytes: UnsafeRawBufferPointer, into docs: UnsafeMutablePointer<UInt32>) -> (count: Int, frequencies: Int)? {
+        guard let (count, _, _, first, body) = header(bytes), count <= capacity else { return nil }
+        var offset = body
+        var doc = first
+        for i in 0..<count {
+            guard let delta = Varint.read(bytes, &offset) else { return nil }
+            doc &+= delta
+            docs[i] = doc
+        }
+        return (count, offset)
+    }
+
+    /// Decodes `count` frequencies starting at `offset` (from `decodeDocs`); false when damaged.
+    @inline(__always)
+    static func decodeFrequencies(_ bytes: UnsafeRawBufferPointer, at offset: Int, count: Int, into frequencies: UnsafeMutablePointer<UInt32>) -> Bool {
+        var offset = offset
+        for i in 0..<count {
+            guard let tf = Varint.read(bytes, &offset) else { return false }
+            frequencies[i] = tf
+        }
+        return true
+    }
+
     /// Decodes into `docs` and `frequencies` (replaced; their storage is reused). Writes through
     /// buffer pointers: this is the innermost loop of every query.
     static func decode(_ bytes: UnsafeRawBufferPointer, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {

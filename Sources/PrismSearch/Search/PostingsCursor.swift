@@ -18,14 +18,24 @@ final class PostingsCursor {
     private var bufferIndex: Int?
     private var started = false
     private var exhausted = false
-    private(set) var docs: [UInt32] = []
-    private(set) var frequencies: [UInt32] = []
+    // The current block's documents and (decoded on first use) frequencies, in storage the
+    // cursor owns: this is the innermost loop of conjunctions and phrases, so no array
+    // bookkeeping (uniqueness checks, retains) runs per posting.
+    private let docs: UnsafeMutablePointer<UInt32>
+    private let frequencies: UnsafeMutablePointer<UInt32>
+    private var blockCount = 0
     private var index = 0
+    /// The current LMDB block's postings (nil in the buffer) and where its frequencies start.
+    private var postingsBytes: UnsafeRawBufferPointer?
+    private var frequenciesOffset = 0
+    private var frequenciesDecoded = false
     // Positions of the current block, decoded lazily up to `positionsDecodedFor`.
     private var positionsBytes: UnsafeRawBufferPointer?
     private var positionsOffset = 0
     private var positionsDecodedFor = -1
-    private var positionData: [UInt32] = []
+    private var positionData: UnsafeMutablePointer<UInt32>
+    private var positionCapacity = 64
+    private var positionCount = 0
     /// Documents in the term's postings (its document frequency).
     let count: Int
 
@@ -38,15 +48,43 @@ final class PostingsCursor {
         cursor = try TableCursor(reader.txn, reader.tables.postings)
         buffered = reader.buffered(field: field, term: term)?.blocks ?? []
         count = Int(try reader.documentFrequency(field: field, term: term))
-        docs.reserveCapacity(PostingsBlock.capacity)
-        frequencies.reserveCapacity(PostingsBlock.capacity)
+        docs = .allocate(capacity: PostingsBlock.capacity)
+        frequencies = .allocate(capacity: PostingsBlock.capacity)
+        positionData = .allocate(capacity: positionCapacity)
+    }
+
+    deinit {
+        docs.deallocate()
+        frequencies.deallocate()
+        positionData.deallocate()
     }
 
     /// The current document, or nil when exhausted or not started.
-    var doc: UInt32? { !exhausted && index < docs.count ? docs[index] : nil }
-    var frequency: UInt32 { frequencies[index] }
+    var doc: UInt32? { !exhausted && index < blockCount ? docs[index] : nil }
 
-    private func resetBlock() {
+    /// The current document's term frequency (the block's frequencies are decoded on first use).
+    func frequency() throws -> UInt32 {
+        if !frequenciesDecoded {
+            let ok: Bool
+            if let bytes = postingsBytes {
+                ok = PostingsBlock.decodeFrequencies(bytes, at: frequenciesOffset, count: blockCount, into: frequencies)
+            } else if let i = bufferIndex, i < buffered.count {
+                let (offset, count, out) = (frequenciesOffset, blockCount, frequencies)
+                ok = buffered[i].postings.withUnsafeBytes { PostingsBlock.decodeFrequencies($0, at: offset, count: count, into: out) }
+            } else {
+                ok = false
+            }
+            guard ok else { throw reader.corruptBlock() }
+            frequenciesDecoded = true
+        }
+        return frequencies[index]
+    }
+
+    private func enterBlock(_ postings: UnsafeRawBufferPointer) throws {
+        guard let (n, offset) = PostingsBlock.decodeDocs(postings, into: docs) else { throw reader.corruptBlock() }
+        blockCount = n
+        frequenciesOffset = offset
+        frequenciesDecoded = false
         index = 0
         positionsBytes = nil
         positionsDecodedFor = -1
@@ -57,10 +95,10 @@ final class PostingsCursor {
         guard let (k, v) = entry, k.starts(with: prefix), k.count == prefix.count + ShardKey.blockSuffix else {
             return try enterBuffer(at: 0)
         }
-        guard let (postings, positions) = BlockRecord.split(v),
-              PostingsBlock.decode(postings, docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
+        guard let (postings, positions) = BlockRecord.split(v) else { throw reader.corruptBlock() }
         inStore = true
-        resetBlock()
+        try enterBlock(postings)
+        postingsBytes = postings
         positionsBytes = positions
     }
 
@@ -68,14 +106,14 @@ final class PostingsCursor {
     private func enterBuffer(at i: Int) throws {
         inStore = false
         bufferIndex = i
-        resetBlock()
+        postingsBytes = nil
         guard i < buffered.count else {
             exhausted = true
-            docs.removeAll(keepingCapacity: true)
+            blockCount = 0
+            index = 0
             return
         }
-        let decoded = buffered[i].postings.withUnsafeBytes { PostingsBlock.decode($0, docs: &docs, frequencies: &frequencies) }
-        guard decoded else { throw reader.corruptBlock() }
+        try buffered[i].postings.withUnsafeBytes { try enterBlock($0) }
     }
 
     /// Moves to the next block, wherever it is.
@@ -92,7 +130,7 @@ final class PostingsCursor {
             return doc
         }
         index += 1
-        if index >= docs.count { try nextBlock() }
+        if index >= blockCount { try nextBlock() }
         return doc
     }
 
@@ -100,10 +138,18 @@ final class PostingsCursor {
     @discardableResult
     func advance(to target: UInt32) throws -> UInt32? {
         if exhausted { return nil }
-        if let current = doc, current >= target { return current }
-        if started, let last = docs.last, target <= last {
-            while index < docs.count && docs[index] < target { index += 1 }
-            return doc
+        if index < blockCount {
+            if docs[index] >= target { return docs[index] }
+            if docs[blockCount - 1] >= target {
+                // In this block: binary search for the first document at or past the target.
+                var lo = index + 1, hi = blockCount - 1
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if docs[mid] < target { lo = mid + 1 } else { hi = mid }
+                }
+                index = lo
+                return docs[lo]
+            }
         }
         started = true
         if let first = buffered.first, target >= first.first || bufferIndex != nil {
@@ -135,7 +181,7 @@ final class PostingsCursor {
         }
         while let d = doc, d < target {
             index += 1
-            if index >= docs.count { try nextBlock() }
+            if index >= blockCount { try nextBlock() }
         }
         return doc
     }
@@ -154,21 +200,18 @@ final class PostingsCursor {
             guard let i = bufferIndex, i < buffered.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
             buffered[i].positions.withUnsafeBytes { decodePositions($0) }
         }
-        return try positionData.withUnsafeBufferPointer(body)
+        return try body(UnsafeBufferPointer(start: positionData, count: positionCount))
     }
 
     /// Positions are stored document after document as `length, deltas...` varints: the
     /// documents before the current one are skipped by their byte lengths, and only the current
-    /// document's positions are decoded (into `positionData`, empty when the bytes are damaged).
+    /// document's positions are decoded (into `positionData`; none when the bytes are damaged).
     private func decodePositions(_ bytes: UnsafeRawBufferPointer) {
         let target = index
         if positionsDecodedFor == target { return }
+        positionCount = 0
         var offset = positionsDecodedFor < 0 ? 0 : positionsOffset
         var decodedFor = positionsDecodedFor
-        var data: [UInt32] = []
-        swap(&data, &positionData)
-        defer { swap(&data, &positionData) }
-        data.removeAll(keepingCapacity: true)
         guard decodedFor < target else { return }
         while decodedFor + 1 < target {
             guard let length = Varint.read(bytes, &offset) else { return }
@@ -177,11 +220,20 @@ final class PostingsCursor {
         }
         if let length = Varint.read(bytes, &offset) {
             let end = min(bytes.count, offset + Int(length))
+            // A document's positions take at least a byte each, so `length` bounds their count.
+            if Int(length) > positionCapacity {
+                positionData.deallocate()
+                positionCapacity = Int(length)
+                positionData = .allocate(capacity: positionCapacity)
+            }
             var p: UInt32 = 0
+            var n = 0
             while offset < end, let d = Varint.read(bytes, &offset) {
                 p &+= d
-                data.append(p)
+                positionData[n] = p
+                n += 1
             }
+            positionCount = n
             offset = end
         }
         positionsOffset = offset

@@ -138,15 +138,15 @@ struct ShardSearcher {
             let (normsFirst, normsSecond) = (norms[0], norms[1])
             let (fieldFirst, fieldSecond) = (terms[0].field, terms[1].field)
             try leapfrogPair(first, second) { target in
-                out.append(target, scoreFirst.score(frequency: first.frequency, normID: try reader.normID(normsFirst, field: fieldFirst, doc: target))
-                               + scoreSecond.score(frequency: second.frequency, normID: try reader.normID(normsSecond, field: fieldSecond, doc: target)))
+                out.append(target, scoreFirst.score(frequency: try first.frequency(), normID: try reader.normID(normsFirst, field: fieldFirst, doc: target))
+                               + scoreSecond.score(frequency: try second.frequency(), normID: try reader.normID(normsSecond, field: fieldSecond, doc: target)))
             }
             return out
         }
         try leapfrog(cursors) { target in
             var score: Float = 0
             for (i, cursor) in cursors.enumerated() {
-                score += scorers[i].score(frequency: cursor.frequency, normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
+                score += scorers[i].score(frequency: try cursor.frequency(), normID: try reader.normID(norms[i], field: terms[i].field, doc: target))
             }
             out.append(target, score)
         }

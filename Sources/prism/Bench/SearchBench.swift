@@ -37,6 +37,7 @@ struct SearchBench: AsyncParsableCommand {
         var queries_per_s: Double
         var top10: [[[JSONValue]]]?
         var p50_ms_by_kind: [String: Double]?
+        var mean_ms_by_kind: [String: Double]?
     }
 
     struct Report: Codable {
@@ -86,6 +87,9 @@ struct SearchBench: AsyncParsableCommand {
             report.tantivy?.top10 = nil
             if ProcessInfo.processInfo.environment["BENCH_BREAKDOWN"] != nil, let kinds = tantivy.p50_ms_by_kind {
                 BenchSupport.progress("tantivy p50 by kind: \(kinds.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value)) ms" }.joined(separator: ", "))")
+                if let means = tantivy.mean_ms_by_kind {
+                    BenchSupport.progress("tantivy mean by kind: \(means.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3f", $0.value)) ms" }.joined(separator: ", "))")
+                }
             }
         }
         prism.top10 = nil
@@ -187,7 +191,8 @@ struct SearchBench: AsyncParsableCommand {
                     own.append(BenchSupport.seconds(clock.now - t))
                 }
                 own.sort()
-                BenchSupport.progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(own[own.count / 2] * 1000) ms, max \((own.last ?? 0) * 1000) ms")
+                let mean = own.reduce(0, +) / Double(max(1, own.count))
+                BenchSupport.progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(String(format: "%.3f", own[own.count / 2] * 1000)) ms, mean \(String(format: "%.3f", mean * 1000)) ms, max \(String(format: "%.3f", (own.last ?? 0) * 1000)) ms")
             }
         }
         latencies.sort()
