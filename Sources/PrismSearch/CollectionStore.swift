@@ -16,6 +16,8 @@ public final class CollectionStore: Sendable {
     let incarnationsTable: Table
     let index: IndexTables
     let vectorCaches = VectorCaches()
+    /// Copies of full column chunks shared by queries (see `SealedChunks`).
+    let sealedChunks = SealedChunkCaches()
     /// Postings of recent documents per shard, written to LMDB in large runs.
     let postingsBuffers: PostingsBuffers
     private let catalog: Mutex<[String: CollectionSchema]>
@@ -110,12 +112,17 @@ public final class CollectionStore: Sendable {
     /// Postings buffers written to LMDB since start (a metric).
     public var postingsFlushes: Int { postingsBuffers.flushCount }
 
-    /// Points each reader at its shard's postings buffer as the reader's snapshot sees it.
+    /// Bytes of column chunks copied into memory for queries (a metric).
+    public var cachedColumnBytes: Int { sealedChunks.byteCount }
+
+    /// Points each reader at its shard's postings buffer as the reader's snapshot sees it, and at
+    /// its shard's shared column chunks.
     func attachPostingsBuffers(_ readers: [ShardReader], collection: String, _ txn: ReadTransaction) throws {
         let incarnation = try CollectionStore.incarnation(incarnationsTable, Array(collection.utf8), txn)
         for reader in readers {
             reader.postingsBuffer = try postingsBuffers.forReader(reader.key, incarnation: incarnation,
                                                                   flushed: reader.meta.flushedDocnum, next: reader.meta.nextDocnum)
+            reader.sealedChunks = sealedChunks.chunks(for: reader.key, incarnation: incarnation)
         }
     }
 
@@ -163,6 +170,7 @@ public final class CollectionStore: Sendable {
         catalog.withLock { _ = $0.removeValue(forKey: name) }
         vectorCaches.drop(collection: name)
         postingsBuffers.drop(collection: name)
+        sealedChunks.drop(collection: name)
         logger.notice("collection deleted", metadata: ["collection": "\(name)", "documents": "\(removed)"])
     }
 

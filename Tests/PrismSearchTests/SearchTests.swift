@@ -51,6 +51,35 @@ struct SearchTests {
         #expect(Set(both.hits.map(\.id)) == ["d1", "d2", "d3"])
     }
 
+    /// Full column chunks are copied into memory for queries; a deleted and recreated collection
+    /// with the same name, and later writes, must never be scored with the old copies: answers
+    /// equal those of a store that never cached anything.
+    @Test func cachedColumnChunksNeverOutliveTheirCollection() async throws {
+        func corpus(_ generation: Int) -> [(String, String)] {
+            // More than one 4096-document chunk, lengths varying with the generation.
+            (0..<4300).map { i in ("d\(i)", "target " + Array(repeating: "w", count: (i + 5 * generation) % 17).joined(separator: " ")) }
+        }
+        func answers(_ fixture: StoreFixture) throws -> [String] {
+            try search(fixture, "target", limit: 20).hits.map { "\($0.id) \($0.score)" }
+        }
+        let cached = try await makeStore()
+        try await index(cached, corpus(0))
+        let before = try answers(cached)
+        #expect(cached.store.cachedColumnBytes > 0, "a full chunk exists, so the query should have cached it")
+        try await cached.store.delete("c")
+        _ = try await cached.store.create(try SchemaParser().parse(try json(#"{"backends":{"text":{"fields":[{"name":"body","type":"text"}]}}}"#), name: "c"))
+        try await index(cached, corpus(1))
+        let fresh = try await makeStore()
+        try await index(fresh, corpus(1))
+        #expect(try answers(cached) == answers(fresh))
+        #expect(try answers(cached) != before, "the generations should rank differently")
+        // Replacements get new document numbers beyond the cached chunk; both stores agree.
+        let replaced = (0..<50).map { ("d\($0 * 7)", "target target") }
+        try await index(cached, replaced)
+        try await index(fresh, replaced)
+        #expect(try answers(cached) == answers(fresh))
+    }
+
     @Test func longFieldsUseTheQuantizedNorm() async throws {
         let fixture = try await makeStore()
         let long = (0..<99).map { "w\($0)" }.joined(separator: " ") + " target"

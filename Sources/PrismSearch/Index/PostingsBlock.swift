@@ -1,31 +1,34 @@
 /// Up to `capacity` postings of one term: documents (ascending internal numbers) and term
-/// frequencies, with the block's largest frequency and smallest field norm so a query can bound
-/// the block's best score without decoding it. Layout:
-/// `count:u8 maxTF:varint minNormID:u8 first:u32le { docDelta:varint }*count { tf:varint }*count`.
+/// frequencies, with the block's `ScoreEnvelope` so a query can bound the block's best score
+/// without decoding it. Layout:
+/// `count:u8 envelope:12 first:u32le { docDelta:varint }*count { tf:varint }*count`.
 /// Stored in a `BlockRecord` with the block's positions, keyed by the block's last document.
 struct PostingsBlock: Equatable {
     static let capacity = 128
+    /// Bytes before the document deltas.
+    static let headerSize = 1 + ScoreEnvelope.encodedSize + 4
 
     var docs: [UInt32] = []
     var frequencies: [UInt32] = []
-    var maxFrequency: UInt32 = 0
-    var minNormID: UInt8 = 255
+    /// What the envelope is computed from, packed `frequency << 8 | normID`: the postings
+    /// appended, and the corners of the envelope a decoded block came with (its norms are not
+    /// stored per posting).
+    var envelopePoints: [UInt64] = []
 
     var count: Int { docs.count }
     var isFull: Bool { docs.count >= PostingsBlock.capacity }
+    var envelope: ScoreEnvelope { ScoreEnvelope(points: envelopePoints) }
 
     mutating func append(doc: UInt32, frequency: UInt32, normID: UInt8) {
         docs.append(doc)
         frequencies.append(frequency)
-        maxFrequency = max(maxFrequency, frequency)
-        minNormID = min(minNormID, normID)
+        envelopePoints.append(UInt64(frequency) << 8 | UInt64(normID))
     }
 
     func encoded() -> [UInt8] {
         var out: [UInt8] = [UInt8(docs.count)]
-        out.reserveCapacity(7 + docs.count * 3)
-        Varint.append(maxFrequency, to: &out)
-        out.append(minNormID)
+        out.reserveCapacity(PostingsBlock.headerSize + docs.count * 3)
+        envelope.encode(into: &out)
         let first = docs.first ?? 0
         withUnsafeBytes(of: first.littleEndian) { out += $0 }
         var previous = first
@@ -39,16 +42,9 @@ struct PostingsBlock: Equatable {
 
     /// Encodes packed postings (`PendingPostings` entries) straight into the block layout.
     static func encode(_ entries: UnsafeBufferPointer<UInt64>) -> [UInt8] {
-        var maxTF: UInt32 = 0
-        var minNorm: UInt8 = 255
-        for entry in entries {
-            maxTF = max(maxTF, PendingPostings.frequency(entry))
-            minNorm = min(minNorm, PendingPostings.normID(entry))
-        }
         var out: [UInt8] = [UInt8(entries.count)]
-        out.reserveCapacity(12 + entries.count * 3)
-        Varint.append(maxTF, to: &out)
-        out.append(minNorm)
+        out.reserveCapacity(PostingsBlock.headerSize + entries.count * 3)
+        ScoreEnvelope(points: entries.map { UInt64(PendingPostings.frequency($0)) << 8 | UInt64(PendingPostings.normID($0)) }).encode(into: &out)
         let first = entries.first.map(PendingPostings.doc) ?? 0
         withUnsafeBytes(of: first.littleEndian) { out += $0 }
         var previous = first
@@ -61,14 +57,19 @@ struct PostingsBlock: Equatable {
         return out
     }
 
-    /// Header only: count, max frequency, min norm id, first document, and where the doc deltas start.
-    static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, maxFrequency: UInt32, minNormID: UInt8, first: UInt32, body: Int)? {
-        guard bytes.count >= 7 else { return nil }
-        var offset = 1
-        guard let maxTF = Varint.read(bytes, &offset), offset + 5 <= bytes.count else { return nil }
-        let minNorm = bytes[offset]
-        let first = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self))
-        return (Int(bytes[0]), maxTF, minNorm, first, offset + 5)
+    /// Header only: count, score envelope, first document, and where the doc deltas start.
+    @inline(__always)
+    static func header(_ bytes: UnsafeRawBufferPointer) -> (count: Int, envelope: ScoreEnvelope, first: UInt32, body: Int)? {
+        guard bytes.count >= headerSize else { return nil }
+        let first = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: headerSize - 4, as: UInt32.self))
+        return (Int(bytes[0]), ScoreEnvelope.decode(bytes, at: 1), first, headerSize)
+    }
+
+    /// Count, first document and where the doc deltas start (what decoding needs).
+    @inline(__always)
+    private static func layout(_ bytes: UnsafeRawBufferPointer) -> (count: Int, first: UInt32, body: Int)? {
+        guard bytes.count >= headerSize else { return nil }
+        return (Int(bytes[0]), UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: headerSize - 4, as: UInt32.self)), headerSize)
     }
 
     /// Decodes only the documents into `docs` (room for `capacity`); returns their count and
@@ -76,7 +77,7 @@ struct PostingsBlock: Equatable {
     /// seldom need them). Nil when the bytes are damaged.
     @inline(__always)
     static func decodeDocs(_ bytes: UnsafeRawBufferPointer, into docs: UnsafeMutablePointer<UInt32>) -> (count: Int, frequencies: Int)? {
-        guard let (count, _, _, first, body) = header(bytes), count <= capacity else { return nil }
+        guard let (count, first, body) = layout(bytes), count <= capacity else { return nil }
         var offset = body
         var doc = first
         for i in 0..<count {
@@ -101,7 +102,7 @@ struct PostingsBlock: Equatable {
     /// Decodes into `docs` and `frequencies` (replaced; their storage is reused). Writes through
     /// buffer pointers: this is the innermost loop of every query.
     static func decode(_ bytes: UnsafeRawBufferPointer, docs: inout [UInt32], frequencies: inout [UInt32]) -> Bool {
-        guard let (count, _, _, first, body) = header(bytes) else { return false }
+        guard let (count, first, body) = layout(bytes) else { return false }
         if docs.count != count {
             docs.removeAll(keepingCapacity: true)
             docs.append(contentsOf: repeatElement(0, count: count))
@@ -133,9 +134,8 @@ struct PostingsBlock: Equatable {
     static func decode(_ bytes: UnsafeRawBufferPointer) -> PostingsBlock? {
         var block = PostingsBlock()
         guard decode(bytes, docs: &block.docs, frequencies: &block.frequencies),
-              let (_, maxTF, minNorm, _, _) = header(bytes) else { return nil }
-        block.maxFrequency = maxTF
-        block.minNormID = minNorm
+              let (_, envelope, _, _) = header(bytes) else { return nil }
+        block.envelopePoints = envelope.points
         return block
     }
 }
@@ -145,24 +145,22 @@ struct PostingsBlock: Equatable {
 struct BlockSummary: Equatable {
     var last: UInt32
     var count: Int
-    var maxFrequency: UInt32
-    var minNormID: UInt8
+    var envelope: ScoreEnvelope
 
-    init(last: UInt32, count: Int, maxFrequency: UInt32, minNormID: UInt8) {
+    init(last: UInt32, count: Int, envelope: ScoreEnvelope) {
         self.last = last
         self.count = count
-        self.maxFrequency = maxFrequency
-        self.minNormID = minNormID
+        self.envelope = envelope
     }
 
     init(_ block: PostingsBlock) {
-        self.init(last: block.docs.last ?? 0, count: block.count, maxFrequency: block.maxFrequency, minNormID: block.minNormID)
+        self.init(last: block.docs.last ?? 0, count: block.count, envelope: block.envelope)
     }
 
     /// The summary of an encoded block whose last document is `last`.
     init?(encoded: UnsafeRawBufferPointer, last: UInt32) {
         guard let header = PostingsBlock.header(encoded) else { return nil }
-        self.init(last: last, count: header.count, maxFrequency: header.maxFrequency, minNormID: header.minNormID)
+        self.init(last: last, count: header.count, envelope: header.envelope)
     }
 }
 

@@ -39,18 +39,17 @@ struct ShardKey: Sendable, Hashable {
     func block(_ termPrefix: [UInt8], _ summary: BlockSummary) -> [UInt8] {
         var key = termPrefix + ShardKey.be32(summary.last)
         key.append(UInt8(truncatingIfNeeded: summary.count))
-        key.append(summary.minNormID)
-        key += ShardKey.be32(summary.maxFrequency)
+        summary.envelope.encode(into: &key)
         return key
     }
 
     /// Bytes a block key adds to its term key.
-    static let blockSuffix = 10
+    static let blockSuffix = 5 + ScoreEnvelope.encodedSize
 
     /// The summary in a block key of a term key `termLength` bytes long; nil when it is not one.
     static func blockSummary(_ key: UnsafeRawBufferPointer, termLength: Int) -> BlockSummary? {
         guard key.count == termLength + blockSuffix else { return nil }
         return BlockSummary(last: readBE32(key, at: termLength), count: Int(key[termLength + 4]),
-                            maxFrequency: readBE32(key, at: termLength + 6), minNormID: key[termLength + 5])
+                            envelope: ScoreEnvelope.decode(key, at: termLength + 5))
     }
 }

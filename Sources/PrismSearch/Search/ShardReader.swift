@@ -4,18 +4,24 @@ import PrismStorage
 /// the deleted bitmap. Chunks are referenced in place (LMDB keeps them mapped for the
 /// transaction's life), indexed by chunk number, so per-document lookups are two array reads.
 /// One chunked column of a shard (norms, doc values, string values, tie keys, deleted bits):
-/// chunk records referenced in place, loaded on first touch.
+/// chunk records referenced in place, loaded on first touch. A column that can be cached
+/// (`SealedChunks`) takes its full chunks from the shared copies instead of LMDB.
 final class ChunkColumn {
     private let txn: ReadTransaction
     private let table: Table
     private let chunkKey: (UInt32) -> [UInt8]
     private var chunks: [UnsafeRawBufferPointer?]
     private var loaded: [Bool]
+    private let sealed: (chunks: SealedChunks, column: SealedChunks.Column, field: Int, below: Int)?
+    /// The shared copies this column points into, kept alive for its life.
+    private var copies: [SealedChunk] = []
 
-    init(_ txn: ReadTransaction, _ table: Table, chunks count: Int, key chunkKey: @escaping (UInt32) -> [UInt8]) {
+    init(_ txn: ReadTransaction, _ table: Table, chunks count: Int, key chunkKey: @escaping (UInt32) -> [UInt8],
+         sealed: (chunks: SealedChunks, column: SealedChunks.Column, field: Int, below: Int)? = nil) {
         self.txn = txn
         self.table = table
         self.chunkKey = chunkKey
+        self.sealed = sealed
         chunks = [UnsafeRawBufferPointer?](repeating: nil, count: count)
         loaded = [Bool](repeating: false, count: count)
     }
@@ -25,12 +31,21 @@ final class ChunkColumn {
     func chunk(for doc: UInt32) throws -> (bytes: UnsafeRawBufferPointer, slot: Int)? {
         let c = Int(doc / IndexTables.docsPerChunk)
         guard c < chunks.count else { return nil }
-        if !loaded[c] {
-            chunks[c] = try txn.valueUntilEnd(table, chunkKey(UInt32(c)))
-            loaded[c] = true
-        }
+        if !loaded[c] { try load(c) }
         guard let bytes = chunks[c] else { return nil }
         return (bytes, Int(doc % IndexTables.docsPerChunk))
+    }
+
+    private func load(_ c: Int) throws {
+        if let sealed, c < sealed.below {
+            let key = chunkKey(UInt32(c)), (txn, table) = (self.txn, self.table)
+            let copy = try sealed.chunks.chunk(sealed.column, field: sealed.field, chunk: UInt32(c)) { try txn.valueUntilEnd(table, key) }
+            if let copy { copies.append(copy) }
+            chunks[c] = copy?.bytes
+        } else {
+            chunks[c] = try txn.valueUntilEnd(table, chunkKey(UInt32(c)))
+        }
+        loaded[c] = true
     }
 }
 
@@ -48,7 +63,7 @@ final class ShardReader: HNSWStorage {
     let fieldTypes: [FieldType]
     private let chunkCount: Int
     private let deleted: ChunkColumn
-    private let ties: ChunkColumn
+    private lazy var ties = column(.ties, tables.tieKeys, field: 0, key: key.chunk)
     private var normColumns: [Int: ChunkColumn] = [:]
     private var valueColumns: [Int: ChunkColumn] = [:]
     private var stringColumns: [Int: ChunkColumn] = [:]
@@ -63,13 +78,21 @@ final class ShardReader: HNSWStorage {
         hasDeletions = meta.liveDocs < meta.nextDocnum
         chunkCount = Int(meta.nextDocnum / IndexTables.docsPerChunk) + 1
         deleted = ChunkColumn(txn, tables.deleted, chunks: chunkCount, key: key.chunk)
-        ties = ChunkColumn(txn, tables.tieKeys, chunks: chunkCount, key: key.chunk)
     }
 
-    private func column(_ cache: inout [Int: ChunkColumn], _ table: Table, field: Int) -> ChunkColumn {
+    /// Shared copies of this shard's full column chunks (set with the postings buffer, before
+    /// any column is read).
+    var sealedChunks: SealedChunks?
+
+    private func column(_ kind: SealedChunks.Column, _ table: Table, field: Int, key chunkKey: @escaping (UInt32) -> [UInt8]) -> ChunkColumn {
+        ChunkColumn(txn, table, chunks: chunkCount, key: chunkKey,
+                    sealed: sealedChunks.map { ($0, kind, field, Int(meta.nextDocnum / IndexTables.docsPerChunk)) })
+    }
+
+    private func column(_ cache: inout [Int: ChunkColumn], _ kind: SealedChunks.Column, _ table: Table, field: Int) -> ChunkColumn {
         if let column = cache[field] { return column }
         let key = self.key
-        let column = ChunkColumn(txn, table, chunks: chunkCount) { key.fieldChunk(field, $0) }
+        let column = column(kind, table, field: field) { key.fieldChunk(field, $0) }
         cache[field] = column
         return column
     }
@@ -82,7 +105,7 @@ final class ShardReader: HNSWStorage {
         return bits[slot / 8] & UInt8(1 << (slot % 8)) != 0
     }
 
-    func norms(field: Int) -> ChunkColumn { column(&normColumns, tables.norms, field: field) }
+    func norms(field: Int) -> ChunkColumn { column(&normColumns, .norms, tables.norms, field: field) }
 
     @inline(__always)
     func normID(_ column: ChunkColumn, field: Int, doc: UInt32) throws -> UInt8 {
@@ -94,7 +117,7 @@ final class ShardReader: HNSWStorage {
         try normID(norms(field: field), field: field, doc: doc)
     }
 
-    func values(field: Int) -> ChunkColumn { column(&valueColumns, tables.values, field: field) }
+    func values(field: Int) -> ChunkColumn { column(&valueColumns, .values, tables.values, field: field) }
 
     /// The stored bits of the document's value in `field`, or nil when it has none.
     @inline(__always)
@@ -105,7 +128,7 @@ final class ShardReader: HNSWStorage {
 
     /// The document's value of a string field, from its column.
     func stringValue(field: Int, doc: UInt32) throws -> String? {
-        guard let (bytes, slot) = try column(&stringColumns, tables.strings, field: field).chunk(for: doc) else { return nil }
+        guard let (bytes, slot) = try column(&stringColumns, .strings, tables.strings, field: field).chunk(for: doc) else { return nil }
         return StringValues.get(bytes, slot: slot)
     }
 

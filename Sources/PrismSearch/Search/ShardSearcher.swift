@@ -156,44 +156,48 @@ struct ShardSearcher {
     /// Documents with both terms when both are about equally common: both lists are read once,
     /// block by block, and merged; only the documents in both are scored.
     private func mergedPair(_ x: (field: Int, term: [UInt8], boost: Float), _ y: (field: Int, term: [UInt8], boost: Float)) throws -> ScoredDocs {
-        var a = try BlockStream(reader: reader, field: x.field, term: x.term)
-        var b = try BlockStream(reader: reader, field: y.field, term: y.term)
+        let a = try BlockStream(reader: reader, field: x.field, term: x.term)
+        let b = try BlockStream(reader: reader, field: y.field, term: y.term)
         var out = ScoredDocs()
         guard try a.next(), try b.next() else { return out }
         let scoreA = scorer(field: x.field, idf: statistics.idf(.init(field: x.field, term: x.term)), boost: x.boost)
         let scoreB = scorer(field: y.field, idf: statistics.idf(.init(field: y.field, term: y.term)), boost: y.boost)
         let (normsA, normsB) = (reader.norms(field: x.field), reader.norms(field: y.field))
+        let (fieldA, fieldB) = (x.field, y.field)
         var i = 0, j = 0
         while true {
-            if i == a.docs.count {
+            if i == a.count {
                 guard try a.next() else { break }
                 i = 0
             }
-            if j == b.docs.count {
+            if j == b.count {
                 guard try b.next() else { break }
                 j = 0
             }
+            let (da, db, na, nb) = (a.docs, b.docs, a.count, b.count)
             // A whole block that ends before the other side's current document is passed at once.
-            if let last = a.docs.last, last < b.docs[j] {
-                i = a.docs.count
+            if da[na - 1] < db[j] {
+                i = na
                 continue
             }
-            if let last = b.docs.last, last < a.docs[i] {
-                j = b.docs.count
+            if db[nb - 1] < da[i] {
+                j = nb
                 continue
             }
-            let (da, db) = (a.docs[i], b.docs[j])
-            if da < db {
-                i += 1
-            } else if db < da {
-                j += 1
-            } else {
-                if try !reader.isDeleted(da) {
-                    out.append(da, scoreA.score(frequency: a.frequencies[i], normID: try reader.normID(normsA, field: x.field, doc: da))
-                                   + scoreB.score(frequency: b.frequencies[j], normID: try reader.normID(normsB, field: y.field, doc: da)))
+            while i < na && j < nb {
+                let (p, q) = (da[i], db[j])
+                if p < q {
+                    i += 1
+                } else if q < p {
+                    j += 1
+                } else {
+                    if try !reader.isDeleted(p) {
+                        out.append(p, scoreA.score(frequency: try a.frequency(at: i), normID: try reader.normID(normsA, field: fieldA, doc: p))
+                                      + scoreB.score(frequency: try b.frequency(at: j), normID: try reader.normID(normsB, field: fieldB, doc: p)))
+                    }
+                    i += 1
+                    j += 1
                 }
-                i += 1
-                j += 1
             }
         }
         return out
@@ -262,7 +266,7 @@ struct ShardSearcher {
     }
 
     /// Top k of a single-term query without scoring every posting: a block whose best possible
-    /// score (max frequency, min norm — in the block's key) cannot enter the top k is only
+    /// score (its score envelope, in the block's key) cannot enter the top k is only
     /// counted, its value never read. Returns the best matches and the exact number of matches.
     func topTerm(field: Int, term: [UInt8], boost: Float, collector: inout TopKCollector) throws -> Int {
         let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
@@ -271,9 +275,9 @@ struct ShardSearcher {
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
         var total = 0
-        func visit(_ count: Int, maxFrequency: UInt32, minNormID: UInt8, _ block: () throws -> UnsafeRawBufferPointer,
+        func visit(_ count: Int, envelope: ScoreEnvelope, _ block: () throws -> UnsafeRawBufferPointer,
                    _ collector: inout TopKCollector) throws {
-            let skip = collector.isFull && bm25.score(frequency: maxFrequency, normID: minNormID) < collector.threshold
+            let skip = collector.isFull && envelope.bound(bm25) < collector.threshold
             if skip && !reader.hasDeletions {
                 total += count
                 return
@@ -287,12 +291,12 @@ struct ShardSearcher {
             }
         }
         try reader.forEachStoredBlock(field: field, term: term) { summary, block in
-            try visit(summary.count, maxFrequency: summary.maxFrequency, minNormID: summary.minNormID, block, &collector)
+            try visit(summary.count, envelope: summary.envelope, block, &collector)
         }
         for block in reader.buffered(field: field, term: term)?.blocks ?? [] {
             try block.postings.withUnsafeBytes { v in
                 guard let header = PostingsBlock.header(v) else { throw reader.corruptBlock() }
-                try visit(header.count, maxFrequency: header.maxFrequency, minNormID: header.minNormID, { v }, &collector)
+                try visit(header.count, envelope: header.envelope, { v }, &collector)
             }
         }
         return total

@@ -185,12 +185,17 @@ struct SearchBench: AsyncParsableCommand {
             // Median latency per query kind (one term, OR, AND, phrase), for profiling.
             for kind in 0..<4 {
                 var own: [Double] = []
+                var timed: [(Double, String)] = []
                 for (i, r) in requests.enumerated() where i % 4 == kind {
                     let t = clock.now
                     _ = try store.search("bench", r)
                     own.append(BenchSupport.seconds(clock.now - t))
+                    timed.append((own[own.count - 1], r.query))
                 }
                 own.sort()
+                timed.sort { $0.0 < $1.0 }
+                let median = timed[timed.count / 2]
+                BenchSupport.progress("prism kind \(["term", "or", "and", "phrase"][kind]): median query \(median.1) (\(String(format: "%.3f", median.0 * 1000)) ms), slowest \(timed.suffix(3).map { "\($0.1) (\(String(format: "%.3f", $0.0 * 1000)) ms)" }.joined(separator: ", "))")
                 let mean = own.reduce(0, +) / Double(max(1, own.count))
                 BenchSupport.progress("prism kind \(["term", "or", "and", "phrase"][kind]): p50 \(String(format: "%.3f", own[own.count / 2] * 1000)) ms, mean \(String(format: "%.3f", mean * 1000)) ms, max \(String(format: "%.3f", (own.last ?? 0) * 1000)) ms")
             }
