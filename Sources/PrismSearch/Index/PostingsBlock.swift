@@ -44,7 +44,8 @@ struct PostingsBlock: Equatable {
     static func encode(_ entries: UnsafeBufferPointer<UInt64>) -> [UInt8] {
         var out: [UInt8] = [UInt8(entries.count)]
         out.reserveCapacity(PostingsBlock.headerSize + entries.count * 3)
-        ScoreEnvelope(points: entries.map { UInt64(PendingPostings.frequency($0)) << 8 | UInt64(PendingPostings.normID($0)) }).encode(into: &out)
+        ScoreEnvelope(count: entries.count) { UInt64(PendingPostings.frequency(entries[$0])) << 8 | UInt64(PendingPostings.normID(entries[$0])) }
+            .encode(into: &out)
         let first = entries.first.map(PendingPostings.doc) ?? 0
         withUnsafeBytes(of: first.littleEndian) { out += $0 }
         var previous = first

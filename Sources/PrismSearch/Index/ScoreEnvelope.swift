@@ -23,30 +23,58 @@ struct ScoreEnvelope: Equatable {
     /// The envelope of postings packed as `frequency << 8 | normID` (corners of other
     /// envelopes may be among them: the result dominates theirs too).
     init(points: [UInt64]) {
-        guard !points.isEmpty else {
+        self.init(count: points.count) { points[$0] }
+    }
+
+    /// The envelope of `count` packed points read through `point`. Linear: the largest
+    /// frequency per norm id, then one sweep from the shortest norm keeps the frontier (points
+    /// more frequent than every shorter one). This runs for every block the writer seals.
+    init(count: Int, point: (Int) -> UInt64) {
+        if count == 0 {
             self.init(frequencies: .zero, normIDs: SIMD4(repeating: 255))
             return
         }
-        // Shortest first, most frequent first among equals; a point is on the frontier when it
-        // is more frequent than every shorter one.
-        let ordered = points.map { UInt64($0 & 0xFF) << 32 | UInt64(UInt32.max - UInt32(truncatingIfNeeded: $0 >> 8)) }.sorted()
-        var frontier: [(frequency: UInt32, normID: UInt8)] = []
-        for key in ordered {
-            let frequency = UInt32.max - UInt32(truncatingIfNeeded: key)
-            if frontier.isEmpty || frequency > frontier[frontier.count - 1].frequency {
-                frontier.append((frequency, UInt8(truncatingIfNeeded: key >> 32)))
-            }
+        if count == 1 {
+            let p = point(0)
+            self.init(frequencies: SIMD4(repeating: UInt32(truncatingIfNeeded: p >> 8)), normIDs: SIMD4(repeating: UInt8(truncatingIfNeeded: p)))
+            return
         }
-        // Consecutive runs of the frontier each become one corner: the run's largest frequency
-        // (its last) with its smallest norm (its first).
         var frequencies = SIMD4<UInt32>.zero
         var normIDs = SIMD4<UInt8>(repeating: 255)
-        let runs = min(ScoreEnvelope.corners, frontier.count)
-        for r in 0..<ScoreEnvelope.corners {
-            let run = min(r, runs - 1)
-            let start = run * frontier.count / runs, end = (run + 1) * frontier.count / runs
-            frequencies[r] = frontier[end - 1].frequency
-            normIDs[r] = frontier[start].normID
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 512) { scratch in
+            let best = UnsafeMutableBufferPointer(rebasing: scratch[0..<256])
+            best.initialize(repeating: 0)
+            var lowest = 255, highest = 0
+            for i in 0..<count {
+                let p = point(i)
+                let n = Int(p & 0xFF), f = UInt32(truncatingIfNeeded: p >> 8)
+                if f > best[n] { best[n] = f }
+                lowest = min(lowest, n)
+                highest = max(highest, n)
+            }
+            // The frontier, packed `frequency << 8 | normID` into the other half of the scratch
+            // (frequencies are below 2^24, as `PendingPostings` caps them).
+            var frontier = 0
+            var top: UInt32 = 0
+            for n in lowest...highest where best[n] > top {
+                top = best[n]
+                scratch[256 + frontier] = min(top, (1 << 24) - 1) << 8 | UInt32(n)
+                frontier += 1
+            }
+            if frontier == 0 {
+                // Only zero frequencies (never written, but bounded all the same).
+                scratch[256] = UInt32(lowest)
+                frontier = 1
+            }
+            // Consecutive runs of the frontier each become one corner: the run's largest
+            // frequency (its last) with its smallest norm (its first).
+            let runs = min(ScoreEnvelope.corners, frontier)
+            for r in 0..<ScoreEnvelope.corners {
+                let run = min(r, runs - 1)
+                let start = run * frontier / runs, end = (run + 1) * frontier / runs
+                frequencies[r] = scratch[256 + end - 1] >> 8
+                normIDs[r] = UInt8(truncatingIfNeeded: scratch[256 + start])
+            }
         }
         self.init(frequencies: frequencies, normIDs: normIDs)
     }
