@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "PrismConfig", targets: ["PrismConfig"]),
         .library(name: "PrismSearch", targets: ["PrismSearch"]),
         .library(name: "PrismHTTP", targets: ["PrismHTTP"]),
+        .library(name: "PrismGossip", targets: ["PrismGossip"]),
+        .library(name: "PrismSimulation", targets: ["PrismSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -62,6 +64,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "PrismGossip", swiftSettings: strict),
+        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
@@ -100,6 +104,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "PrismGossipTests", dependencies: ["PrismGossip", "PrismSimulation", "PrismStorage"], swiftSettings: strict),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,478 @@
+/// The SWIM membership protocol with Lifeguard, as a deterministic state machine: messages and
+/// time in, datagrams, push-pull requests and membership events out (`takeOutputs`). It never
+/// reads a clock, opens a socket or draws unseeded randomness, so the real UDP shell and the
+/// simulation drive the same code, and a seed replays a run exactly.
+///
+/// Per probe period it pings one member (shuffled round-robin), asks `indirectProbes` others to
+/// probe it when the ping goes unanswered, and suspects it when the period ends without an ack.
+/// Suspicion turns into death after Lifeguard's dynamic timeout unless the member refutes it
+/// with a higher incarnation. Updates are piggybacked on probes and acks, also pushed to a few
+/// members every gossip interval, and whole states are exchanged by push-pull on join and
+/// periodically.
+public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Sendable {
+    public let settings: SWIMSettings
+    public private(set) var me: Member
+    /// Every other member known, down ones included until reaped.
+    public private(set) var members: [String: Member] = [:]
+    public private(set) var now: Moment
+
+    private var random: Random
+    private var health: LocalHealth
+    private var broadcasts = Dissemination()
+    private var suspicions: [String: Suspicion] = [:]
+    private var outputs: [SWIMOutput] = []
+    private var sequence: UInt32 = 0
+
+    private var probeOrder: [String] = []
+    private var probeIndex = 0
+    private var probe: ProbeRound?
+    /// Ping requests we relay: our ping's sequence → who asked, under which sequence.
+    private var relays: [UInt32: Relay] = [:]
+
+    private var nextProbe: Moment
+    private var nextGossip: Moment
+    private var nextPushPull: Moment
+    private var seeds: [GossipEndpoint] = []
+    private var nextJoinAttempt: Moment?
+    private var joinBackoff: Span
+    /// A join push-pull is out and unanswered.
+    private var awaitingJoin = false
+    private var leaving = false
+
+    private struct ProbeRound: Sendable {
+        let sequence: UInt32
+        let target: String
+        let ackDeadline: Moment
+        let periodEnd: Moment
+        var acked = false
+        /// Whether the indirect probes went out, and to how many helpers.
+        var indirectDone = false
+        var helpers = 0
+        var nacks = 0
+    }
+
+    private struct Relay: Sendable {
+        let origin: GossipEndpoint
+        let originSequence: UInt32
+        let nackDeadline: Moment
+    }
+
+    public init(id: String, endpoint: GossipEndpoint, metadata: MemberMetadata, settings: SWIMSettings, random: Random, now: Moment) {
+        self.settings = settings
+        self.random = random
+        self.now = now
+        me = Member(id: id, endpoint: endpoint, metadata: metadata, status: .alive, incarnation: 0, since: now)
+        health = LocalHealth(maximum: settings.maxLocalHealth)
+        nextProbe = now.adding(settings.probeInterval)
+        nextGossip = now.adding(settings.gossipInterval)
+        nextPushPull = now.adding(settings.pushPullInterval)
+        joinBackoff = settings.joinRetryMin
+    }
+
+    // MARK: Inputs
+
+    /// Joins through `seeds` (push-pull with each); retried with backoff while none answers.
+    public mutating func join(seeds: [GossipEndpoint]) {
+        self.seeds = seeds.filter { $0 != me.endpoint }
+        joinBackoff = settings.joinRetryMin
+        attemptJoin()
+    }
+
+    /// Leaves gracefully: the mesh learns it left (not failed) and stops probing it.
+    public mutating func leave() {
+        guard !leaving else { return }
+        leaving = true
+        me.status = .left
+        let update = MembershipUpdate.dead(id: me.id, incarnation: me.incarnation, from: me.id)
+        broadcasts.enqueue(update)
+        for target in gossipTargets(count: settings.gossipFanout * 2) {
+            outputs.append(.send(to: target.endpoint, [.update(update)]))
+        }
+    }
+
+    /// Publishes new metadata (a drain flag, load): a higher incarnation carries it to everyone.
+    public mutating func updateMetadata(_ metadata: MemberMetadata) {
+        guard metadata != me.metadata else { return }
+        me.metadata = metadata
+        me.incarnation += 1
+        broadcasts.enqueue(aliveUpdate(me))
+    }
+
+    /// Runs every timer due at `now`.
+    public mutating func advance(to time: Moment) {
+        if time > now { now = time }
+        if let at = nextJoinAttempt, at <= now { attemptJoin() }
+        if let round = probe {
+            if !round.acked && !round.indirectDone && round.ackDeadline <= now { sendIndirectProbes() }
+            if round.periodEnd <= now { finishProbe() }
+        }
+        if probe == nil && nextProbe <= now { startProbe() }
+        expireRelays()
+        expireSuspicions()
+        reap()
+        if nextGossip <= now {
+            gossip()
+            nextGossip = now.adding(settings.gossipInterval)
+        }
+        if nextPushPull <= now {
+            antiEntropy()
+            nextPushPull = now.adding(settings.pushPullInterval)
+        }
+    }
+
+    /// The earliest moment `advance` has work to do.
+    public var nextDeadline: Moment {
+        var t = min(nextGossip, nextPushPull)
+        if let round = probe {
+            t = min(t, round.periodEnd)
+            if !round.acked && !round.indirectDone { t = min(t, round.ackDeadline) }
+        } else {
+            t = min(t, nextProbe)
+        }
+        if let join = nextJoinAttempt { t = min(t, join) }
+        for relay in relays.values { t = min(t, relay.nackDeadline) }
+        for s in suspicions.values { t = min(t, s.deadline) }
+        return t
+    }
+
+    /// Handles one datagram's messages (replies go to the addresses the messages carry).
+    public mutating func receive(_ messages: [GossipMessage]) {
+        for message in messages {
+            switch message {
+            case .update(let update):
+                apply(update)
+            case .ping(let seq, let target, let sender, let senderEndpoint):
+                guard target == me.id, !leaving else { continue }
+                outputs.append(.send(to: senderEndpoint, [.ack(sequence: seq, source: me.id)] + piggyback(for: sender)))
+            case .pingRequest(let seq, let target, let targetEndpoint, _, let senderEndpoint):
+                guard !leaving else { continue }
+                let own = nextSequence()
+                relays[own] = Relay(origin: senderEndpoint, originSequence: seq,
+                                    nackDeadline: now.adding(settings.probeTimeout.scaled(by: 0.8)))
+                outputs.append(.send(to: targetEndpoint, [.ping(sequence: own, target: target, source: me.id, sourceEndpoint: me.endpoint)] + piggyback(for: target)))
+            case .ack(let seq, _):
+                if let relay = relays.removeValue(forKey: seq) {
+                    outputs.append(.send(to: relay.origin, [.ack(sequence: relay.originSequence, source: me.id)]))
+                } else if var round = probe, round.sequence == seq, !round.acked {
+                    round.acked = true
+                    probe = round
+                    health.better()
+                }
+            case .nack(let seq, _):
+                if var round = probe, round.sequence == seq {
+                    round.nacks += 1
+                    probe = round
+                }
+            }
+        }
+    }
+
+    /// Answers a push-pull request: merges the sender's state and returns ours.
+    public mutating func receivePushPull(_ state: PushPullState) -> PushPullState {
+        merge(state)
+        return pushPullState(join: false)
+    }
+
+    /// Merges the reply to a push-pull this core asked for.
+    public mutating func receivePushPullReply(_ state: PushPullState) {
+        merge(state)
+        if awaitingJoin {
+            // Members that joined at about the same time may have been gossiped before we were
+            // there to hear it: a second full exchange soon after the join catches them.
+            awaitingJoin = false
+            nextPushPull = min(nextPushPull, now.adding(settings.probeInterval.scaled(by: 2)))
+        }
+    }
+
+    /// Outputs produced since the last call.
+    public mutating func takeOutputs() -> [SWIMOutput] {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        return outputs
+    }
+
+    // MARK: Views
+
+    public var localHealth: Int { health.score }
+    public var pendingBroadcasts: Int { broadcasts.count }
+
+    /// Members not down, self included.
+    public var liveMembers: [Member] {
+        [me] + members.values.filter { !$0.status.isDown }.sorted { $0.id < $1.id }
+    }
+
+    // MARK: Probing
+
+    private mutating func startProbe() {
+        nextProbe = now.adding(health.scale(settings.probeInterval))
+        guard let target = nextProbeTarget(), let member = members[target] else { return }
+        let seq = nextSequence()
+        probe = ProbeRound(sequence: seq, target: target, ackDeadline: now.adding(health.scale(settings.probeTimeout)),
+                           periodEnd: now.adding(health.scale(settings.probeInterval)))
+        outputs.append(.send(to: member.endpoint, [.ping(sequence: seq, target: target, source: me.id, sourceEndpoint: me.endpoint)] + piggyback(for: target)))
+    }
+
+    private mutating func nextProbeTarget() -> String? {
+        for _ in 0..<2 {
+            while probeIndex < probeOrder.count {
+                let id = probeOrder[probeIndex]
+                probeIndex += 1
+                if let m = members[id], !m.status.isDown { return id }
+            }
+            // A new round: every member once, in a fresh random order.
+            probeOrder = members.values.filter { !$0.status.isDown }.map(\.id).sorted()
+            probeOrder.shuffle(using: &random)
+            probeIndex = 0
+            if probeOrder.isEmpty { return nil }
+        }
+        return nil
+    }
+
+    private mutating func sendIndirectProbes() {
+        guard var round = probe, let target = members[round.target] else { return }
+        // The direct ping is sent once more alongside the indirect ones: a lost datagram should
+        // not be what makes a healthy member suspected.
+        outputs.append(.send(to: target.endpoint, [.ping(sequence: round.sequence, target: target.id, source: me.id, sourceEndpoint: me.endpoint)]))
+        let helpers = randomMembers(count: settings.indirectProbes) { $0.status == .alive && $0.id != round.target }
+        for helper in helpers {
+            outputs.append(.send(to: helper.endpoint, [.pingRequest(sequence: round.sequence, target: target.id, targetEndpoint: target.endpoint,
+                                                                    source: me.id, sourceEndpoint: me.endpoint)] + piggyback(for: helper.id)))
+        }
+        round.indirectDone = true
+        round.helpers = helpers.count
+        probe = round
+    }
+
+    private mutating func finishProbe() {
+        guard let round = probe else { return }
+        probe = nil
+        guard !round.acked else { return }
+        // Lifeguard: a failed probe counts against our own health, and so does each helper that
+        // did not even send a nack (our network, not the target, may be the problem).
+        health.worse()
+        if round.nacks < round.helpers { health.worse() }
+        guard let target = members[round.target], !target.status.isDown else { return }
+        apply(.suspect(id: target.id, incarnation: target.incarnation, from: me.id))
+    }
+
+    private mutating func expireRelays() {
+        for (seq, relay) in relays where relay.nackDeadline <= now {
+            relays[seq] = nil
+            outputs.append(.send(to: relay.origin, [.nack(sequence: relay.originSequence, source: me.id)]))
+        }
+    }
+
+    // MARK: Suspicion, death, removal
+
+    private mutating func expireSuspicions() {
+        for (id, suspicion) in suspicions where suspicion.deadline <= now {
+            suspicions[id] = nil
+            guard let member = members[id], member.status == .suspect, member.incarnation == suspicion.incarnation else { continue }
+            apply(.dead(id: id, incarnation: member.incarnation, from: me.id))
+        }
+    }
+
+    private mutating func reap() {
+        for (id, member) in members where member.status.isDown && now.since(member.since) >= settings.reapAfter {
+            members[id] = nil
+            emit(.removed, id: id, incarnation: member.incarnation)
+        }
+    }
+
+    // MARK: Applying updates
+
+    private mutating func apply(_ update: MembershipUpdate) {
+        switch update {
+        case .alive(let id, let incarnation, let endpoint, let metadata):
+            if id == me.id {
+                // Someone spreads an older or different picture of us: outbid it.
+                if incarnation > me.incarnation || (incarnation == me.incarnation && (metadata != me.metadata || endpoint != me.endpoint)) {
+                    refute(above: incarnation)
+                }
+                return
+            }
+            if var member = members[id] {
+                // A strictly newer incarnation wins; the same one only revives nothing.
+                guard incarnation > member.incarnation else { return }
+                let changedMetadata = member.metadata != metadata || member.endpoint != endpoint
+                let wasStatus = member.status
+                member.incarnation = incarnation
+                member.endpoint = endpoint
+                member.metadata = metadata
+                suspicions[id] = nil
+                if wasStatus != .alive {
+                    member.status = .alive
+                    member.since = now
+                    members[id] = member
+                    emit(.alive, id: id, incarnation: incarnation)
+                } else {
+                    members[id] = member
+                    if changedMetadata { emit(.updated, id: id, incarnation: incarnation) }
+                }
+            } else {
+                members[id] = Member(id: id, endpoint: endpoint, metadata: metadata, status: .alive, incarnation: incarnation, since: now)
+                emit(.alive, id: id, incarnation: incarnation)
+                nextJoinAttempt = nil
+            }
+            broadcasts.enqueue(update)
+
+        case .suspect(let id, let incarnation, let from):
+            if id == me.id {
+                if !leaving && incarnation >= me.incarnation {
+                    health.worse()
+                    refute(above: incarnation)
+                }
+                return
+            }
+            guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
+            if member.status == .suspect, incarnation == member.incarnation {
+                // Lifeguard: an independent confirmation shortens the timeout and is passed on.
+                if var s = suspicions[id], s.confirm(from) {
+                    suspicions[id] = s
+                    broadcasts.enqueue(update)
+                }
+                return
+            }
+            member.status = .suspect
+            member.incarnation = incarnation
+            member.since = now
+            members[id] = member
+            let alive = members.values.filter { !$0.status.isDown }.count + 1
+            suspicions[id] = Suspicion(started: now, incarnation: incarnation, from: from,
+                                       expected: min(settings.suspicionConfirmations, max(0, alive - 2)),
+                                       minimum: settings.suspicionMinTimeout, maximum: settings.suspicionMaxTimeout)
+            emit(.suspect, id: id, incarnation: incarnation)
+            broadcasts.enqueue(update)
+
+        case .dead(let id, let incarnation, let from):
+            if id == me.id {
+                if !leaving && incarnation >= me.incarnation {
+                    health.worse()
+                    refute(above: incarnation)
+                }
+                return
+            }
+            guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
+            member.status = from == id ? .left : .dead
+            member.incarnation = incarnation
+            member.since = now
+            members[id] = member
+            suspicions[id] = nil
+            emit(member.status == .left ? .left : .dead, id: id, incarnation: incarnation)
+            broadcasts.enqueue(update)
+        }
+    }
+
+    private mutating func refute(above incarnation: UInt64) {
+        me.incarnation = max(me.incarnation, incarnation) + 1
+        broadcasts.enqueue(aliveUpdate(me))
+    }
+
+    private mutating func merge(_ state: PushPullState) {
+        for remote in state.members {
+            switch remote.status {
+            case .alive:
+                apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata))
+            case .suspect, .dead:
+                // Someone else's conclusion: add the member, then suspect it ourselves rather
+                // than declare it dead on hearsay.
+                if members[remote.id] == nil, remote.id != me.id {
+                    apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata))
+                }
+                apply(.suspect(id: remote.id, incarnation: remote.incarnation, from: state.sender))
+            case .left:
+                if members[remote.id] != nil || remote.id == me.id {
+                    apply(.dead(id: remote.id, incarnation: remote.incarnation, from: remote.id))
+                }
+            }
+        }
+    }
+
+    // MARK: Anti-entropy
+
+    /// Full-state exchange with one random live member, and reconnection attempts: one member
+    /// declared dead (a partition may have healed; it refutes when it hears our view) and one
+    /// seed no live member answers for (sides that reaped each other find each other again).
+    private mutating func antiEntropy() {
+        let state = pushPullState(join: false)
+        if let peer = randomMembers(count: 1, where: { !$0.status.isDown }).first {
+            outputs.append(.pushPull(to: peer.endpoint, state))
+        }
+        if let gone = randomMembers(count: 1, where: { $0.status == .dead }).first {
+            outputs.append(.pushPull(to: gone.endpoint, state))
+        }
+        let live = Set(members.values.filter { !$0.status.isDown }.map(\.endpoint))
+        let absent = seeds.filter { !live.contains($0) }
+        if !absent.isEmpty, !members.isEmpty {
+            outputs.append(.pushPull(to: absent[Int(random.next() % UInt64(absent.count))], state))
+        }
+    }
+
+    // MARK: Gossip
+
+    private mutating func gossip() {
+        guard !broadcasts.isEmpty else { return }
+        let (time, grace) = (now, settings.gossipToTheDead)
+        let targets = randomMembers(count: settings.gossipFanout) { m in
+            !m.status.isDown || (m.status == .dead && time.since(m.since) < grace)
+        }
+        for target in targets {
+            let updates = piggyback(for: target.id)
+            if updates.isEmpty { break }
+            outputs.append(.send(to: target.endpoint, updates))
+        }
+    }
+
+    private mutating func piggyback(for recipient: String) -> [GossipMessage] {
+        broadcasts.take(max: settings.maxPiggyback, members: members.count + 1, multiplier: settings.retransmitMultiplier, first: recipient)
+            .map { .update($0) }
+    }
+
+    private mutating func attemptJoin() {
+        guard !seeds.isEmpty else {
+            nextJoinAttempt = nil
+            return
+        }
+        if members.values.contains(where: { !$0.status.isDown }) {
+            nextJoinAttempt = nil
+            return
+        }
+        for seed in seeds { outputs.append(.pushPull(to: seed, pushPullState(join: true))) }
+        awaitingJoin = true
+        nextJoinAttempt = now.adding(joinBackoff)
+        joinBackoff = min(settings.joinRetryMax, Span(nanoseconds: joinBackoff.nanoseconds * 2))
+    }
+
+    // MARK: Helpers
+
+    private func aliveUpdate(_ member: Member) -> MembershipUpdate {
+        .alive(id: member.id, incarnation: member.incarnation, endpoint: member.endpoint, metadata: member.metadata)
+    }
+
+    private func pushPullState(join: Bool) -> PushPullState {
+        PushPullState(sender: me.id, join: join, members: [me] + members.values.sorted { $0.id < $1.id })
+    }
+
+    private mutating func randomMembers(count: Int, where include: (Member) -> Bool) -> [Member] {
+        var candidates = members.values.filter(include).sorted { $0.id < $1.id }
+        guard candidates.count > count else { return candidates }
+        var out: [Member] = []
+        for _ in 0..<count {
+            let i = Int(random.next() % UInt64(candidates.count))
+            out.append(candidates.remove(at: i))
+        }
+        return out
+    }
+
+    private mutating func gossipTargets(count: Int) -> [Member] {
+        randomMembers(count: count) { !$0.status.isDown }
+    }
+
+    private mutating func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    private mutating func emit(_ change: MembershipEvent.Change, id: String, incarnation: UInt64) {
+        outputs.append(.event(MembershipEvent(at: now, member: id, change: change, incarnation: incarnation)))
+    }
+}
