@@ -316,13 +316,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
             broadcasts.enqueue(update)
 
         case .suspect(let id, let incarnation, let from):
-            if id == me.id {
-                if !leaving && incarnation >= me.incarnation {
-                    health.worse()
-                    refute(above: incarnation)
-                }
-                return
-            }
+            if id == me.id { return accused(at: incarnation) }
             guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
             if member.status == .suspect, incarnation == member.incarnation {
                 // Lifeguard: an independent confirmation shortens the timeout and is passed on.
@@ -344,13 +338,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
             broadcasts.enqueue(update)
 
         case .dead(let id, let incarnation, let from):
-            if id == me.id {
-                if !leaving && incarnation >= me.incarnation {
-                    health.worse()
-                    refute(above: incarnation)
-                }
-                return
-            }
+            if id == me.id { return accused(at: incarnation) }
             guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
             member.status = from == id ? .left : .dead
             member.incarnation = incarnation
@@ -360,6 +348,14 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
             emit(member.status == .left ? .left : .dead, id: id, incarnation: incarnation)
             broadcasts.enqueue(update)
         }
+    }
+
+    /// Someone suspects us or declared us dead: refute it, and count it against our own health
+    /// (Lifeguard: the accused is often the slow one).
+    private mutating func accused(at incarnation: UInt64) {
+        guard !leaving, incarnation >= me.incarnation else { return }
+        health.worse()
+        refute(above: incarnation)
     }
 
     private mutating func refute(above incarnation: UInt64) {
