@@ -18,17 +18,9 @@ final class PostingsCursor {
     private var bufferIndex: Int?
     private var started = false
     private var exhausted = false
-    // The current block's documents and (decoded on first use) frequencies, in storage the
-    // cursor owns: this is the innermost loop of conjunctions and phrases, so no array
-    // bookkeeping (uniqueness checks, retains) runs per posting.
-    private let docs: UnsafeMutablePointer<UInt32>
-    private let frequencies: UnsafeMutablePointer<UInt32>
-    private var blockCount = 0
+    /// The current block (its documents; frequencies decoded on first use).
+    private let block = DecodedBlock()
     private var index = 0
-    /// The current LMDB block's postings (nil in the buffer) and where its frequencies start.
-    private var postingsBytes: UnsafeRawBufferPointer?
-    private var frequenciesOffset = 0
-    private var frequenciesDecoded = false
     // Positions of the current block, decoded lazily up to `positionsDecodedFor`.
     private var positionsBytes: UnsafeRawBufferPointer?
     private var positionsOffset = 0
@@ -48,43 +40,22 @@ final class PostingsCursor {
         cursor = try TableCursor(reader.txn, reader.tables.postings)
         buffered = reader.buffered(field: field, term: term)?.blocks ?? []
         count = Int(try reader.documentFrequency(field: field, term: term))
-        docs = .allocate(capacity: PostingsBlock.capacity)
-        frequencies = .allocate(capacity: PostingsBlock.capacity)
         positionData = .allocate(capacity: positionCapacity)
     }
 
-    deinit {
-        docs.deallocate()
-        frequencies.deallocate()
-        positionData.deallocate()
-    }
+    deinit { positionData.deallocate() }
 
     /// The current document, or nil when exhausted or not started.
-    var doc: UInt32? { !exhausted && index < blockCount ? docs[index] : nil }
+    var doc: UInt32? { !exhausted && index < block.count ? block.docs[index] : nil }
 
     /// The current document's term frequency (the block's frequencies are decoded on first use).
     func frequency() throws -> UInt32 {
-        if !frequenciesDecoded {
-            let ok: Bool
-            if let bytes = postingsBytes {
-                ok = PostingsBlock.decodeFrequencies(bytes, at: frequenciesOffset, count: blockCount, into: frequencies)
-            } else if let i = bufferIndex, i < buffered.count {
-                let (offset, count, out) = (frequenciesOffset, blockCount, frequencies)
-                ok = buffered[i].postings.withUnsafeBytes { PostingsBlock.decodeFrequencies($0, at: offset, count: count, into: out) }
-            } else {
-                ok = false
-            }
-            guard ok else { throw reader.corruptBlock() }
-            frequenciesDecoded = true
-        }
-        return frequencies[index]
+        guard let f = block.frequency(at: index) else { throw reader.corruptBlock() }
+        return f
     }
 
-    private func enterBlock(_ postings: UnsafeRawBufferPointer) throws {
-        guard let (n, offset) = PostingsBlock.decodeDocs(postings, into: docs) else { throw reader.corruptBlock() }
-        blockCount = n
-        frequenciesOffset = offset
-        frequenciesDecoded = false
+    private func enteredBlock(_ loaded: Bool) throws {
+        guard loaded else { throw reader.corruptBlock() }
         index = 0
         positionsBytes = nil
         positionsDecodedFor = -1
@@ -97,8 +68,7 @@ final class PostingsCursor {
         }
         guard let (postings, positions) = BlockRecord.split(v) else { throw reader.corruptBlock() }
         inStore = true
-        try enterBlock(postings)
-        postingsBytes = postings
+        try enteredBlock(block.load(stored: postings))
         positionsBytes = positions
     }
 
@@ -106,14 +76,13 @@ final class PostingsCursor {
     private func enterBuffer(at i: Int) throws {
         inStore = false
         bufferIndex = i
-        postingsBytes = nil
         guard i < buffered.count else {
             exhausted = true
-            blockCount = 0
+            block.clear()
             index = 0
             return
         }
-        try buffered[i].postings.withUnsafeBytes { try enterBlock($0) }
+        try enteredBlock(block.load(buffered: buffered[i]))
     }
 
     /// Moves to the next block, wherever it is.
@@ -130,7 +99,7 @@ final class PostingsCursor {
             return doc
         }
         index += 1
-        if index >= blockCount { try nextBlock() }
+        if index >= block.count { try nextBlock() }
         return doc
     }
 
@@ -138,6 +107,7 @@ final class PostingsCursor {
     @discardableResult
     func advance(to target: UInt32) throws -> UInt32? {
         if exhausted { return nil }
+        let (docs, blockCount) = (block.docs, block.count)
         if index < blockCount {
             if docs[index] >= target { return docs[index] }
             if docs[blockCount - 1] >= target {
@@ -181,7 +151,7 @@ final class PostingsCursor {
         }
         while let d = doc, d < target {
             index += 1
-            if index >= blockCount { try nextBlock() }
+            if index >= block.count { try nextBlock() }
         }
         return doc
     }

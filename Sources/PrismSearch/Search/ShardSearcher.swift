@@ -166,15 +166,15 @@ struct ShardSearcher {
         let (fieldA, fieldB) = (x.field, y.field)
         var i = 0, j = 0
         while true {
-            if i == a.count {
+            if i == a.block.count {
                 guard try a.next() else { break }
                 i = 0
             }
-            if j == b.count {
+            if j == b.block.count {
                 guard try b.next() else { break }
                 j = 0
             }
-            let (da, db, na, nb) = (a.docs, b.docs, a.count, b.count)
+            let (da, db, na, nb) = (a.block.docs, b.block.docs, a.block.count, b.block.count)
             // A whole block that ends before the other side's current document is passed at once.
             if da[na - 1] < db[j] {
                 i = na
