@@ -23,14 +23,12 @@ struct Dissemination: Sendable {
     mutating func take(max: Int, members: Int, multiplier: Int, first: String? = nil) -> [MembershipUpdate] {
         guard max > 0, !entries.isEmpty else { return [] }
         let limit = multiplier * Self.log10Ceiling(members + 1)
-        var chosen = entries.values.sorted { ($0.transmits, ~$0.order) < ($1.transmits, ~$1.order) }.prefix(max).map(\.update.memberID)
-        if let first, entries[first] != nil, !chosen.contains(first) {
-            chosen.insert(first, at: 0)
-            if chosen.count > max { chosen.removeLast() }
-        } else if let first, let i = chosen.firstIndex(of: first), i > 0 {
-            chosen.remove(at: i)
-            chosen.insert(first, at: 0)
+        var order = entries.values.sorted { ($0.transmits, ~$0.order) < ($1.transmits, ~$1.order) }.map(\.update.memberID)
+        if let first, let i = order.firstIndex(of: first) {
+            order.remove(at: i)
+            order.insert(first, at: 0)
         }
+        let chosen = order.prefix(max)
         var out: [MembershipUpdate] = []
         for id in chosen {
             guard var entry = entries[id] else { continue }
