@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PrismConfig", targets: ["PrismConfig"]),
         .library(name: "PrismSearch", targets: ["PrismSearch"]),
         .library(name: "PrismHTTP", targets: ["PrismHTTP"]),
+        .library(name: "PrismTransport", targets: ["PrismTransport"]),
         .library(name: "PrismGossip", targets: ["PrismGossip"]),
         .library(name: "PrismSimulation", targets: ["PrismSimulation"]),
     ],
@@ -33,6 +34,7 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "PrismStorage",
@@ -64,12 +66,30 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PrismGossip", swiftSettings: strict),
+        .target(
+            name: "PrismTransport",
+            dependencies: [
+                "CCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PrismGossip",
+            dependencies: [
+                "PrismTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
-                "PrismSearch", "PrismConfig", "PrismMetrics", "PrismStorage",
+                "PrismSearch", "PrismConfig", "PrismMetrics", "PrismStorage", "PrismGossip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics",
+                "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics", "PrismGossip", "PrismSimulation", "PrismTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -104,7 +124,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PrismGossipTests", dependencies: ["PrismGossip", "PrismSimulation", "PrismStorage"], swiftSettings: strict),
+        .testTarget(name: "PrismGossipTests", dependencies: ["PrismGossip", "PrismSimulation", "PrismStorage", "PrismTransport"], swiftSettings: strict),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
     ]
 )

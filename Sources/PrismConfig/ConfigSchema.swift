@@ -20,6 +20,8 @@ public enum ConfigSchema {
                   "Largest request body accepted; larger requests get 413."),
         ConfigKey("server.gossip_addr", .address, .unset,
                   "Gossip (UDP/TCP) listen address. Unset: 0.0.0.0 and federation.discovery.gossip_port."),
+        ConfigKey("server.gossip_advertise", .address, .unset,
+                  "Gossip address other nodes use to reach this one (behind NAT or in containers). Unset: the gossip listen address, or this host's first non-loopback IPv4 address when listening on 0.0.0.0. Port 0: the listen port."),
         ConfigKey("server.rpc_addr", .address, .unset,
                   "Inter-node RPC listen address. Unset: 0.0.0.0 and cluster.transport.bind_port."),
 
@@ -43,6 +45,8 @@ public enum ConfigSchema {
         ConfigKey("federation.discovery.gossip_port", .integer(maxPort), .int(7946), "Gossip port (UDP probes, TCP push-pull)."),
         ConfigKey("federation.discovery.gossip_seeds", .addressList, .list([]),
                   "Seeds to join through when backend = \"gossip\" (`--seeds`)."),
+        ConfigKey("federation.discovery.gossip_keys", .stringList, .list([]),
+                  "AES-256-GCM keys (base64 of 32 bytes, e.g. `openssl rand -base64 32`) that encrypt gossip. The first one seals what this node sends; all of them open what it receives, so keys rotate without downtime. Empty: gossip is not encrypted, and encrypted packets are refused."),
 
         // [cluster.transport]
         ConfigKey("cluster.transport.transport", .choice(["tcp", "quic"]), .string("tcp"), "Inter-node RPC transport."),

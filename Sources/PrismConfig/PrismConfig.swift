@@ -34,6 +34,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var http: HostPort
     public var maxBodyBytes: Int
     public var gossip: HostPort
+    /// The gossip address others use; nil: derived from `gossip` (see server.gossip_advertise).
+    public var gossipAdvertise: HostPort?
     public var rpc: HostPort
 }
 
@@ -55,6 +57,25 @@ public struct DiscoveryConfig: Sendable, Equatable {
     public var dnsRefreshIntervalSeconds: Int
     public var gossipPort: Int
     public var gossipSeeds: [HostPort]
+    /// Gossip encryption keys (32 bytes each); the first one is primary. Empty: no encryption.
+    public var gossipKeys: [[UInt8]]
+    /// `server.gossip_addr` was given (`--gossip`).
+    public var gossipExplicit: Bool
+
+    /// Whether this node runs gossip: a gossip address was given or there are peers to find.
+    /// A node with no peers and no gossip address is a single node and opens no gossip port.
+    public var gossipEnabled: Bool {
+        gossipExplicit || backend != .static || !nodes.isEmpty
+    }
+
+    /// The peers to join through: the static list, or the gossip seeds (DNS peers are resolved at run time).
+    public var joinSeeds: [HostPort] {
+        switch backend {
+        case .static: nodes
+        case .gossip: gossipSeeds
+        case .dns: []
+        }
+    }
 }
 
 public struct TransportConfig: Sendable, Equatable {

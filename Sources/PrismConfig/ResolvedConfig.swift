@@ -70,6 +70,7 @@ public struct ResolvedConfig: Sendable {
         let server = ServerConfig(
             http: http, maxBodyBytes: int("server.max_body_size"),
             gossip: address("server.gossip_addr") ?? HostPort(host: "0.0.0.0", port: gossipPort),
+            gossipAdvertise: address("server.gossip_advertise"),
             rpc: address("server.rpc_addr") ?? HostPort(host: "0.0.0.0", port: rpcPort))
 
         let storage = StorageConfig(
@@ -82,13 +83,25 @@ public struct ResolvedConfig: Sendable {
         }
 
         let backend = DiscoveryConfig.Backend(rawValue: string("federation.discovery.backend")) ?? .static
-        let discovery = DiscoveryConfig(
+        var discovery = DiscoveryConfig(
             backend: backend,
             nodes: list("federation.discovery.nodes").compactMap { try? HostPort.parse($0).get() },
             dnsName: string("federation.discovery.dns_name"),
             dnsRefreshIntervalSeconds: int("federation.discovery.dns_refresh_interval_secs"),
             gossipPort: gossipPort,
-            gossipSeeds: list("federation.discovery.gossip_seeds").compactMap { try? HostPort.parse($0).get() })
+            gossipSeeds: list("federation.discovery.gossip_seeds").compactMap { try? HostPort.parse($0).get() },
+            gossipKeys: [],
+            gossipExplicit: address("server.gossip_addr") != nil)
+        for (i, text) in list("federation.discovery.gossip_keys").enumerated() {
+            if let key = Data(base64Encoded: text), key.count == 32 {
+                discovery.gossipKeys.append([UInt8](key))
+            } else {
+                // Keys are secrets: the error names the key's position, never its text.
+                errors.append(ConfigError(source: source("federation.discovery.gossip_keys"), key: "federation.discovery.gossip_keys",
+                                          value: "(key \(i + 1), not shown)",
+                                          message: "key \(i + 1) must be base64 of exactly 32 bytes (make one with `openssl rand -base64 32`)"))
+            }
+        }
         if backend == .dns && discovery.dnsName.isEmpty {
             errors.append(error("federation.discovery.dns_name", "is required when federation.discovery.backend = \"dns\""))
         }

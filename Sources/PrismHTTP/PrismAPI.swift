@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import PrismConfig
+import PrismGossip
 import PrismMetrics
 import PrismSearch
 import PrismStorage
@@ -13,10 +14,13 @@ public struct PrismAPI: Sendable {
     public let writer: GroupCommitWriter
     public let metrics: NodeMetrics
     public let logger: Logger
+    /// This node's gossip agent; nil for a single node.
+    public let membership: GossipAgent?
     let started = ContinuousClock.now
 
     public init(config: PrismConfig, collections: CollectionStore, storage: LMDBEnvironment, writer: GroupCommitWriter,
-                metrics: NodeMetrics, logger: Logger = Logger(label: "prism.http")) {
+                metrics: NodeMetrics, membership: GossipAgent? = nil, logger: Logger = Logger(label: "prism.http")) {
+        self.membership = membership
         self.config = config
         self.collections = collections
         self.storage = storage
@@ -36,6 +40,7 @@ public struct PrismAPI: Sendable {
         CollectionRoutes(api: self).register(on: router)
         DocumentRoutes(api: self).register(on: router)
         SearchRoutes(api: self).register(on: router)
+        ClusterRoutes(api: self).register(on: router)
         return router
     }
 

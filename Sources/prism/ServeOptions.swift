@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 import PrismConfig
 
 /// Command-line flags of `prism serve`; each sets one configuration key and beats the file and
@@ -37,6 +39,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Flag(name: .long, help: "Print one JSON line per membership change on stdout: {\"t\", \"member\", \"state\", \"incarnation\"}.")
+    var events = false
+
     var flagValues: [ConfigLoader.FlagValue] {
         var values: [ConfigLoader.FlagValue] = []
         func add(_ text: String?, _ key: String, _ flag: String) {
@@ -55,5 +60,30 @@ struct ServeOptions: ParsableArguments {
             add("gossip", "federation.discovery.backend", "--seeds")
         }
         return values
+    }
+}
+
+extension ServeOptions {
+    /// Sends logs to stderr at `--log-level`.
+    func bootstrapLogging() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// The configuration from file, environment and flags; errors are printed and exit with 2.
+    func loadConfig() throws -> PrismConfig {
+        do {
+            let loader = ConfigLoader(filePath: config, environment: ProcessInfo.processInfo.environment, flags: flagValues)
+            return try loader.load().typed()
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(2)
+        }
     }
 }
