@@ -14,6 +14,7 @@ public final class PrismProcess: @unchecked Sendable {
     private var output = ""
     private var errors = ""
     public private(set) var httpPort = 0
+    public private(set) var gossipPort = 0
 
     /// The `prism` executable built next to the test bundle.
     public static var binary: String {
@@ -63,6 +64,7 @@ public final class PrismProcess: @unchecked Sendable {
                let field = line.split(separator: " ").first(where: { $0.hasPrefix("http=") }),
                let port = field.split(separator: ":").last.flatMap({ Int($0) }) {
                 httpPort = port
+                gossipPort = Self.port(of: "gossip=", in: line) ?? 0
                 return port
             }
             if !process.isRunning {
@@ -71,6 +73,37 @@ public final class PrismProcess: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HTTPClient.Failure(description: "prism did not become ready in \(timeout)s:\n\(standardError)")
+    }
+
+    /// Starts `prism agent` and waits for its ready line; returns the gossip port it listens on.
+    @discardableResult
+    public func startAgent(timeout: Double = 60) async throws -> Int {
+        try start()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let line = standardOutput.split(separator: "\n").first(where: { $0.hasPrefix("prism agent ready") }),
+               let port = Self.port(of: "gossip=", in: line) {
+                gossipPort = port
+                return port
+            }
+            if !process.isRunning {
+                throw HTTPClient.Failure(description: "prism agent exited with \(process.terminationStatus):\n\(standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HTTPClient.Failure(description: "prism agent did not become ready in \(timeout)s:\n\(standardError)")
+    }
+
+    static func port(of field: String, in line: Substring) -> Int? {
+        line.split(separator: " ").first { $0.hasPrefix(field) }?.split(separator: ":").last.flatMap { Int($0) }
+    }
+
+    /// Lines of stdout that are JSON objects (`--events`), parsed.
+    public var jsonLines: [[String: Any]] {
+        standardOutput.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("{") else { return nil }
+            return (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
     }
 
     public var client: HTTPClient { HTTPClient(port: httpPort) }

@@ -123,7 +123,7 @@ final class NodeStateGauges: Sendable {
         case .dead: set(event.member, .dead)
         case .left: set(event.member, .left)
         case .removed: set(event.member, nil)
-        case .updated: break
+        case .updated, .refused: break
         }
     }
 }

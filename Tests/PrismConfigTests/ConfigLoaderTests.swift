@@ -198,4 +198,23 @@ struct ConfigLoaderTests {
         let found = errors("[federation.discovery]\nbackend = \"gossip\"\n")
         #expect(found.map(\.key) == ["federation.discovery.gossip_seeds"])
     }
+
+    @Test func gossipKeysMustBe32BytesAndAreNeverEchoed() throws {
+        let good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        let config = try load("[federation.discovery]\ngossip_keys = [\"\(good)\"]\n")
+        #expect(config.discovery.gossipKeys == [Array(0..<32)])
+        let secret = "c2VjcmV0LWJ1dC10b28tc2hvcnQ="
+        let found = errors("[federation.discovery]\ngossip_keys = [\"\(good)\", \"\(secret)\"]\n")
+        #expect(found.map(\.key) == ["federation.discovery.gossip_keys"])
+        #expect(found.first?.message.contains("key 2 must be base64 of exactly 32 bytes") == true)
+        #expect(!found.description.contains(secret) && !found.description.contains(good), "a key must never appear in an error")
+    }
+
+    @Test func gossipRunsOnlyWithPeersOrAnExplicitAddress() throws {
+        #expect(try load(nil).discovery.gossipEnabled == false, "a single node opens no gossip port")
+        #expect(try load(nil, flags: [.init(key: "server.gossip_addr", flag: "--gossip", text: "127.0.0.1:7946")]).discovery.gossipEnabled)
+        #expect(try load("[federation.discovery]\nnodes = [\"a:7946\"]\n").discovery.joinSeeds == [HostPort(host: "a", port: 7946)])
+        let advertised = try load("[server]\ngossip_advertise = \"10.1.2.3:0\"\n").server.gossipAdvertise
+        #expect(advertised == HostPort(host: "10.1.2.3", port: 0))
+    }
 }

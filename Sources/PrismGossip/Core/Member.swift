@@ -30,7 +30,8 @@ public struct Member: Hashable, Sendable {
 
 /// A membership change this node observed (what `--events` prints, one JSON line each).
 public struct MembershipEvent: Hashable, Sendable {
-    public enum Change: String, Sendable { case alive, suspect, dead, left, removed, updated }
+    /// `refused`: the member speaks an incompatible protocol version and is kept out of the view.
+    public enum Change: String, Sendable { case alive, suspect, dead, left, removed, updated, refused }
     public var at: Moment
     public var member: String
     public var change: Change

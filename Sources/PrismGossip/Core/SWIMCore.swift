@@ -38,6 +38,8 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     /// A join push-pull is out and unanswered.
     private var awaitingJoin = false
     private var leaving = false
+    /// Members refused for an incompatible protocol version (reported once each).
+    private var refusedVersions: Set<String> = []
 
     private struct ProbeRound: Sendable {
         let sequence: UInt32
@@ -288,6 +290,12 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 if incarnation > me.incarnation || (incarnation == me.incarnation && (metadata != me.metadata || endpoint != me.endpoint)) {
                     refute(above: incarnation)
                 }
+                return
+            }
+            // A member speaking a protocol we cannot (or that cannot speak ours) is kept out of
+            // the view: probing it would only produce false failures.
+            guard GossipProtocol.accepts(metadata.protocolVersion) else {
+                if refusedVersions.insert(id).inserted { emit(.refused, id: id, incarnation: incarnation) }
                 return
             }
             if var member = members[id] {

@@ -232,7 +232,7 @@ public actor GossipAgent {
                 }
             case .event(let event):
                 let level: Logger.Level = switch event.change {
-                case .dead: .warning
+                case .dead, .refused: .warning
                 case .alive, .left, .suspect: .info
                 case .removed, .updated: .debug
                 }
