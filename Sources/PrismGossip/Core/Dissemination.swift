@@ -1,5 +1,11 @@
 /// Updates waiting to be gossiped, each sent at most λ·⌈log10(N + 1)⌉ times, least-sent first
-/// (fresh news travels before old). A newer update about a member replaces the older one.
+/// and newest first among equals (fresh news travels before old). A newer update about a member
+/// replaces the older one.
+///
+/// Entries sit in one bucket per transmit count, so taking a datagram's worth costs what it
+/// takes, not a sort of the whole queue (a 10,000-member join queues thousands of updates).
+/// Buckets hold (id, order) pairs and are cleaned lazily: a pair whose entry was replaced or
+/// taken is skipped when met.
 struct Dissemination: Sendable {
     private struct Entry: Sendable {
         var update: MembershipUpdate
@@ -7,7 +13,13 @@ struct Dissemination: Sendable {
         var order: UInt64
     }
 
+    private struct Slot: Sendable {
+        var id: String
+        var order: UInt64
+    }
+
     private var entries: [String: Entry] = [:]
+    private var buckets: [[Slot]] = []
     private var counter: UInt64 = 0
 
     var count: Int { entries.count }
@@ -16,6 +28,7 @@ struct Dissemination: Sendable {
     mutating func enqueue(_ update: MembershipUpdate) {
         counter += 1
         entries[update.memberID] = Entry(update: update, transmits: 0, order: counter)
+        push(Slot(id: update.memberID, order: counter), transmits: 0)
     }
 
     /// Up to `max` updates for one datagram, counted as transmitted; those at their limit leave.
@@ -23,20 +36,37 @@ struct Dissemination: Sendable {
     mutating func take(max: Int, members: Int, multiplier: Int, first: String? = nil) -> [MembershipUpdate] {
         guard max > 0, !entries.isEmpty else { return [] }
         let limit = multiplier * Self.log10Ceiling(members + 1)
-        var order = entries.values.sorted { ($0.transmits, ~$0.order) < ($1.transmits, ~$1.order) }.map(\.update.memberID)
-        if let first, let i = order.firstIndex(of: first) {
-            order.remove(at: i)
-            order.insert(first, at: 0)
+        var taken: [String] = []
+        if let first, entries[first] != nil { taken.append(first) }
+        var bucket = 0
+        while taken.count < max && bucket < buckets.count {
+            guard let slot = buckets[bucket].popLast() else {
+                bucket += 1
+                continue
+            }
+            guard let entry = entries[slot.id], entry.order == slot.order, entry.transmits == bucket, slot.id != first else { continue }
+            taken.append(slot.id)
         }
-        let chosen = order.prefix(max)
         var out: [MembershipUpdate] = []
-        for id in chosen {
+        out.reserveCapacity(taken.count)
+        for id in taken {
             guard var entry = entries[id] else { continue }
             out.append(entry.update)
             entry.transmits += 1
-            entries[id] = entry.transmits >= limit ? nil : entry
+            if entry.transmits >= limit {
+                entries[id] = nil
+            } else {
+                entries[id] = entry
+                push(Slot(id: id, order: entry.order), transmits: entry.transmits)
+            }
         }
+        while let last = buckets.last, last.isEmpty { buckets.removeLast() }
         return out
+    }
+
+    private mutating func push(_ slot: Slot, transmits: Int) {
+        while buckets.count <= transmits { buckets.append([]) }
+        buckets[transmits].append(slot)
     }
 
     static func log10Ceiling(_ n: Int) -> Int {

@@ -23,6 +23,12 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     private var outputs: [SWIMOutput] = []
     private var sequence: UInt32 = 0
 
+    /// Members not down (alive or suspect), and members down (dead or left) until reaped.
+    private var live = MemberIndex()
+    private var down = MemberIndex()
+    /// Members this node holds alive (not suspect), for views that must not scan the table.
+    public private(set) var aliveCount = 0
+
     private var probeOrder: [String] = []
     private var probeIndex = 0
     private var probe: ProbeRound?
@@ -199,7 +205,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     /// Members not down, self included.
     public var liveMembers: [Member] {
-        [me] + members.values.filter { !$0.status.isDown }.sorted { $0.id < $1.id }
+        [me] + live.ids.compactMap { members[$0] }.sorted { $0.id < $1.id }
     }
 
     // MARK: Probing
@@ -221,7 +227,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 if let m = members[id], !m.status.isDown { return id }
             }
             // A new round: every member once, in a fresh random order.
-            probeOrder = members.values.filter { !$0.status.isDown }.map(\.id).sorted()
+            probeOrder = live.ids
             probeOrder.shuffle(using: &random)
             probeIndex = 0
             if probeOrder.isEmpty { return nil }
@@ -274,9 +280,15 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     }
 
     private mutating func reap() {
-        for (id, member) in members where member.status.isDown && now.since(member.since) >= settings.reapAfter {
-            members[id] = nil
-            emit(.removed, id: id, incarnation: member.incarnation)
+        guard !down.isEmpty else { return }
+        var reaped: [Member] = []
+        for id in down.ids {
+            if let member = members[id], now.since(member.since) >= settings.reapAfter { reaped.append(member) }
+        }
+        for member in reaped {
+            members[member.id] = nil
+            track(member.id, from: member.status, to: nil)
+            emit(.removed, id: member.id, incarnation: member.incarnation)
         }
     }
 
@@ -311,6 +323,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                     member.status = .alive
                     member.since = now
                     members[id] = member
+                    track(id, from: wasStatus, to: .alive)
                     emit(.alive, id: id, incarnation: incarnation)
                 } else {
                     members[id] = member
@@ -318,6 +331,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 }
             } else {
                 members[id] = Member(id: id, endpoint: endpoint, metadata: metadata, status: .alive, incarnation: incarnation, since: now)
+                track(id, from: nil, to: .alive)
                 emit(.alive, id: id, incarnation: incarnation)
                 nextJoinAttempt = nil
             }
@@ -334,11 +348,12 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 }
                 return
             }
+            track(id, from: member.status, to: .suspect)
             member.status = .suspect
             member.incarnation = incarnation
             member.since = now
             members[id] = member
-            let alive = members.values.filter { !$0.status.isDown }.count + 1
+            let alive = live.count + 1
             suspicions[id] = Suspicion(started: now, incarnation: incarnation, from: from,
                                        expected: min(settings.suspicionConfirmations, max(0, alive - 2)),
                                        minimum: settings.suspicionMinTimeout, maximum: settings.suspicionMaxTimeout)
@@ -348,7 +363,9 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         case .dead(let id, let incarnation, let from):
             if id == me.id { return accused(at: incarnation) }
             guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
+            let wasStatus = member.status
             member.status = from == id ? .left : .dead
+            track(id, from: wasStatus, to: member.status)
             member.incarnation = incarnation
             member.since = now
             members[id] = member
@@ -401,11 +418,11 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         if let peer = randomMembers(count: 1, where: { !$0.status.isDown }).first {
             outputs.append(.pushPull(to: peer.endpoint, state))
         }
-        if let gone = randomMembers(count: 1, where: { $0.status == .dead }).first {
+        if let gone = randomMembers(from: down, count: 1, where: { $0.status == .dead }).first {
             outputs.append(.pushPull(to: gone.endpoint, state))
         }
-        let live = Set(members.values.filter { !$0.status.isDown }.map(\.endpoint))
-        let absent = seeds.filter { !live.contains($0) }
+        let reachable = seeds.isEmpty ? [] : Set(live.ids.compactMap { members[$0]?.endpoint })
+        let absent = seeds.filter { !reachable.contains($0) }
         if !absent.isEmpty, !members.isEmpty {
             outputs.append(.pushPull(to: absent[Int(random.next() % UInt64(absent.count))], state))
         }
@@ -416,8 +433,10 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     private mutating func gossip() {
         guard !broadcasts.isEmpty else { return }
         let (time, grace) = (now, settings.gossipToTheDead)
-        let targets = randomMembers(count: settings.gossipFanout) { m in
-            !m.status.isDown || (m.status == .dead && time.since(m.since) < grace)
+        var targets = randomMembers(count: settings.gossipFanout) { _ in true }
+        // Recently declared dead members hear the news too, so a wrongly declared one refutes.
+        if let dead = randomMembers(from: down, count: 1, where: { $0.status == .dead && time.since($0.since) < grace }).first {
+            if targets.count < settings.gossipFanout { targets.append(dead) } else if random.next() % 4 == 0 { targets[targets.count - 1] = dead }
         }
         for target in targets {
             let updates = piggyback(for: target.id)
@@ -453,18 +472,45 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     }
 
     private func pushPullState(join: Bool) -> PushPullState {
-        PushPullState(sender: me.id, join: join, members: [me] + members.values.sorted { $0.id < $1.id })
+        PushPullState(sender: me.id, join: join, members: [me] + (live.ids + down.ids).compactMap { members[$0] })
     }
 
-    private mutating func randomMembers(count: Int, where include: (Member) -> Bool) -> [Member] {
-        var candidates = members.values.filter(include).sorted { $0.id < $1.id }
-        guard candidates.count > count else { return candidates }
+    /// Up to `count` distinct random members of the live index (or `pool`) that satisfy `include`:
+    /// random draws first (cheap in a large table), a scan when draws keep missing.
+    private mutating func randomMembers(from pool: MemberIndex? = nil, count: Int, where include: (Member) -> Bool) -> [Member] {
+        let index = pool ?? live
+        guard count > 0, !index.isEmpty else { return [] }
         var out: [Member] = []
-        for _ in 0..<count {
-            let i = Int(random.next() % UInt64(candidates.count))
-            out.append(candidates.remove(at: i))
+        var chosen: Set<String> = []
+        var attempts = 0
+        while out.count < count && attempts < 4 * count + 8 {
+            attempts += 1
+            let id = index[Int(random.next() % UInt64(index.count))]
+            guard !chosen.contains(id), let m = members[id], include(m) else { continue }
+            chosen.insert(id)
+            out.append(m)
+        }
+        if out.count < count && index.count <= 4 * count + 8 {
+            // Small tables: take every remaining candidate in random order.
+            var rest = index.ids.filter { !chosen.contains($0) }
+            rest.shuffle(using: &random)
+            for id in rest where out.count < count {
+                if let m = members[id], include(m) { out.append(m) }
+            }
         }
         return out
+    }
+
+    /// Keeps the live and down indexes and the alive count in step with a status change
+    /// (`nil`: not in the table).
+    private mutating func track(_ id: String, from old: MemberStatus?, to new: MemberStatus?) {
+        if old == .alive { aliveCount -= 1 }
+        if new == .alive { aliveCount += 1 }
+        let wasLive = old.map { !$0.isDown }, isLive = new.map { !$0.isDown }
+        if wasLive != isLive {
+            if wasLive == true { live.remove(id) } else if wasLive == false { down.remove(id) }
+            if isLive == true { live.insert(id) } else if isLive == false { down.insert(id) }
+        }
     }
 
     private mutating func gossipTargets(count: Int) -> [Member] {
