@@ -18,6 +18,8 @@ public struct SWIMSimulation {
         case datagram(to: Int, from: Int, [GossipMessage])
         case pushPullRequest(to: Int, from: Int, PushPullState)
         case pushPullReply(to: Int, from: Int, PushPullState)
+        /// A TCP connection attempt from `to` to `member` has an answer (decided on arrival).
+        case reachability(to: Int, member: Int, name: String, sequence: UInt32)
     }
 
     public let seed: UInt64
@@ -27,6 +29,17 @@ public struct SWIMSimulation {
     /// Every membership event any node observed, in order.
     public private(set) var observations: [Observation] = []
     public private(set) var datagramsSent = 0
+    /// Encoded size of every datagram sent (with the 2-byte header), when `measureBytes` is on.
+    public private(set) var bytesSent = 0
+    public var measureBytes = false
+    /// Off for large runs: 10,000 nodes observe 10⁸ events while joining.
+    public var keepObservations = true
+    /// Called for every observation, kept or not.
+    public var onObservation: ((Observation) -> Void)?
+    /// Called for every datagram sent (time in seconds, from, to, messages), delivered or not.
+    public var onDatagram: ((Double, Int, Int, [GossipMessage]) -> Void)?
+    /// Members some node declared dead while they were running (paused ones included).
+    public private(set) var falsePositives: Set<Int> = []
     public private(set) var now: UInt64 = 0
 
     private var random: SplitMix64
@@ -50,6 +63,10 @@ public struct SWIMSimulation {
     }
 
     public static func name(_ node: Int) -> String { "node-\(node)" }
+
+    public static func index(of name: String) -> Int? {
+        name.hasPrefix("node-") ? Int(name.dropFirst(5)) : nil
+    }
 
     // MARK: Script
 
@@ -152,6 +169,21 @@ public struct SWIMSimulation {
 
     public func isRunning(_ node: Int) -> Bool { node < nodes.count && nodes[node] != nil }
 
+    public func isPaused(_ node: Int) -> Bool { paused.contains(node) }
+
+    /// Local health and queued broadcasts across running nodes (for progress lines).
+    public var diagnostics: String {
+        let running = nodes.compactMap { $0 }
+        guard !running.isEmpty else { return "no running node" }
+        let health = running.map(\.localHealth)
+        let queued = running.map(\.pendingBroadcasts)
+        return "local health mean \(Double(health.reduce(0, +)) / Double(running.count)) max \(health.max() ?? 0); "
+            + "queued broadcasts mean \(Double(queued.reduce(0, +)) / Double(running.count)) max \(queued.max() ?? 0)"
+    }
+
+    /// How many other members `node` holds alive (nil when it is not running).
+    public func aliveCount(_ node: Int) -> Int? { node < nodes.count ? nodes[node]?.aliveCount : nil }
+
     /// What `observer` believes about `member` (nil: not in its table, or removed).
     public func status(of member: Int, seenBy observer: Int) -> MemberStatus? {
         guard let core = nodes[observer] else { return nil }
@@ -207,6 +239,14 @@ public struct SWIMSimulation {
             guard let reply = nodes[to]?.receivePushPull(state) else { return }
             flush(to)
             send(.pushPullReply(to: from, from: to, reply), from: to, to: from, reliable: true)
+        case .reachability(let to, let member, let name, let sequence):
+            guard nodes[to] != nil else { return }
+            if paused.contains(to) { return held[to, default: []].append(event) }
+            // A crashed process's port refuses; a paused one's kernel still accepts.
+            let result: Reachability = nodes[member] == nil ? .refused : .accepted
+            nodes[to]?.advance(to: Moment(nanoseconds: now))
+            nodes[to]?.receiveReachability(member: name, sequence: sequence, result)
+            flush(to)
         case .pushPullReply(let to, _, let state):
             guard nodes[to] != nil else { return }
             if paused.contains(to) { return held[to, default: []].append(event) }
@@ -233,12 +273,24 @@ public struct SWIMSimulation {
             case .send(let endpoint, let messages):
                 guard let to = endpoints[endpoint] else { continue }
                 datagramsSent += 1
+                onDatagram?(nowSeconds, node, to, messages)
+                if measureBytes { bytesSent += 2 + GossipCodec.encodeBody(messages).count }
                 send(.datagram(to: to, from: node, messages), from: node, to: to, reliable: false)
             case .pushPull(let endpoint, let state):
                 guard let to = endpoints[endpoint] else { continue }
                 send(.pushPullRequest(to: to, from: node, state), from: node, to: to, reliable: true)
+            case .checkReachability(let name, let endpoint, let sequence):
+                guard let target = endpoints[endpoint] else { continue }
+                // A handshake there and back: lost only to partitions (TCP retransmits).
+                if network.blocked.contains(.init(from: node, to: target)) || network.blocked.contains(.init(from: target, to: node)) { continue }
+                schedule(.reachability(to: node, member: target, name: name, sequence: sequence), afterMillis: 2 * network.latencyMillis)
             case .event(let event):
-                observations.append(Observation(observer: node, event: event))
+                let observation = Observation(observer: node, event: event)
+                if keepObservations { observations.append(observation) }
+                onObservation?(observation)
+                if event.change == .dead, let member = Self.index(of: event.member), isRunning(member) {
+                    falsePositives.insert(member)
+                }
             }
         }
         if deadline < scheduledWake[node] {

@@ -22,6 +22,10 @@ struct Agent: AsyncParsableCommand {
                                                     metrics: nil, logger: logger)
         let agent = runtime.agent
         let running = Task { await agent.run() }
+        // `--events`: SIGUSR1 prints the traffic counters as one more JSON line (benchmarks
+        // read idle traffic this way).
+        let statsSignal = options.events ? StatisticsSignal.install(agent: agent) : nil
+        defer { statsSignal?.cancel() }
         FileHandle.standardOutput.write(Data("prism agent ready node=\(config.node.id) gossip=\(agent.endpoint)\n".utf8))
         let signal = await ShutdownSignal.wait()
         logger.info("agent stopping; leaving the mesh", metadata: ["signal": "\(signal)"])
@@ -47,5 +51,21 @@ enum ShutdownSignal {
         let received = await iterator.next() ?? SIGTERM
         for source in sources { source.cancel() }
         return received
+    }
+}
+
+/// Prints `{"t", "stats": {...}}` on SIGUSR1.
+enum StatisticsSignal {
+    static func install(agent: GossipAgent) -> DispatchSourceSignal {
+        signal(SIGUSR1, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+        source.setEventHandler {
+            let s = agent.statistics
+            let line = "{\"t\":\(String(format: "%.6f", Date().timeIntervalSince1970)),\"stats\":{\"datagrams_sent\":\(s.datagramsSent),"
+                + "\"bytes_sent\":\(s.bytesSent),\"datagrams_received\":\(s.datagramsReceived),\"bytes_received\":\(s.bytesReceived)}}\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+        }
+        source.resume()
+        return source
     }
 }

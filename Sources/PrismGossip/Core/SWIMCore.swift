@@ -43,7 +43,13 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     private var joinBackoff: Span
     /// A join push-pull is out and unanswered.
     private var awaitingJoin = false
+    /// Full exchanges still to run soon after the join, before the regular interval resumes.
+    private var joinFollowUps = 0
+    /// The member that answered our join: it heard every member that joined through it.
+    private var joinedThrough: String?
     private var leaving = false
+    /// Members whose probes failed while their gossip port still accepted connections: since when.
+    private var unresponsiveSince: [String: Moment] = [:]
     /// Members refused for an incompatible protocol version (reported once each).
     private var refusedVersions: Set<String> = []
 
@@ -57,6 +63,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         var indirectDone = false
         var helpers = 0
         var nacks = 0
+        var reachability: Reachability?
     }
 
     private struct Relay: Sendable {
@@ -118,19 +125,29 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         expireRelays()
         expireSuspicions()
         reap()
-        if nextGossip <= now {
+        // Gossip is event-driven: news goes out as soon as it arrives, then at most once per
+        // gossip interval while there is more; an idle node does not wake up for it.
+        if nextGossip <= now && !broadcasts.isEmpty {
             gossip()
             nextGossip = now.adding(settings.gossipInterval)
         }
         if nextPushPull <= now {
-            antiEntropy()
-            nextPushPull = now.adding(settings.pushPullInterval)
+            if joinFollowUps == 1, let seed = joinedThrough.flatMap({ members[$0] }), !seed.status.isDown {
+                // The last follow-up asks the member that answered the join, which by then has
+                // heard every member that joined through it.
+                outputs.append(.pushPull(to: seed.endpoint, pushPullState(join: false)))
+            } else {
+                antiEntropy()
+            }
+            if joinFollowUps > 0 { joinFollowUps -= 1 }
+            nextPushPull = now.adding(joinFollowUps > 0 ? settings.probeInterval.scaled(by: 1.5) : settings.pushPullInterval)
         }
     }
 
     /// The earliest moment `advance` has work to do.
     public var nextDeadline: Moment {
-        var t = min(nextGossip, nextPushPull)
+        var t = nextPushPull
+        if !broadcasts.isEmpty { t = min(t, nextGossip) }
         if let round = probe {
             t = min(t, round.periodEnd)
             if !round.acked && !round.indirectDone { t = min(t, round.ackDeadline) }
@@ -164,6 +181,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 } else if var round = probe, round.sequence == seq, !round.acked {
                     round.acked = true
                     probe = round
+                    unresponsiveSince[round.target] = nil
                     health.better()
                 }
             case .nack(let seq, _):
@@ -185,10 +203,13 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     public mutating func receivePushPullReply(_ state: PushPullState) {
         merge(state)
         if awaitingJoin {
-            // Members that joined at about the same time may have been gossiped before we were
-            // there to hear it: a second full exchange soon after the join catches them.
+            // Members that joined at about the same time were gossiped before we were there to
+            // hear it: two more full exchanges soon after the join (half a period, then two
+            // periods later) catch them, instead of waiting for the regular interval.
             awaitingJoin = false
-            nextPushPull = min(nextPushPull, now.adding(settings.probeInterval.scaled(by: 2)))
+            joinFollowUps = 2
+            joinedThrough = state.sender
+            nextPushPull = min(nextPushPull, now.adding(settings.probeInterval.scaled(by: 0.5)))
         }
     }
 
@@ -248,6 +269,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         round.indirectDone = true
         round.helpers = helpers.count
         probe = round
+        outputs.append(.checkReachability(member: target.id, endpoint: target.endpoint, sequence: round.sequence))
     }
 
     private mutating func finishProbe() {
@@ -258,8 +280,30 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         // did not even send a nack (our network, not the target, may be the problem).
         health.worse()
         if round.nacks < round.helpers { health.worse() }
-        guard let target = members[round.target], !target.status.isDown else { return }
+        guard let target = members[round.target], target.status == .alive else { return }
+        if round.reachability == .accepted {
+            // Its kernel still accepts connections: the process lives but is paused, overloaded,
+            // or only its datagrams are lost. Suspecting it now would kill paused members and
+            // lossy links; it is suspected only if it stays silent for a whole suspicion timeout.
+            let since = unresponsiveSince[target.id] ?? round.ackDeadline
+            unresponsiveSince[target.id] = since
+            guard now.since(since) >= settings.suspicionMaxTimeout else { return }
+        }
+        unresponsiveSince[target.id] = nil
         apply(.suspect(id: target.id, incarnation: target.incarnation, from: me.id))
+    }
+
+    /// What a TCP connection to a silent member's gossip port found (`checkReachability`).
+    /// A refusal means the process is gone: it is suspected and declared dead at once, since
+    /// nothing is left to refute (a restarted process comes back with a higher incarnation).
+    public mutating func receiveReachability(member: String, sequence: UInt32, _ result: Reachability) {
+        guard var round = probe, round.sequence == sequence, round.target == member, !round.acked else { return }
+        round.reachability = result
+        probe = round
+        guard result == .refused, let target = members[member], !target.status.isDown else { return }
+        unresponsiveSince[member] = nil
+        if target.status == .alive { apply(.suspect(id: member, incarnation: target.incarnation, from: me.id)) }
+        suspicions[member]?.shorten(to: Span(nanoseconds: 0))
     }
 
     private mutating func expireRelays() {
@@ -287,6 +331,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         }
         for member in reaped {
             members[member.id] = nil
+            unresponsiveSince[member.id] = nil
             track(member.id, from: member.status, to: nil)
             emit(.removed, id: member.id, incarnation: member.incarnation)
         }
@@ -294,7 +339,10 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     // MARK: Applying updates
 
-    private mutating func apply(_ update: MembershipUpdate) {
+    /// `spread: false` applies without gossiping it further (members first heard of through a
+    /// push-pull: the member's own join already spreads it, and re-gossiping whole states would
+    /// flood a large mesh with what everyone is about to learn anyway).
+    private mutating func apply(_ update: MembershipUpdate, spread: Bool = true) {
         switch update {
         case .alive(let id, let incarnation, let endpoint, let metadata):
             if id == me.id {
@@ -334,6 +382,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 track(id, from: nil, to: .alive)
                 emit(.alive, id: id, incarnation: incarnation)
                 nextJoinAttempt = nil
+                guard spread else { return }
             }
             broadcasts.enqueue(update)
 
@@ -392,12 +441,16 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         for remote in state.members {
             switch remote.status {
             case .alive:
-                apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata))
+                // The sender's own entry is news to spread (a joining member reaches its seed
+                // this way); others' entries were spread when they joined.
+                apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata),
+                      spread: remote.id == state.sender)
             case .suspect, .dead:
                 // Someone else's conclusion: add the member, then suspect it ourselves rather
                 // than declare it dead on hearsay.
                 if members[remote.id] == nil, remote.id != me.id {
-                    apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata))
+                    apply(.alive(id: remote.id, incarnation: remote.incarnation, endpoint: remote.endpoint, metadata: remote.metadata),
+                          spread: false)
                 }
                 apply(.suspect(id: remote.id, incarnation: remote.incarnation, from: state.sender))
             case .left:
@@ -510,6 +563,17 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         if wasLive != isLive {
             if wasLive == true { live.remove(id) } else if wasLive == false { down.remove(id) }
             if isLive == true { live.insert(id) } else if isLive == false { down.insert(id) }
+        }
+        if isLive == true && wasLive != true {
+            // A member that appears mid-round goes to a random place among those not yet probed
+            // this round (as memberlist does); otherwise a large mesh would leave it unprobed
+            // until the round ends, N periods later.
+            probeOrder.append(id)
+            let remaining = probeOrder.count - probeIndex
+            if remaining > 1 {
+                let j = probeIndex + Int(random.next() % UInt64(remaining))
+                probeOrder.swapAt(j, probeOrder.count - 1)
+            }
         }
     }
 

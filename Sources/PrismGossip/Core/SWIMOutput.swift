@@ -6,4 +6,16 @@ public enum SWIMOutput: Hashable, Sendable {
     case pushPull(to: GossipEndpoint, PushPullState)
     /// A membership change was observed.
     case event(MembershipEvent)
+    /// Open a TCP connection to the member's gossip port and report how it went with
+    /// `receiveReachability` (a direct ping went unanswered).
+    case checkReachability(member: String, endpoint: GossipEndpoint, sequence: UInt32)
+}
+
+/// What a TCP connection attempt to a silent member's gossip port says about it.
+public enum Reachability: Sendable, Hashable {
+    /// Refused: nothing listens there any more, the process is gone.
+    case refused
+    /// Accepted by its kernel: the process exists but does not answer (paused, overloaded), or
+    /// only its datagrams are lost.
+    case accepted
 }

@@ -47,7 +47,7 @@ public struct SWIMSettings: Sendable, Hashable {
         self.suspicionConfirmations = suspicionConfirmations
         self.maxLocalHealth = maxLocalHealth
         self.retransmitMultiplier = retransmitMultiplier
-        self.gossipInterval = gossipInterval ?? probeInterval.scaled(by: 0.2)
+        self.gossipInterval = gossipInterval ?? probeInterval.scaled(by: 0.1)
         self.gossipFanout = gossipFanout
         self.pushPullInterval = pushPullInterval
         self.reapAfter = reapAfter

@@ -9,8 +9,8 @@ struct Suspicion: Sendable {
     /// Members that suspect it (the first suspecter included).
     private(set) var suspecters: Set<String>
     private let expected: Int
-    private let minimum: Span
-    private let maximum: Span
+    private var minimum: Span
+    private var maximum: Span
 
     init(started: Moment, incarnation: UInt64, from: String, expected: Int, minimum: Span, maximum: Span) {
         self.started = started
@@ -19,6 +19,12 @@ struct Suspicion: Sendable {
         self.expected = max(0, expected)
         self.minimum = minimum
         self.maximum = maximum
+    }
+
+    /// Direct evidence of death (a refused connection): the timeout becomes `span` at most.
+    mutating func shorten(to span: Span) {
+        minimum = min(minimum, span)
+        maximum = min(maximum, span)
     }
 
     /// Adds a confirmation; true when it is a new one (it is then gossiped further).

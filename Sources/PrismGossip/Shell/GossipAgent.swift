@@ -182,6 +182,13 @@ public actor GossipAgent {
         }
     }
 
+    private func reachabilityChecked(member: String, sequence: UInt32, _ result: Reachability) {
+        core.advance(to: MonotonicClock.now())
+        core.receiveReachability(member: member, sequence: sequence, result)
+        flush()
+        rescheduleIfNeeded()
+    }
+
     private func pushPullFailed(_ peer: GossipEndpoint, _ error: any Error) {
         counters.withLock { $0.pushPullsFailed += 1 }
         logger.debug("push-pull failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -228,6 +235,14 @@ public actor GossipAgent {
                         self.pushPullReplied(reply, from: to)
                     } catch {
                         self.pushPullFailed(to, error)
+                    }
+                }
+            case .checkReachability(let member, let to, let sequence):
+                guard let address = address(of: to) else { continue }
+                let timeout = configuration.settings.probeTimeout
+                Task {
+                    if let result = await TCPReachability.check(address, timeout: .nanoseconds(Int64(timeout.nanoseconds))) {
+                        self.reachabilityChecked(member: member, sequence: sequence, result == .refused ? .refused : .accepted)
                     }
                 }
             case .event(let event):

@@ -1,0 +1,240 @@
+import Foundation
+import PrismSimulation
+import Synchronization
+
+/// The gossip benchmark's scenario with real `prism agent` processes on 127.0.0.1: N agents join
+/// through the first, idle, one is SIGKILLed, another SIGSTOPped for a while and continued.
+/// Everything is read from the agents' `--events` lines and from /proc.
+struct GossipProcessTrial {
+    var nodes: Int
+    var idleSeconds = 10.0
+    var pauseSeconds = 3.0
+    var phaseLimitSeconds = 60.0
+    var environment: [String: String] = [:]
+    private(set) var joinCurve: [(Double, Double)] = []
+    private(set) var detectionCurve: [(Double, Double)] = []
+
+    init(nodes: Int) { self.nodes = nodes }
+
+    mutating func run(progress: (String) -> Void) async throws -> GossipTrialResult {
+        let n = nodes
+        var agents: [AgentProcess] = []
+        defer { for a in agents { a.signal(SIGKILL) } }
+        let seed = try AgentProcess(id: "agent-0", seeds: nil, environment: environment)
+        agents.append(seed)
+        let port = try await seed.waitForPort()
+        for i in 1..<n { agents.append(try AgentProcess(id: "agent-\(i)", seeds: "127.0.0.1:\(port)", environment: environment)) }
+        let started = Date().timeIntervalSince1970
+        progress("started \(n) agents")
+
+        // Join: per agent, when it first held all N − 1 others alive.
+        var converged = [Double?](repeating: nil, count: n)
+        let joinDeadline = started + phaseLimitSeconds
+        joinCurve = []
+        while converged.contains(where: { $0 == nil }) && Date().timeIntervalSince1970 < joinDeadline {
+            try await Task.sleep(for: .milliseconds(100))
+            for (i, a) in agents.enumerated() where converged[i] == nil {
+                if let at = a.firstTimeHoldingAlive(count: n - 1) { converged[i] = max(0, at - started) }
+            }
+            joinCurve.append((Date().timeIntervalSince1970 - started, Double(converged.compactMap { $0 }.count) / Double(n)))
+        }
+        let joinTimes = converged.map { $0 ?? phaseLimitSeconds }.sorted()
+        progress(String(format: "joined: median %.2f s, all %.2f s", joinTimes[n / 2], joinTimes[n - 1]))
+
+        // Idle: counters and CPU over the window, RSS at its end.
+        try await Task.sleep(for: .seconds(1))
+        for a in agents { a.signal(SIGUSR1) }
+        let cpu0 = agents.map(\.cpuSeconds)
+        let idleStart = Date()
+        try await Task.sleep(for: .milliseconds(Int(idleSeconds * 1000)))
+        for a in agents { a.signal(SIGUSR1) }
+        let cpu1 = agents.map(\.cpuSeconds)
+        let idleElapsed = Date().timeIntervalSince(idleStart)
+        try await Task.sleep(for: .milliseconds(300))
+        let deltas = agents.compactMap { $0.statisticsDelta() }
+        let datagrams = deltas.map(\.datagrams).reduce(0, +) / Double(max(1, deltas.count)) / idleElapsed
+        let bytes = deltas.map(\.bytes).reduce(0, +) / Double(max(1, deltas.count)) / idleElapsed
+        let cpu = zip(cpu0, cpu1).map { ($1 - $0) / idleElapsed * 100 }.reduce(0, +) / Double(n)
+        let rss = agents.map(\.rssMiB).reduce(0, +) / Double(n)
+        progress(String(format: "idle: %.2f datagrams/s, %.0f B/s, %.3f%% CPU, %.1f MiB RSS per agent", datagrams, bytes, cpu, rss))
+
+        // Kill one.
+        let victim = n / 2
+        let killedAt = Date().timeIntervalSince1970
+        agents[victim].signal(SIGKILL)
+        let survivors = agents.indices.filter { $0 != victim }
+        var detected: [Double] = []
+        detectionCurve = []
+        while Date().timeIntervalSince1970 < killedAt + phaseLimitSeconds {
+            try await Task.sleep(for: .milliseconds(50))
+            detected = survivors.compactMap { agents[$0].firstTime(member: "agent-\(victim)", states: ["dead"], after: killedAt) }
+            detectionCurve.append((Date().timeIntervalSince1970 - killedAt, Double(detected.count) / Double(survivors.count)))
+            if detected.count == survivors.count { break }
+        }
+        let first = (detected.min() ?? killedAt + phaseLimitSeconds) - killedAt
+        let all = detected.count == survivors.count ? (detected.max() ?? 0) - killedAt : phaseLimitSeconds
+        progress(String(format: "detected: first %.2f s, all %.2f s", first, all))
+
+        // Pause another.
+        let paused = n > 2 ? n / 3 : 0
+        let pausedID = "agent-\(paused)"
+        let pausedAt = Date().timeIntervalSince1970
+        agents[paused].signal(SIGSTOP)
+        try await Task.sleep(for: .milliseconds(Int(pauseSeconds * 1000)))
+        agents[paused].signal(SIGCONT)
+        let resumedAt = Date().timeIntervalSince1970
+        let observers = survivors.filter { $0 != paused }
+        let suspected = observers.contains { agents[$0].firstTime(member: pausedID, states: ["suspect", "dead"], after: pausedAt) != nil }
+        var refute = 0.0
+        if suspected {
+            while Date().timeIntervalSince1970 < resumedAt + phaseLimitSeconds {
+                if observers.allSatisfy({ agents[$0].latestState(of: pausedID) == "alive" }) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            refute = Date().timeIntervalSince1970 - resumedAt
+        }
+        try await Task.sleep(for: .seconds(1))
+        var falsePositives: Set<String> = []
+        for i in survivors {
+            for id in agents[i].membersMarkedDead where id != "agent-\(victim)" { falsePositives.insert(id) }
+        }
+        progress(String(format: "paused %.1f s: refuted in %.2f s; false positives %d", pauseSeconds, refute, falsePositives.count))
+
+        for i in survivors { agents[i].signal(SIGTERM) }
+        for i in survivors { await agents[i].waitForExit(seconds: 10) }
+        return GossipTrialResult(
+            joinConvergence: .init(median: joinTimes[n / 2], max: joinTimes[n - 1]),
+            detection: .init(first: first, all: all), falsePositives: falsePositives.count, refute: refute,
+            datagramsPerNodePerSecond: datagrams, bytesPerNodePerSecond: bytes, cpuPercentPerNode: cpu, rssMiBPerNode: rss)
+    }
+}
+
+/// One `prism agent --events` child and what it printed.
+final class AgentProcess: Sendable {
+    struct Event: Sendable {
+        var t: Double
+        var member: String
+        var state: String
+    }
+
+    struct Counters: Sendable {
+        var datagrams: Double
+        var bytes: Double
+    }
+
+    private let process: Process
+    private let state = Mutex<(buffer: String, events: [Event], stats: [Counters], port: Int?)>(("", [], [], nil))
+
+    init(id: String, seeds: String?, environment: [String: String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var args = ["agent", "--node-id", id, "--gossip", "127.0.0.1:0", "--events", "--log-level", "error"]
+        if let seeds { args += ["--seeds", seeds] }
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.consume(String(decoding: data, as: UTF8.self))
+        }
+        try process.run()
+    }
+
+    private func consume(_ text: String) {
+        state.withLock { s in
+            s.buffer += text
+            while let newline = s.buffer.firstIndex(of: "\n") {
+                let line = String(s.buffer[..<newline])
+                s.buffer.removeSubrange(...newline)
+                if line.hasPrefix("prism agent ready"), let field = line.split(separator: " ").first(where: { $0.hasPrefix("gossip=") }) {
+                    s.port = field.split(separator: ":").last.flatMap { Int($0) }
+                    continue
+                }
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                      let t = object["t"] as? Double else { continue }
+                if let stats = object["stats"] as? [String: Any] {
+                    s.stats.append(Counters(datagrams: (stats["datagrams_sent"] as? Double) ?? 0, bytes: (stats["bytes_sent"] as? Double) ?? 0))
+                } else if let member = object["member"] as? String, let st = object["state"] as? String {
+                    s.events.append(Event(t: t, member: member, state: st))
+                }
+            }
+        }
+    }
+
+    func waitForPort() async throws -> Int {
+        for _ in 0..<600 {
+            if let port = state.withLock({ $0.port }) { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw BenchFailure("an agent did not print its ready line in 6 s")
+    }
+
+    func signal(_ sig: Int32) {
+        if process.isRunning { kill(process.processIdentifier, sig) }
+    }
+
+    func waitForExit(seconds: Double) async {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    /// When this agent first held `count` other members alive at once.
+    func firstTimeHoldingAlive(count: Int) -> Double? {
+        state.withLock { s in
+            var alive: Set<String> = []
+            for e in s.events {
+                if e.state == "alive" { alive.insert(e.member) } else if e.state != "updated" { alive.remove(e.member) }
+                if alive.count >= count { return e.t }
+            }
+            return nil
+        }
+    }
+
+    func firstTime(member: String, states: Set<String>, after: Double) -> Double? {
+        state.withLock { s in s.events.first { $0.member == member && states.contains($0.state) && $0.t >= after }?.t }
+    }
+
+    func latestState(of member: String) -> String? {
+        state.withLock { s in s.events.last { $0.member == member && $0.state != "updated" }?.state }
+    }
+
+    var membersMarkedDead: Set<String> {
+        state.withLock { s in Set(s.events.filter { $0.state == "dead" }.map(\.member)) }
+    }
+
+    /// Sent traffic between the last two SIGUSR1 snapshots.
+    func statisticsDelta() -> Counters? {
+        state.withLock { s in
+            guard s.stats.count >= 2 else { return nil }
+            let a = s.stats[s.stats.count - 2], b = s.stats[s.stats.count - 1]
+            return Counters(datagrams: b.datagrams - a.datagrams, bytes: b.bytes - a.bytes)
+        }
+    }
+
+    /// User + system CPU seconds so far (from /proc).
+    var cpuSeconds: Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    var rssMiB: Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
+        return kb / 1024
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
