@@ -72,7 +72,8 @@ public struct SWIMSimulation {
 
     /// Starts a node (a new one, or a crashed one again with a fresh incarnation) joining through `seeds`.
     @discardableResult
-    public mutating func start(_ node: Int? = nil, zone: String = "", seeds: [Int] = [], delayMillis: Double = 0) -> Int {
+    public mutating func start(_ node: Int? = nil, zone: String = "", metadata: MemberMetadata? = nil, seeds: [Int] = [],
+                               delayMillis: Double = 0) -> Int {
         let index = node ?? nodes.count
         while nodes.count <= index {
             nodes.append(nil)
@@ -82,7 +83,7 @@ public struct SWIMSimulation {
         generations[index] += 1
         let endpoint = Self.endpoint(index)
         endpoints[endpoint] = index
-        var core = Core(id: Self.name(index), endpoint: endpoint, metadata: MemberMetadata(zone: zone), settings: settings,
+        var core = Core(id: Self.name(index), endpoint: endpoint, metadata: metadata ?? MemberMetadata(zone: zone), settings: settings,
                         random: SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &+ UInt64(generations[index]) << 32),
                         now: Moment(nanoseconds: now))
         core.join(seeds: seeds.map(Self.endpoint))

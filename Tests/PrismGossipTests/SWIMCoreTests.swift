@@ -157,4 +157,61 @@ struct SWIMCoreTests {
         x.advance(to: Moment(nanoseconds: 60_000_000_000))
         #expect(!x.takeOutputs().contains { if case .pushPull(_, let s) = $0 { s.join } else { false } }, "joined: no more join attempts")
     }
+
+    /// The probe round that targets `target`: its sequence, after the ack deadline has passed.
+    func failedProbe(_ x: inout Core) -> (sequence: UInt32, target: String)? {
+        x.advance(to: Moment(nanoseconds: 1_000_000_000))
+        var found: (UInt32, String)?
+        for case .send(_, let messages) in x.takeOutputs() {
+            if case .ping(let seq, let target, _, _)? = messages.first { found = (seq, target) }
+        }
+        x.advance(to: Moment(nanoseconds: 1_600_000_000))
+        let checks = x.takeOutputs().compactMap { output -> String? in
+            if case .checkReachability(let member, _, _) = output { member } else { nil }
+        }
+        #expect(checks == found.map { [$0.1] }, "an unanswered ping leads to a TCP reachability check")
+        return found.map { (sequence: $0.0, target: $0.1) }
+    }
+
+    @Test func aRefusedConnectionDeclaresTheMemberDeadAtOnce() throws {
+        var x = core("a", a)
+        x.receive([alive("b", b), alive("c", c)])
+        _ = x.takeOutputs()
+        let probe = try #require(failedProbe(&x))
+        x.receiveReachability(member: probe.target, sequence: probe.sequence &+ 1, .refused)
+        #expect(x.members[probe.target]?.status == .alive, "an answer for another probe round is ignored")
+        x.receiveReachability(member: probe.target, sequence: probe.sequence, .refused)
+        x.advance(to: Moment(nanoseconds: 1_600_000_001))
+        #expect(x.members[probe.target]?.status == .dead, "nothing listens there: no suspicion period")
+    }
+
+    @Test func anAcceptedConnectionPostponesSuspicionForASuspicionTimeout() throws {
+        var x = core("a", a, settings: SWIMSettings(suspicionMaxTimeout: .milliseconds(3000)))
+        x.receive([alive("b", b)])
+        _ = x.takeOutputs()
+        let probe = try #require(failedProbe(&x))
+        x.receiveReachability(member: probe.target, sequence: probe.sequence, .accepted)
+        x.advance(to: Moment(nanoseconds: 2_000_000_000))
+        #expect(x.members["b"]?.status == .alive, "its kernel answers: paused or lossy, not gone")
+        // Still silent on every probe (each accepted), until a whole suspicion timeout passed.
+        var t: UInt64 = 2_000_000_000
+        while x.members["b"]?.status == .alive && t < 10_000_000_000 {
+            t += 100_000_000
+            x.advance(to: Moment(nanoseconds: t))
+            for case .checkReachability(let member, _, let seq) in x.takeOutputs() { x.receiveReachability(member: member, sequence: seq, .accepted) }
+        }
+        #expect(x.members["b"]?.status == .suspect)
+        #expect(t >= 1_500_000_000 + 3_000_000_000, "suspected only after the suspicion timeout of silence (at \(t) ns)")
+    }
+
+    @Test func membersOfAnIncompatibleProtocolVersionAreRefused() {
+        var x = core("a", a)
+        x.receive([.update(.alive(id: "future", incarnation: 0, endpoint: b, metadata: MemberMetadata(protocolVersion: GossipProtocol.version + 1)))])
+        x.receive([.update(.alive(id: "future", incarnation: 1, endpoint: b, metadata: MemberMetadata(protocolVersion: GossipProtocol.version + 1)))])
+        #expect(x.members["future"] == nil)
+        let refused = x.takeOutputs().compactMap { if case .event(let e) = $0, e.change == .refused { e.member } else { nil } }
+        #expect(refused == ["future"], "reported once")
+        x.receive([alive("c", c)])
+        #expect(x.members["c"]?.status == .alive)
+    }
 }
