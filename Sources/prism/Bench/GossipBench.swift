@@ -58,6 +58,10 @@ struct GossipBench: AsyncParsableCommand {
         let command = "prism bench gossip --mode \(mode.rawValue) --nodes \(nodes) --trials \(trials)"
             + (mode == .sim ? " --loss \(loss) --latency \(latency) --seed \(seed)" : "") + " --pause-seconds \(pauseSeconds)"
         BenchSupport.progress(command)
+        if vsSerf && !FileManager.default.isExecutableFile(atPath: "/usr/bin/serf") {
+            throw ValidationError("--vs-serf needs the serf binary (Debian: apt-get install serf)")
+        }
+        var serfResults: [GossipTrialResult] = []
         var results: [GossipTrialResult] = []
         var curves: [(join: [(Double, Double)], detection: [(Double, Double)])] = []
         for trial in 0..<trials {
@@ -79,6 +83,15 @@ struct GossipBench: AsyncParsableCommand {
                 scenario.idleSeconds = idleSeconds
                 results.append(try await scenario.run { BenchSupport.progress("  " + $0) })
                 curves.append((scenario.joinCurve, scenario.detectionCurve))
+                if vsSerf {
+                    BenchSupport.progress("  the same with Serf agents")
+                    var serf = GossipProcessTrial(nodes: nodes)
+                    serf.kind = .serf
+                    serf.pauseSeconds = pauseSeconds
+                    serf.idleSeconds = idleSeconds
+                    serfResults.append(try await serf.run { BenchSupport.progress("    serf: " + $0) })
+                    if !json { print("serf trial \(trial + 1): " + Self.summary(serfResults[trial])) }
+                }
             }
             if !json { print("trial \(trial + 1): " + Self.summary(results[trial])) }
         }
@@ -87,12 +100,31 @@ struct GossipBench: AsyncParsableCommand {
             try GossipPlot.svg(title: command, curves: curves).write(toFile: plot, atomically: true, encoding: .utf8)
             BenchSupport.progress("plot written to \(plot)")
         }
+        let serfTotal = GossipTrialResult.aggregate(serfResults)
         if json {
             try BenchSupport.printJSON(total)
         } else {
             print("all \(trials) trials: " + Self.summary(total))
-            print("reproduce: \(command)")
+            if let serfTotal {
+                print("serf, all \(trials) trials: " + Self.summary(serfTotal))
+                print(Self.ratios(total, serf: serfTotal))
+            }
+            print("reproduce: \(command)" + (vsSerf ? " --vs-serf" : ""))
         }
+    }
+
+    /// Serf's figure divided by Prism's: above 1 means Prism is faster or lighter.
+    static func ratios(_ prism: GossipTrialResult, serf: GossipTrialResult) -> String {
+        func ratio(_ s: Double, _ p: Double) -> String { p > 0 ? String(format: "%.1fx", s / p) : "n/a" }
+        var parts = [
+            "join median " + ratio(serf.joinConvergence.median, prism.joinConvergence.median),
+            "join max " + ratio(serf.joinConvergence.max, prism.joinConvergence.max),
+            "detection first " + ratio(serf.detection.first, prism.detection.first),
+            "detection all " + ratio(serf.detection.all, prism.detection.all),
+        ]
+        if let sc = serf.cpuPercentPerNode, let pc = prism.cpuPercentPerNode { parts.append("CPU " + ratio(sc, pc)) }
+        if let sr = serf.rssMiBPerNode, let pr = prism.rssMiBPerNode { parts.append("RSS " + ratio(sr, pr)) }
+        return "Serf / Prism (above 1: Prism better): " + parts.joined(separator: ", ")
     }
 
     static func summary(_ r: GossipTrialResult) -> String {

@@ -6,7 +6,9 @@ import Synchronization
 /// through the first, idle, one is SIGKILLed, another SIGSTOPped for a while and continued.
 /// Everything is read from the agents' `--events` lines and from /proc.
 struct GossipProcessTrial {
+    enum Kind: String { case prism, serf }
     var nodes: Int
+    var kind = Kind.prism
     var idleSeconds = 10.0
     var pauseSeconds = 3.0
     var phaseLimitSeconds = 60.0
@@ -20,10 +22,20 @@ struct GossipProcessTrial {
         let n = nodes
         var agents: [AgentProcess] = []
         defer { for a in agents { a.signal(SIGKILL) } }
-        let seed = try AgentProcess(id: "agent-0", seeds: nil, environment: environment)
-        agents.append(seed)
-        let port = try await seed.waitForPort()
-        for i in 1..<n { agents.append(try AgentProcess(id: "agent-\(i)", seeds: "127.0.0.1:\(port)", environment: environment)) }
+        switch kind {
+        case .prism:
+            let seed = try AgentProcess(id: "agent-0", seeds: nil, environment: environment)
+            agents.append(seed)
+            let port = try await seed.waitForPort()
+            for i in 1..<n { agents.append(try AgentProcess(id: "agent-\(i)", seeds: "127.0.0.1:\(port)", environment: environment)) }
+        case .serf:
+            let base = Int.random(in: 20_000..<40_000)
+            agents.append(try AgentProcess(serf: "agent-0", port: base, rpcPort: base + 1000, seedPort: nil))
+            try await Task.sleep(for: .milliseconds(300))
+            for i in 1..<n {
+                agents.append(try AgentProcess(serf: "agent-\(i)", port: base + 2 * i, rpcPort: base + 1000 + i, seedPort: base))
+            }
+        }
         let started = Date().timeIntervalSince1970
         progress("started \(n) agents")
 
@@ -88,7 +100,7 @@ struct GossipProcessTrial {
         var refute = 0.0
         if suspected {
             while Date().timeIntervalSince1970 < resumedAt + phaseLimitSeconds {
-                if observers.allSatisfy({ agents[$0].latestState(of: pausedID) == "alive" }) { break }
+                        if observers.allSatisfy({ agents[$0].latestState(of: pausedID) == "alive" }) { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             refute = Date().timeIntervalSince1970 - resumedAt
@@ -123,9 +135,14 @@ final class AgentProcess: Sendable {
     }
 
     private let process: Process
+    private let id: String
+    /// Events come from Serf's log lines rather than `--events` JSON lines.
+    private let serfLog: Bool
     private let state = Mutex<(buffer: String, events: [Event], stats: [Counters], port: Int?)>(("", [], [], nil))
 
     init(id: String, seeds: String?, environment: [String: String]) throws {
+        self.id = id
+        serfLog = false
         process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         var args = ["agent", "--node-id", id, "--gossip", "127.0.0.1:0", "--events", "--log-level", "error"]
@@ -145,12 +162,38 @@ final class AgentProcess: Sendable {
         try process.run()
     }
 
+    /// A Serf agent (LAN profile: 1 s probes, like Prism's default). Its membership events are
+    /// read from its log as they happen (`serf: EventMemberJoin: NAME ...`), stamped on arrival:
+    /// the event-handler route would add Serf's 1 s coalescing delay, which is not detection time.
+    init(serf id: String, port: Int, rpcPort: Int, seedPort: Int?) throws {
+        self.id = id
+        serfLog = true
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var args = ["serf", "agent", "-node=\(id)", "-bind=127.0.0.1:\(port)", "-rpc-addr=127.0.0.1:\(rpcPort)", "-log-level=info"]
+        if let seedPort { args.append("-join=127.0.0.1:\(seedPort)") }
+        process.arguments = args
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.consume(String(decoding: data, as: UTF8.self))
+        }
+        try process.run()
+    }
+
     private func consume(_ text: String) {
         state.withLock { s in
             s.buffer += text
             while let newline = s.buffer.firstIndex(of: "\n") {
                 let line = String(s.buffer[..<newline])
                 s.buffer.removeSubrange(...newline)
+                if serfLog {
+                    if let event = Self.serfEvent(line), event.member != id { s.events.append(event) }
+                    continue
+                }
                 if line.hasPrefix("prism agent ready"), let field = line.split(separator: " ").first(where: { $0.hasPrefix("gossip=") }) {
                     s.port = field.split(separator: ":").last.flatMap { Int($0) }
                     continue
@@ -159,11 +202,27 @@ final class AgentProcess: Sendable {
                       let t = object["t"] as? Double else { continue }
                 if let stats = object["stats"] as? [String: Any] {
                     s.stats.append(Counters(datagrams: (stats["datagrams_sent"] as? Double) ?? 0, bytes: (stats["bytes_sent"] as? Double) ?? 0))
-                } else if let member = object["member"] as? String, let st = object["state"] as? String {
+                } else if let member = object["member"] as? String, let st = object["state"] as? String, member != id {
                     s.events.append(Event(t: t, member: member, state: st))
                 }
             }
         }
+    }
+
+    static func serfEvent(_ line: String) -> Event? {
+        guard let range = line.range(of: "serf: EventMember") else { return nil }
+        let rest = line[range.upperBound...].split(separator: " ")
+        guard rest.count >= 2 else { return nil }
+        let state: String
+        switch rest[0] {
+        case "Join:": state = "alive"
+        case "Failed:": state = "dead"
+        case "Leave:": state = "left"
+        case "Reap:": state = "removed"
+        case "Update:": state = "updated"
+        default: return nil
+        }
+        return Event(t: Date().timeIntervalSince1970, member: String(rest[1]), state: state)
     }
 
     func waitForPort() async throws -> Int {
