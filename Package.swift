@@ -125,6 +125,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrismGossipTests", dependencies: ["PrismGossip", "PrismSimulation", "PrismStorage", "PrismTransport"], swiftSettings: strict),
+        .testTarget(
+            name: "PrismTransportTests",
+            dependencies: [
+                "PrismTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
     ]
 )

@@ -57,41 +57,38 @@ public final class PrismProcess: @unchecked Sendable {
     /// Starts `prism serve` and waits for its ready line; returns the HTTP port it listens on.
     @discardableResult
     public func startServing(timeout: Double = 60) async throws -> Int {
+        try await startAndWait(for: "prism ready", timeout: timeout) { line in
+            guard let port = Self.port(of: "http=", in: line) else { return false }
+            httpPort = port
+            gossipPort = Self.port(of: "gossip=", in: line) ?? 0
+            return true
+        }
+        return httpPort
+    }
+
+    /// Starts `prism agent` and waits for its ready line; returns the gossip port it listens on.
+    @discardableResult
+    public func startAgent(timeout: Double = 60) async throws -> Int {
+        try await startAndWait(for: "prism agent ready", timeout: timeout) { line in
+            guard let port = Self.port(of: "gossip=", in: line) else { return false }
+            gossipPort = port
+            return true
+        }
+        return gossipPort
+    }
+
+    /// Starts the process and waits until a stdout line with `prefix` satisfies `accept`.
+    private func startAndWait(for prefix: String, timeout: Double, _ accept: (Substring) -> Bool) async throws {
         try start()
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = standardOutput.split(separator: "\n").first(where: { $0.hasPrefix("prism ready") }),
-               let field = line.split(separator: " ").first(where: { $0.hasPrefix("http=") }),
-               let port = field.split(separator: ":").last.flatMap({ Int($0) }) {
-                httpPort = port
-                gossipPort = Self.port(of: "gossip=", in: line) ?? 0
-                return port
-            }
+            if let line = standardOutput.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), accept(line) { return }
             if !process.isRunning {
                 throw HTTPClient.Failure(description: "prism exited with \(process.terminationStatus) before it was ready:\n\(standardError)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw HTTPClient.Failure(description: "prism did not become ready in \(timeout)s:\n\(standardError)")
-    }
-
-    /// Starts `prism agent` and waits for its ready line; returns the gossip port it listens on.
-    @discardableResult
-    public func startAgent(timeout: Double = 60) async throws -> Int {
-        try start()
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let line = standardOutput.split(separator: "\n").first(where: { $0.hasPrefix("prism agent ready") }),
-               let port = Self.port(of: "gossip=", in: line) {
-                gossipPort = port
-                return port
-            }
-            if !process.isRunning {
-                throw HTTPClient.Failure(description: "prism agent exited with \(process.terminationStatus):\n\(standardError)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HTTPClient.Failure(description: "prism agent did not become ready in \(timeout)s:\n\(standardError)")
     }
 
     static func port(of field: String, in line: Substring) -> Int? {

@@ -2,68 +2,106 @@ import NIOCore
 import NIOPosix
 
 /// A TCP server answering one length-prefixed request frame per connection with one reply frame
-/// (gossip push-pull). A connection that sends nothing within `readTimeout` is closed; a
-/// handler that returns nil closes the connection without a reply (refused request).
+/// (gossip push-pull). A connection is closed `connectionTimeout` after it opened, whatever it
+/// did by then; a handler that returns nil closes the connection without a reply (refused request).
+///
+/// Connections are plain NIO channels with a small handler, not `NIOAsyncChannel`s: an async
+/// server channel traps when it is closed while an accepted connection still waits in its
+/// stream (apple/swift-nio#2637), and a gossip port must survive any connection at any moment.
 public final class FrameServer: Sendable {
     public typealias Handler = @Sendable ([UInt8]) async -> [UInt8]?
-    private typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 
-    private let server: NIOAsyncChannel<Connection, Never>
+    private let channel: Channel
+    private let requests: AsyncStream<FrameRequest>
     public let localAddress: SocketAddress
-    private let readTimeout: Duration
 
-    private init(server: NIOAsyncChannel<Connection, Never>, readTimeout: Duration) throws {
-        self.server = server
-        self.readTimeout = readTimeout
-        guard let local = server.channel.localAddress else { throw TransportError.notBound }
+    private init(channel: Channel, requests: AsyncStream<FrameRequest>) throws {
+        self.channel = channel
+        self.requests = requests
+        guard let local = channel.localAddress else { throw TransportError.notBound }
         localAddress = local
     }
 
-    public static func bind(host: String, port: Int, maxFrameSize: Int, readTimeout: Duration = .seconds(5),
+    public static func bind(host: String, port: Int, maxFrameSize: Int, connectionTimeout: TimeAmount = .seconds(5),
                             group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FrameServer {
-        let server = try await ServerBootstrap(group: group)
+        let (stream, continuation) = AsyncStream.makeStream(of: FrameRequest.self, bufferingPolicy: .bufferingNewest(1024))
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
-                    return try Connection(wrappingChannelSynchronously: channel)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
+                    try child.pipeline.syncOperations.addHandler(FrameRequestForwarder(continuation: continuation, timeout: connectionTimeout))
                 }
             }
-        return try FrameServer(server: server, readTimeout: readTimeout)
+            .bind(host: host, port: port).get()
+        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        return try FrameServer(channel: channel, requests: stream)
     }
 
     public var port: Int { localAddress.port ?? 0 }
 
-    /// Serves until the task is cancelled or `close` is called.
+    /// Serves until `close` is called (requests are answered concurrently).
     public func run(_ handler: @escaping Handler) async {
-        let timeout = readTimeout
         await withDiscardingTaskGroup { group in
-            do {
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await Self.serve(connection, timeout: timeout, handler: handler) }
-                    }
+            for await request in requests {
+                group.addTask {
+                    guard let reply = await handler(request.payload) else { return request.close() }
+                    request.reply(reply)
                 }
-            } catch {
-                // The listening socket closed (shutdown): stop accepting.
             }
         }
     }
 
     public func close() async {
-        try? await server.channel.close()
+        try? await channel.close()
+    }
+}
+
+/// One request frame and the connection it came on.
+struct FrameRequest: Sendable {
+    let payload: [UInt8]
+    let channel: Channel
+
+    func reply(_ bytes: [UInt8]) {
+        channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private static func serve(_ connection: Connection, timeout: Duration, handler: @escaping Handler) async {
-        try? await connection.executeThenClose { inbound, outbound in
-            guard let request = try await withDeadline(timeout, "request read", { () async throws -> ByteBuffer? in
-                var iterator = inbound.makeAsyncIterator()
-                return try await iterator.next()
-            }) else { return }
-            guard let reply = await handler(Array(request.readableBytesView)) else { return }
-            try await outbound.write(Frame.encode(reply, allocator: connection.channel.allocator))
+    func close() { channel.close(promise: nil) }
+}
+
+/// Hands a connection's first frame to the server's stream and ignores the rest; closes the
+/// connection when its time is up or when it sends a bad frame.
+private final class FrameRequestForwarder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let continuation: AsyncStream<FrameRequest>.Continuation
+    let timeout: TimeAmount
+
+    init(continuation: AsyncStream<FrameRequest>.Continuation, timeout: TimeAmount) {
+        self.continuation = continuation
+        self.timeout = timeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        // Only the first frame is a request; a peer that sends more gets no more answers.
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        switch continuation.yield(FrameRequest(payload: Array(frame.readableBytesView), channel: context.channel)) {
+        case .enqueued: break
+        case .dropped(let oldest): oldest.close()  // a flood: the longest-waiting request goes unanswered
+        case .terminated: context.close(promise: nil)  // the server is closing
+        @unknown default: context.close(promise: nil)
         }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // An oversized or broken frame: the connection goes, the server stays.
+        context.close(promise: nil)
     }
 }
 
