@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// One datagram received: its bytes and where it came from.
 public struct Datagram: Sendable {
@@ -7,40 +8,46 @@ public struct Datagram: Sendable {
     public var sender: SocketAddress
 }
 
-/// A bound UDP socket: datagrams arrive on `incoming` in order; `send` never waits. When the
-/// reader falls behind, the oldest queued datagrams are dropped (a gossip packet that waited
-/// that long is stale anyway) and counted in `dropped`.
+/// A bound UDP socket. Datagrams go to the receiver set with `onReceive`, called on the socket's
+/// event loop as each one is read (none is queued: a shell that runs on the same loop handles it
+/// at once, so a busy Swift concurrency pool never delays a probe's answer); `send` never waits.
 public final class DatagramSocket: Sendable {
-    public let incoming: AsyncStream<Datagram>
+    public typealias Receiver = @Sendable (Datagram) -> Void
     public let localAddress: SocketAddress
     private let channel: Channel
+    private let receiver: ReceiverSlot
 
     /// The largest datagram read; larger ones are truncated by the kernel and then fail to decode.
     public static let maxDatagramSize = 65_507
 
-    private init(channel: Channel, incoming: AsyncStream<Datagram>) throws {
+    private init(channel: Channel, receiver: ReceiverSlot) throws {
         self.channel = channel
-        self.incoming = incoming
+        self.receiver = receiver
         guard let local = channel.localAddress else { throw TransportError.notBound }
         localAddress = local
     }
 
-    public static func bind(host: String, port: Int, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                            queueLimit: Int = 4096) async throws -> DatagramSocket {
-        let (stream, continuation) = AsyncStream.makeStream(of: Datagram.self, bufferingPolicy: .bufferingNewest(queueLimit))
+    public static func bind(host: String, port: Int, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> DatagramSocket {
+        let slot = ReceiverSlot()
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramForwarder(continuation: continuation))
+                    try channel.pipeline.syncOperations.addHandler(DatagramForwarder(slot: slot))
                 }
             }
             .bind(host: host, port: port).get()
-        return try DatagramSocket(channel: channel, incoming: stream)
+        return try DatagramSocket(channel: channel, receiver: slot)
     }
 
     public var port: Int { localAddress.port ?? 0 }
+    public var eventLoop: EventLoop { channel.eventLoop }
+
+    /// Hands every datagram read from now on to `receive` (earlier ones were dropped).
+    public func onReceive(_ receive: @escaping Receiver) {
+        receiver.set(receive)
+    }
 
     public func send(_ bytes: [UInt8], to address: SocketAddress) {
         var buffer = channel.allocator.buffer(capacity: bytes.count)
@@ -49,24 +56,27 @@ public final class DatagramSocket: Sendable {
     }
 
     public func close() async {
+        receiver.set(nil)
         try? await channel.close()
     }
 }
 
+/// Where a socket's datagrams go; settable after the socket is bound.
+final class ReceiverSlot: Sendable {
+    private let receiver = Mutex<DatagramSocket.Receiver?>(nil)
+    func set(_ r: DatagramSocket.Receiver?) { receiver.withLock { $0 = r } }
+    func get() -> DatagramSocket.Receiver? { receiver.withLock { $0 } }
+}
+
 private final class DatagramForwarder: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let continuation: AsyncStream<Datagram>.Continuation
+    let slot: ReceiverSlot
 
-    init(continuation: AsyncStream<Datagram>.Continuation) { self.continuation = continuation }
+    init(slot: ReceiverSlot) { self.slot = slot }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        continuation.yield(Datagram(bytes: Array(envelope.data.readableBytesView), sender: envelope.remoteAddress))
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        continuation.finish()
-        context.fireChannelInactive()
+        slot.get()?(Datagram(bytes: Array(envelope.data.readableBytesView), sender: envelope.remoteAddress))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -1,84 +1,75 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A TCP server answering one length-prefixed request frame per connection with one reply frame
-/// (gossip push-pull). A connection is closed `connectionTimeout` after it opened, whatever it
-/// did by then; a handler that returns nil closes the connection without a reply (refused request).
+/// (gossip push-pull). The handler set with `serve` runs on the connection's event loop; a
+/// handler that returns nil, or none set yet, closes the connection without a reply (refused
+/// request). A connection is closed `connectionTimeout` after it opened, whatever it did by then.
 ///
 /// Connections are plain NIO channels with a small handler, not `NIOAsyncChannel`s: an async
 /// server channel traps when it is closed while an accepted connection still waits in its
 /// stream (apple/swift-nio#2637), and a gossip port must survive any connection at any moment.
 public final class FrameServer: Sendable {
-    public typealias Handler = @Sendable ([UInt8]) async -> [UInt8]?
+    public typealias Handler = @Sendable ([UInt8]) -> [UInt8]?
 
     private let channel: Channel
-    private let requests: AsyncStream<FrameRequest>
+    private let handler: HandlerSlot
     public let localAddress: SocketAddress
 
-    private init(channel: Channel, requests: AsyncStream<FrameRequest>) throws {
+    private init(channel: Channel, handler: HandlerSlot) throws {
         self.channel = channel
-        self.requests = requests
+        self.handler = handler
         guard let local = channel.localAddress else { throw TransportError.notBound }
         localAddress = local
     }
 
+    /// Binds; with `group` a single event loop, every connection is served on that loop.
     public static func bind(host: String, port: Int, maxFrameSize: Int, connectionTimeout: TimeAmount = .seconds(5),
                             group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> FrameServer {
-        let (stream, continuation) = AsyncStream.makeStream(of: FrameRequest.self, bufferingPolicy: .bufferingNewest(1024))
+        let slot = HandlerSlot()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
-                    try child.pipeline.syncOperations.addHandler(FrameRequestForwarder(continuation: continuation, timeout: connectionTimeout))
+                    try child.pipeline.syncOperations.addHandler(FrameRequestHandler(slot: slot, timeout: connectionTimeout))
                 }
             }
             .bind(host: host, port: port).get()
-        channel.closeFuture.whenComplete { _ in continuation.finish() }
-        return try FrameServer(channel: channel, requests: stream)
+        return try FrameServer(channel: channel, handler: slot)
     }
 
     public var port: Int { localAddress.port ?? 0 }
 
-    /// Serves until `close` is called (requests are answered concurrently).
-    public func run(_ handler: @escaping Handler) async {
-        await withDiscardingTaskGroup { group in
-            for await request in requests {
-                group.addTask {
-                    guard let reply = await handler(request.payload) else { return request.close() }
-                    request.reply(reply)
-                }
-            }
-        }
+    /// Answers every request from now on with `handler`.
+    public func serve(_ handler: @escaping Handler) {
+        self.handler.set(handler)
     }
 
     public func close() async {
+        handler.set(nil)
         try? await channel.close()
     }
 }
 
-/// One request frame and the connection it came on.
-struct FrameRequest: Sendable {
-    let payload: [UInt8]
-    let channel: Channel
-
-    func reply(_ bytes: [UInt8]) {
-        channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
-    }
-
-    func close() { channel.close(promise: nil) }
+final class HandlerSlot: Sendable {
+    private let handler = Mutex<FrameServer.Handler?>(nil)
+    func set(_ h: FrameServer.Handler?) { handler.withLock { $0 = h } }
+    func get() -> FrameServer.Handler? { handler.withLock { $0 } }
 }
 
-/// Hands a connection's first frame to the server's stream and ignores the rest; closes the
-/// connection when its time is up or when it sends a bad frame.
-private final class FrameRequestForwarder: ChannelInboundHandler, Sendable {
+/// Answers a connection's first frame and ignores the rest; closes the connection after the
+/// reply, when its time is up, or when it sends a bad frame.
+private final class FrameRequestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    let continuation: AsyncStream<FrameRequest>.Continuation
+    let slot: HandlerSlot
     let timeout: TimeAmount
+    private var answered = false
 
-    init(continuation: AsyncStream<FrameRequest>.Continuation, timeout: TimeAmount) {
-        self.continuation = continuation
+    init(slot: HandlerSlot, timeout: TimeAmount) {
+        self.slot = slot
         self.timeout = timeout
     }
 
@@ -88,33 +79,17 @@ private final class FrameRequestForwarder: ChannelInboundHandler, Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
         // Only the first frame is a request; a peer that sends more gets no more answers.
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        switch continuation.yield(FrameRequest(payload: Array(frame.readableBytesView), channel: context.channel)) {
-        case .enqueued: break
-        case .dropped(let oldest): oldest.close()  // a flood: the longest-waiting request goes unanswered
-        case .terminated: context.close(promise: nil)  // the server is closing
-        @unknown default: context.close(promise: nil)
-        }
+        guard !answered else { return }
+        answered = true
+        let frame = unwrapInboundIn(data)
+        guard let reply = slot.get()?(Array(frame.readableBytesView)) else { return context.close(promise: nil) }
+        let channel = context.channel
+        channel.writeAndFlush(Frame.encode(reply, allocator: channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // An oversized or broken frame: the connection goes, the server stays.
         context.close(promise: nil)
-    }
-}
-
-/// Runs `body`, failing with `TransportError.timedOut` when it takes longer than `limit`.
-public func withDeadline<T: Sendable>(_ limit: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TransportError.timedOut(what)
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw TransportError.timedOut(what) }
-        return first
     }
 }

@@ -11,21 +11,27 @@ import Glibc
 public enum TCPReachability {
     public enum Result: Sendable, Equatable { case refused, accepted }
 
-    /// nil when the attempt timed out or failed otherwise (no evidence either way).
-    public static func check(_ address: SocketAddress, timeout: Duration,
+    /// nil when the attempt timed out or failed otherwise (no evidence either way); completed on `loop`.
+    public static func check(_ address: SocketAddress, timeout: TimeAmount, on loop: EventLoop) -> EventLoopFuture<Result?> {
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .connect(to: address)
+            .map { channel -> Result? in
+                channel.close(promise: nil)
+                return .accepted
+            }
+            .flatMapErrorThrowing { error -> Result? in
+                if let error = error as? NIOConnectionError {
+                    return error.connectionErrors.contains { isRefusal($0.error) } ? .refused : nil
+                }
+                return isRefusal(error) ? .refused : nil
+            }
+    }
+
+    /// The same, awaited.
+    public static func check(_ address: SocketAddress, timeout: TimeAmount,
                              group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async -> Result? {
-        let millis = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        do {
-            let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.milliseconds(max(1, millis)))
-                .connect(to: address).get()
-            try? await channel.close()
-            return .accepted
-        } catch let error as NIOConnectionError {
-            return error.connectionErrors.contains { isRefusal($0.error) } ? .refused : nil
-        } catch {
-            return isRefusal(error) ? .refused : nil
-        }
+        (try? await check(address, timeout: timeout, on: group.next()).get()) ?? nil
     }
 
     private static func isRefusal(_ error: any Error) -> Bool {

@@ -8,6 +8,11 @@ import Synchronization
 /// The SWIM core on real sockets: UDP for probes and gossip, TCP for push-pull, a monotonic
 /// clock for its timers. Everything the protocol decides happens in `SWIMCore`; this actor only
 /// moves bytes, keeps time, counts and logs.
+///
+/// The actor runs on a NIO event loop of its own (`unownedExecutor`), and so do its sockets and
+/// timers: a datagram, a push-pull request or a timer is handled right on that loop's thread,
+/// never queued behind work on the Swift concurrency pool. A node busy with searches on every
+/// core still answers probes on time, which is what keeps it from being declared dead.
 public actor GossipAgent {
     /// A membership change with the wall-clock time it was observed (for `--events`).
     public struct Observed: Sendable {
@@ -15,12 +20,17 @@ public actor GossipAgent {
         public var event: MembershipEvent
     }
 
+    /// The gossip thread: one event loop for every agent of the process, never shut down.
+    static let threads = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
     public let configuration: GossipAgentConfiguration
     public nonisolated let endpoint: GossipEndpoint
     public nonisolated let events: AsyncStream<Observed>
     /// Traffic counters; readable from any thread (the metrics scrape is synchronous).
     public nonisolated var statistics: GossipStatistics { counters.withLock { $0 } }
     private let counters = Mutex(GossipStatistics())
+    private nonisolated let loop: any EventLoop
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loop.executor.asUnownedSerialExecutor() }
 
     private var core: SWIMCore<SystemRandomNumberGenerator>
     private let format: GossipPacketFormat
@@ -29,27 +39,31 @@ public actor GossipAgent {
     private let eventSink: AsyncStream<Observed>.Continuation
     private let logger: Logger
     private var addresses: [GossipEndpoint: SocketAddress] = [:]
-    private var sleeper: Task<Void, Never>?
+    private var wake: Scheduled<Void>?
     private var plannedWake = Moment(nanoseconds: .max)
     private var lastVersionWarning: [String: Moment] = [:]
+    private var started = false
     private var stopped = false
+    private var stopWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Binds the sockets; `run` then joins and serves.
     public static func start(_ configuration: GossipAgentConfiguration, logger: Logger) async throws -> GossipAgent {
-        let socket = try await DatagramSocket.bind(host: configuration.bind.host, port: configuration.bind.port)
+        let loop = threads.next()
+        let socket = try await DatagramSocket.bind(host: configuration.bind.host, port: configuration.bind.port, group: loop)
         do {
             // TCP takes the port UDP got, so one gossip address serves both.
             let server = try await FrameServer.bind(host: configuration.bind.host, port: socket.port,
-                                                    maxFrameSize: configuration.maxPushPullBytes)
-            return GossipAgent(configuration: configuration, socket: socket, server: server, logger: logger)
+                                                    maxFrameSize: configuration.maxPushPullBytes, group: loop)
+            return GossipAgent(configuration: configuration, loop: loop, socket: socket, server: server, logger: logger)
         } catch {
             await socket.close()
             throw error
         }
     }
 
-    private init(configuration: GossipAgentConfiguration, socket: DatagramSocket, server: FrameServer, logger: Logger) {
+    private init(configuration: GossipAgentConfiguration, loop: any EventLoop, socket: DatagramSocket, server: FrameServer, logger: Logger) {
         self.configuration = configuration
+        self.loop = loop
         self.socket = socket
         self.server = server
         self.logger = logger
@@ -64,31 +78,28 @@ public actor GossipAgent {
 
     // MARK: Running
 
-    /// Joins through the seeds and runs the protocol until the task is cancelled or `stop` is called.
+    /// Joins through the seeds and runs the protocol until the task is cancelled (a crash: no
+    /// goodbye) or `stop` is called.
     public func run() async {
+        guard !started, !stopped else { return }
+        started = true
         logger.info("gossip listening", metadata: [
             "node": "\(configuration.id)", "bind": "\(configuration.bind.host):\(socket.port)", "advertise": "\(endpoint)",
             "seeds": "\(configuration.seeds.map(\.description).joined(separator: ","))",
             "encrypted": "\(configuration.keyring != nil)",
         ])
+        // Both callbacks run on this actor's loop, so they enter the actor without a hop.
+        socket.onReceive { datagram in self.assumeIsolated { $0.handle(datagram) } }
+        server.serve { request in self.assumeIsolated { $0.servePushPull(request) } }
         core.join(seeds: configuration.seeds)
         flush()
-        let socket = self.socket, server = self.server
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await datagram in socket.incoming { await self.handle(datagram) }
+        scheduleWake()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter in
+                if stopped { waiter.resume() } else { stopWaiters.append(waiter) }
             }
-            group.addTask {
-                await server.run { request in await self.servePushPull(request) }
-            }
-            group.addTask { await self.timerLoop() }
-            await withTaskCancellationHandler {
-                await group.next()
-            } onCancel: {
-                Task { await self.closeSockets() }
-            }
-            await closeSockets()
-            group.cancelAll()
+        } onCancel: {
+            Task { await self.stop(leave: false) }
         }
         eventSink.finish()
     }
@@ -108,30 +119,34 @@ public actor GossipAgent {
     private func closeSockets() async {
         guard !stopped else { return }
         stopped = true
-        sleeper?.cancel()
+        wake?.cancel()
+        wake = nil
         await socket.close()
         await server.close()
+        for waiter in stopWaiters { waiter.resume() }
+        stopWaiters = []
+        if !started { eventSink.finish() }
     }
 
-    private func timerLoop() async {
-        while !stopped && !Task.isCancelled {
-            let now = MonotonicClock.now()
-            core.advance(to: now)
-            flush()
-            let deadline = core.nextDeadline
-            plannedWake = deadline
-            let wait = deadline.since(MonotonicClock.now())
-            guard wait.nanoseconds > 0 else { continue }
-            let sleep = Task<Void, Never> { try? await Task.sleep(for: .nanoseconds(Int64(min(wait.nanoseconds, 60_000_000_000)))) }
-            sleeper = sleep
-            await withTaskCancellationHandler { await sleep.value } onCancel: { sleep.cancel() }
-            sleeper = nil
-        }
+    /// Runs the core's due timers, then sleeps until its next deadline.
+    private func tick() {
+        wake = nil
+        plannedWake = Moment(nanoseconds: .max)
+        guard !stopped else { return }
+        core.advance(to: MonotonicClock.now())
+        flush()
+        scheduleWake()
     }
 
-    /// Wakes the timer loop early when input created a deadline before its planned wake.
-    private func rescheduleIfNeeded() {
-        if core.nextDeadline < plannedWake { sleeper?.cancel() }
+    /// Arms the timer for the core's next deadline when it comes before the one already armed
+    /// (input can only bring deadlines forward; a later one is re-armed by the tick itself).
+    private func scheduleWake() {
+        let deadline = core.nextDeadline
+        guard !stopped, wake == nil || deadline < plannedWake else { return }
+        wake?.cancel()
+        plannedWake = deadline
+        let wait = min(deadline.since(MonotonicClock.now()).nanoseconds, 60_000_000_000)
+        wake = loop.scheduleTask(in: .nanoseconds(Int64(wait))) { self.assumeIsolated { $0.tick() } }
     }
 
     // MARK: Input
@@ -147,7 +162,7 @@ public actor GossipAgent {
             core.advance(to: MonotonicClock.now())
             core.receive(messages)
             flush()
-            rescheduleIfNeeded()
+            scheduleWake()
         } catch {
             refuse(error, from: "\(datagram.sender)")
         }
@@ -161,7 +176,7 @@ public actor GossipAgent {
             let reply = core.receivePushPull(state)
             counters.withLock { $0.pushPullsServed += 1 }
             flush()
-            rescheduleIfNeeded()
+            scheduleWake()
             return format.wrap(GossipCodec.encode(reply))
         } catch {
             refuse(error, from: "push-pull peer")
@@ -176,7 +191,7 @@ public actor GossipAgent {
             core.advance(to: now)
             core.receivePushPullReply(state)
             flush()
-            rescheduleIfNeeded()
+            scheduleWake()
         } catch {
             refuse(error, from: peer.description)
         }
@@ -186,7 +201,7 @@ public actor GossipAgent {
         core.advance(to: MonotonicClock.now())
         core.receiveReachability(member: member, sequence: sequence, result)
         flush()
-        rescheduleIfNeeded()
+        scheduleWake()
     }
 
     private func pushPullFailed(_ peer: GossipEndpoint, _ error: any Error) {
@@ -228,22 +243,21 @@ public actor GossipAgent {
                 guard let address = address(of: to) else { continue }
                 counters.withLock { $0.pushPullsStarted += 1 }
                 let request = format.wrap(GossipCodec.encode(state))
-                let (limit, timeout) = (configuration.maxPushPullBytes, configuration.pushPullTimeout)
-                Task {
-                    do {
-                        let reply = try await FrameClient.request(request, to: address, maxFrameSize: limit, timeout: timeout)
-                        self.pushPullReplied(reply, from: to)
-                    } catch {
-                        self.pushPullFailed(to, error)
+                FrameClient.request(request, to: address, maxFrameSize: configuration.maxPushPullBytes,
+                                    timeout: configuration.pushPullTimeout, on: loop).whenComplete { result in
+                    self.assumeIsolated { agent in
+                        switch result {
+                        case .success(let reply): agent.pushPullReplied(reply, from: to)
+                        case .failure(let error): agent.pushPullFailed(to, error)
+                        }
                     }
                 }
             case .checkReachability(let member, let to, let sequence):
                 guard let address = address(of: to) else { continue }
-                let timeout = configuration.settings.probeTimeout
-                Task {
-                    if let result = await TCPReachability.check(address, timeout: .nanoseconds(Int64(timeout.nanoseconds))) {
-                        self.reachabilityChecked(member: member, sequence: sequence, result == .refused ? .refused : .accepted)
-                    }
+                let timeout = TimeAmount.nanoseconds(Int64(configuration.settings.probeTimeout.nanoseconds))
+                TCPReachability.check(address, timeout: timeout, on: loop).whenSuccess { result in
+                    guard let result else { return }
+                    self.assumeIsolated { $0.reachabilityChecked(member: member, sequence: sequence, result == .refused ? .refused : .accepted) }
                 }
             case .event(let event):
                 let level: Logger.Level = switch event.change {
@@ -281,13 +295,13 @@ public actor GossipAgent {
     public func setSeeds(_ seeds: [GossipEndpoint]) {
         core.join(seeds: seeds)
         flush()
-        rescheduleIfNeeded()
+        scheduleWake()
     }
 
     public func updateMetadata(_ metadata: MemberMetadata) {
         core.updateMetadata(metadata)
         flush()
-        rescheduleIfNeeded()
+        scheduleWake()
     }
 
     /// The host others should use to reach a socket bound to `host`.

@@ -1,3 +1,4 @@
+import NIOCore
 import PrismTransport
 
 /// How to run one gossip agent: identity, sockets, protocol settings, seeds and keyring.
@@ -14,11 +15,11 @@ public struct GossipAgentConfiguration: Sendable {
     public var keyring: Keyring?
     /// Largest push-pull frame accepted (about 200 bytes per member).
     public var maxPushPullBytes: Int
-    public var pushPullTimeout: Duration
+    public var pushPullTimeout: TimeAmount
 
     public init(id: String, bind: GossipEndpoint, advertise: GossipEndpoint? = nil, metadata: MemberMetadata = MemberMetadata(),
                 settings: SWIMSettings = SWIMSettings(), seeds: [GossipEndpoint] = [], keyring: Keyring? = nil,
-                maxPushPullBytes: Int = 32 << 20, pushPullTimeout: Duration = .seconds(5)) {
+                maxPushPullBytes: Int = 32 << 20, pushPullTimeout: TimeAmount = .seconds(5)) {
         self.id = id
         self.bind = bind
         self.advertise = advertise
