@@ -1,16 +1,18 @@
 # Prism — build, run and test on Debian. `make run` starts a node; `make test` runs the tests.
 SWIFT ?= swift
 APT_PACKAGES := liblmdb-dev libssl-dev pkg-config
+# For the tests only: DNS discovery runs against dnsmasq inside a network namespace.
+TEST_APT_PACKAGES := dnsmasq-base iproute2
 ARGS ?=
 
 .PHONY: all deps build release run test test-long bench-storage docs clean
 
 all: build
 
-# Installs the Debian packages the build needs, only when one is missing.
+# Installs the Debian packages the build needs (and, for the tests, TEST_APT_PACKAGES), only when one is missing.
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "error: '$(SWIFT)' not found; install the Swift 6 toolchain (swift.org) and put it on PATH" >&2; exit 1; }
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -27,11 +29,13 @@ release: deps
 run: release
 	.build/release/prism serve $(ARGS)
 
+test: EXTRA_APT_PACKAGES = $(TEST_APT_PACKAGES)
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
 # Long soak/chaos runs (not part of `make test`).
+test-long: EXTRA_APT_PACKAGES = $(TEST_APT_PACKAGES)
 test-long: deps
 	$(SWIFT) build --build-tests
 	LONG_TESTS=1 $(SWIFT) test --skip-build

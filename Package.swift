@@ -34,6 +34,7 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CResolv"),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
@@ -78,7 +79,7 @@ let package = Package(
         .target(
             name: "PrismGossip",
             dependencies: [
-                "PrismTransport",
+                "PrismTransport", "CResolv",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

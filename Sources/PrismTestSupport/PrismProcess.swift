@@ -27,9 +27,16 @@ public final class PrismProcess: @unchecked Sendable {
         return FileManager.default.currentDirectoryPath + "/.build/debug/prism"
     }
 
-    public init(arguments: [String], environment: [String: String] = [:]) {
-        process.executableURL = URL(fileURLWithPath: PrismProcess.binary)
-        process.arguments = arguments
+    /// `launcher` runs the binary through another command (`["ip", "netns", "exec", NAME]`:
+    /// inside a network namespace); it must exec the binary, so signals reach `prism` itself.
+    public init(arguments: [String], environment: [String: String] = [:], launcher: [String] = []) {
+        if let command = launcher.first {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [command] + launcher.dropFirst() + [PrismProcess.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: PrismProcess.binary)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PRISM_") && $0.key != "NODE_ID" && $0.key != "NODE_ZONE" }
         for (k, v) in environment { env[k] = v }
         process.environment = env

@@ -52,6 +52,10 @@ struct GossipProcessTrial {
         }
         let joinTimes = converged.map { $0 ?? phaseLimitSeconds }.sorted()
         progress(String(format: "joined: median %.2f s, all %.2f s", joinTimes[n / 2], joinTimes[n - 1]))
+        let behind = converged.indices.filter { converged[$0] == nil }
+        if !behind.isEmpty {
+            progress("not converged: " + behind.prefix(5).map { "agent-\($0) holds \(agents[$0].aliveNow) of \(n - 1) alive" }.joined(separator: ", "))
+        }
 
         // Idle: counters and CPU over the window, RSS at its end.
         try await Task.sleep(for: .seconds(1))
@@ -251,6 +255,17 @@ final class AgentProcess: Sendable {
                 if alive.count >= count { return e.t }
             }
             return nil
+        }
+    }
+
+    /// How many other members this agent holds alive after every event it printed so far.
+    var aliveNow: Int {
+        state.withLock { s in
+            var alive: Set<String> = []
+            for e in s.events {
+                if e.state == "alive" { alive.insert(e.member) } else if e.state != "updated" { alive.remove(e.member) }
+            }
+            return alive.count
         }
     }
 
