@@ -22,8 +22,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# prism and prism-agent (what `prism agent` runs when it is beside prism).
 release: deps
 	$(SWIFT) build -c release --product prism
+	$(SWIFT) build -c release --product prism-agent
 
 # One node with the embedded defaults: data in ./data, HTTP on 127.0.0.1:3080. Extra flags: make run ARGS="--zone a".
 run: release

@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "prism", targets: ["prism"]),
+        .executable(name: "prism-agent", targets: ["prism-agent"]),
         .library(name: "PrismStorage", targets: ["PrismStorage"]),
         .library(name: "PrismConfig", targets: ["PrismConfig"]),
         .library(name: "PrismSearch", targets: ["PrismSearch"]),
@@ -97,10 +98,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "PrismRuntime",
+            dependencies: [
+                "PrismConfig", "PrismGossip", "PrismMetrics", "PrismTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "prism-agent",
+            dependencies: [
+                "PrismRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict,
+            // Its own copy of the Swift runtime and Foundation, trimmed to what it uses: an idle
+            // agent's memory is mostly the pages of the code it maps.
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
+                                           "-lFoundationInternationalization", "-lCoreFoundation", "-l_FoundationICU",
+                                           "-l_FoundationCShims", "-l_FoundationCollections", "-Xlinker", "--end-group"],
+                                          .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "prism",
             dependencies: [
-                "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics", "PrismGossip", "PrismSimulation", "PrismTransport",
+                "PrismRuntime", "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics", "PrismGossip", "PrismSimulation", "PrismTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -34,10 +34,13 @@ public struct GossipTrialResult: Codable, Sendable, Equatable {
     /// Real processes only.
     public var cpuPercentPerNode: Double?
     public var rssMiBPerNode: Double?
+    /// Memory no other process shares (private pages), real processes only; printed, not in
+    /// the JSON (whose keys are fixed): RSS also counts the binary's and libraries' shared pages.
+    public var privateMiBPerNode: Double? = nil
 
     public init(joinConvergence: Spread, detection: Detection, falsePositives: Int, refute: Double,
                 datagramsPerNodePerSecond: Double, bytesPerNodePerSecond: Double,
-                cpuPercentPerNode: Double? = nil, rssMiBPerNode: Double? = nil) {
+                cpuPercentPerNode: Double? = nil, rssMiBPerNode: Double? = nil, privateMiBPerNode: Double? = nil) {
         self.joinConvergence = joinConvergence
         self.detection = detection
         self.falsePositives = falsePositives
@@ -46,6 +49,7 @@ public struct GossipTrialResult: Codable, Sendable, Equatable {
         self.bytesPerNodePerSecond = bytesPerNodePerSecond
         self.cpuPercentPerNode = cpuPercentPerNode
         self.rssMiBPerNode = rssMiBPerNode
+        self.privateMiBPerNode = privateMiBPerNode
     }
 
     enum CodingKeys: String, CodingKey {
@@ -79,6 +83,7 @@ public struct GossipTrialResult: Codable, Sendable, Equatable {
             datagramsPerNodePerSecond: median(trials.map(\.datagramsPerNodePerSecond)),
             bytesPerNodePerSecond: median(trials.map(\.bytesPerNodePerSecond)),
             cpuPercentPerNode: optionalMedian(trials.map(\.cpuPercentPerNode)),
-            rssMiBPerNode: optionalMedian(trials.map(\.rssMiBPerNode)))
+            rssMiBPerNode: optionalMedian(trials.map(\.rssMiBPerNode)),
+            privateMiBPerNode: optionalMedian(trials.map(\.privateMiBPerNode)))
     }
 }

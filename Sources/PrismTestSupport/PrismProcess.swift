@@ -29,12 +29,12 @@ public final class PrismProcess: @unchecked Sendable {
 
     /// `launcher` runs the binary through another command (`["ip", "netns", "exec", NAME]`:
     /// inside a network namespace); it must exec the binary, so signals reach `prism` itself.
-    public init(arguments: [String], environment: [String: String] = [:], launcher: [String] = []) {
+    public init(arguments: [String], environment: [String: String] = [:], launcher: [String] = [], binary: String = PrismProcess.binary) {
         if let command = launcher.first {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [command] + launcher.dropFirst() + [PrismProcess.binary] + arguments
+            process.arguments = [command] + launcher.dropFirst() + [binary] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: PrismProcess.binary)
+            process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
         }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PRISM_") && $0.key != "NODE_ID" && $0.key != "NODE_ZONE" }

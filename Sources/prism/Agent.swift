@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
-import Logging
-import PrismConfig
-import PrismGossip
+import PrismRuntime
 
-/// `prism agent`: gossip membership only, with no HTTP API and no storage. Same flags as
-/// `serve`; used by `prism bench gossip --mode process` and as a mesh observer (`--events`).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `prism agent`: gossip membership only (no HTTP, no storage), same flags as `serve`. It runs
+/// as the small `prism-agent` binary installed next to `prism` when there is one, so an agent
+/// maps only the gossip code and not the search engine and HTTP server it never uses; otherwise
+/// in this process.
 struct Agent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run gossip membership only (no HTTP, no storage): for benchmarks and observers.")
@@ -13,59 +17,19 @@ struct Agent: AsyncParsableCommand {
     @OptionGroup var options: ServeOptions
 
     func run() async throws {
-        try options.bootstrapLogging()
-        var config = try options.loadConfig()
-        // An agent always gossips: that is all it does.
-        config.discovery.gossipExplicit = true
-        let logger = Logger(label: "prism")
-        let runtime = try await GossipRuntime.start(config: config, httpAddress: "", printEvents: options.events,
-                                                    metrics: nil, logger: logger)
-        let agent = runtime.agent
-        let running = Task { await agent.run() }
-        // `--events`: SIGUSR1 prints the traffic counters as one more JSON line (benchmarks
-        // read idle traffic this way).
-        let statsSignal = options.events ? StatisticsSignal.install(agent: agent) : nil
-        defer { statsSignal?.cancel() }
-        FileHandle.standardOutput.write(Data("prism agent ready node=\(config.node.id) gossip=\(agent.endpoint)\n".utf8))
-        let signal = await ShutdownSignal.wait()
-        logger.info("agent stopping; leaving the mesh", metadata: ["signal": "\(signal)"])
-        await runtime.stop()
-        running.cancel()
-        await running.value
-    }
-}
-
-/// Waits for SIGINT or SIGTERM (for commands that do not run a ServiceGroup).
-enum ShutdownSignal {
-    static func wait() async -> Int32 {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGINT, SIGTERM].map { sig in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { continuation.yield(sig) }
-            source.resume()
-            return source
+        let arguments = Array(CommandLine.arguments.dropFirst(2))
+        if let slim = Self.slimBinary() {
+            let argv: [UnsafeMutablePointer<CChar>?] = ([slim] + arguments).map { strdup($0) } + [nil]
+            execv(slim, argv)
+            // Only reached when exec failed: run here instead.
         }
-        var iterator = stream.makeAsyncIterator()
-        let received = await iterator.next() ?? SIGTERM
-        for source in sources { source.cancel() }
-        return received
+        try await AgentMain.run(options)
     }
-}
 
-/// Prints `{"t", "stats": {...}}` on SIGUSR1.
-enum StatisticsSignal {
-    static func install(agent: GossipAgent) -> DispatchSourceSignal {
-        signal(SIGUSR1, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
-        source.setEventHandler {
-            let s = agent.statistics
-            let line = "{\"t\":\(String(format: "%.6f", Date().timeIntervalSince1970)),\"stats\":{\"datagrams_sent\":\(s.datagramsSent),"
-                + "\"bytes_sent\":\(s.bytesSent),\"datagrams_received\":\(s.datagramsReceived),\"bytes_received\":\(s.bytesReceived)}}\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
-        }
-        source.resume()
-        return source
+    /// `prism-agent` in the directory of the running executable, if it is there.
+    static func slimBinary() -> String? {
+        guard let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let path = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("prism-agent").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import PrismConfig
 import PrismHTTP
 import PrismMetrics
+import PrismRuntime
 import PrismSearch
 import PrismStorage
 import ServiceLifecycle

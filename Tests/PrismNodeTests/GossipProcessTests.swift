@@ -30,6 +30,7 @@ struct GossipProcessTests {
         }
         let a = agent("a", seed: nil)
         let port = try await a.startAgent()
+        #expect(Self.executable(of: a).hasSuffix("/prism-agent"), "prism agent runs as the slim binary next to prism")
         let b = agent("b", seed: port), c = agent("c", seed: port)
         try await b.startAgent()
         try await c.startAgent()
@@ -108,5 +109,25 @@ struct GossipProcessTests {
         #expect((view["members"] as? [[String: Any]])?.first?["id"] as? String == "solo")
         node.signal(SIGTERM)
         #expect(await node.waitForExit() == 0)
+    }
+
+    static func executable(of p: PrismProcess) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(p.process.processIdentifier)/exe")) ?? ""
+    }
+
+    @Test func agentRunsInProcessWhenItsSlimBinaryIsMissing() async throws {
+        // A `prism` with no `prism-agent` beside it (a hard link in a folder of its own).
+        let folder = URL(fileURLWithPath: PrismProcess.binary).deletingLastPathComponent()
+            .appendingPathComponent("agent-alone-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let alone = folder.appendingPathComponent("prism").path
+        try FileManager.default.linkItem(atPath: PrismProcess.binary, toPath: alone)
+        let a = PrismProcess(arguments: ["agent", "--node-id", "solo", "--gossip", "127.0.0.1:0", "--events"],
+                             environment: Self.fast, binary: alone)
+        try await a.startAgent()
+        #expect(Self.executable(of: a) == alone, "without prism-agent the agent runs in the prism process")
+        a.signal(SIGTERM)
+        #expect(await a.waitForExit() == 0)
     }
 }

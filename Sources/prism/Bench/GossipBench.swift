@@ -124,6 +124,8 @@ struct GossipBench: AsyncParsableCommand {
         ]
         if let sc = serf.cpuPercentPerNode, let pc = prism.cpuPercentPerNode { parts.append("CPU " + ratio(sc, pc)) }
         if let sr = serf.rssMiBPerNode, let pr = prism.rssMiBPerNode { parts.append("RSS " + ratio(sr, pr)) }
+        if let sp = serf.privateMiBPerNode, let pp = prism.privateMiBPerNode { parts.append("private memory " + ratio(sp, pp)) }
+        parts.append("datagrams " + ratio(serf.datagramsPerNodePerSecond, prism.datagramsPerNodePerSecond))
         return "Serf / Prism (above 1: Prism better): " + parts.joined(separator: ", ")
     }
 
@@ -131,7 +133,9 @@ struct GossipBench: AsyncParsableCommand {
         var s = String(format: "join median %.2f s, max %.2f s; detection first %.2f s, all %.2f s; false positives %d; refute %.2f s; %.2f datagrams/s and %.0f B/s per node",
                        r.joinConvergence.median, r.joinConvergence.max, r.detection.first, r.detection.all, r.falsePositives, r.refute,
                        r.datagramsPerNodePerSecond, r.bytesPerNodePerSecond)
-        if let cpu = r.cpuPercentPerNode, let rss = r.rssMiBPerNode { s += String(format: "; %.3f%% CPU, %.1f MiB RSS per node", cpu, rss) }
+        if let cpu = r.cpuPercentPerNode, let rss = r.rssMiBPerNode {
+            s += String(format: "; %.3f%% CPU, %.1f MiB RSS (%.1f MiB private) per node", cpu, rss, r.privateMiBPerNode ?? 0)
+        }
         return s
     }
 }

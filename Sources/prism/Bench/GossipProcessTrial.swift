@@ -18,6 +18,15 @@ struct GossipProcessTrial {
 
     init(nodes: Int) { self.nodes = nodes }
 
+    /// UDP datagrams this host has sent (`Udp: OutDatagrams` of /proc/net/snmp).
+    static func udpDatagramsSent() -> [Int] {
+        guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return [] }
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix("Udp: ") }
+        guard lines.count >= 2, let column = lines[0].split(separator: " ").firstIndex(of: "OutDatagrams"),
+              let value = lines[1].split(separator: " ")[safe: column].flatMap({ Int($0) }) else { return [] }
+        return [value]
+    }
+
     mutating func run(progress: (String) -> Void) async throws -> GossipTrialResult {
         let n = nodes
         var agents: [AgentProcess] = []
@@ -61,18 +70,25 @@ struct GossipProcessTrial {
         try await Task.sleep(for: .seconds(1))
         for a in agents { a.signal(SIGUSR1) }
         let cpu0 = agents.map(\.cpuSeconds)
+        let udp0 = Self.udpDatagramsSent()
         let idleStart = Date()
         try await Task.sleep(for: .milliseconds(Int(idleSeconds * 1000)))
         for a in agents { a.signal(SIGUSR1) }
         let cpu1 = agents.map(\.cpuSeconds)
+        let udp1 = Self.udpDatagramsSent()
         let idleElapsed = Date().timeIntervalSince(idleStart)
         try await Task.sleep(for: .milliseconds(300))
+        // The host's UDP counter (/proc/net/snmp) counts both kinds of agent alike; Prism's own
+        // counters also give bytes, Serf has none to read.
+        let hostDatagrams = zip(udp0, udp1).map { Double($1 - $0) / Double(n) / idleElapsed }.first ?? 0
         let deltas = agents.compactMap { $0.statisticsDelta() }
-        let datagrams = deltas.map(\.datagrams).reduce(0, +) / Double(max(1, deltas.count)) / idleElapsed
+        let datagrams = kind == .prism ? deltas.map(\.datagrams).reduce(0, +) / Double(max(1, deltas.count)) / idleElapsed : hostDatagrams
         let bytes = deltas.map(\.bytes).reduce(0, +) / Double(max(1, deltas.count)) / idleElapsed
         let cpu = zip(cpu0, cpu1).map { ($1 - $0) / idleElapsed * 100 }.reduce(0, +) / Double(n)
         let rss = agents.map(\.rssMiB).reduce(0, +) / Double(n)
-        progress(String(format: "idle: %.2f datagrams/s, %.0f B/s, %.3f%% CPU, %.1f MiB RSS per agent", datagrams, bytes, cpu, rss))
+        let privateMiB = agents.map(\.privateMiB).reduce(0, +) / Double(n)
+        progress(String(format: "idle: %.2f datagrams/s sent (host UDP counter: %.2f), %.0f B/s, %.3f%% CPU, %.1f MiB RSS (%.1f MiB private) per agent",
+                        datagrams, hostDatagrams, bytes, cpu, rss, privateMiB))
 
         // Kill one.
         let victim = n / 2
@@ -121,7 +137,8 @@ struct GossipProcessTrial {
         return GossipTrialResult(
             joinConvergence: .init(median: joinTimes[n / 2], max: joinTimes[n - 1]),
             detection: .init(first: first, all: all), falsePositives: falsePositives.count, refute: refute,
-            datagramsPerNodePerSecond: datagrams, bytesPerNodePerSecond: bytes, cpuPercentPerNode: cpu, rssMiBPerNode: rss)
+            datagramsPerNodePerSecond: datagrams, bytesPerNodePerSecond: bytes, cpuPercentPerNode: cpu, rssMiBPerNode: rss,
+            privateMiBPerNode: privateMiB)
     }
 }
 
@@ -300,6 +317,14 @@ final class AgentProcess: Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Pages only this process maps (Private_Clean + Private_Dirty of smaps_rollup).
+    var privateMiB: Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8) else { return 0 }
+        let kb = text.split(separator: "\n").filter { $0.hasPrefix("Private_Clean:") || $0.hasPrefix("Private_Dirty:") }
+            .compactMap { $0.split(separator: " ").dropFirst().first.flatMap { Double($0) } }.reduce(0, +)
+        return kb / 1024
+    }
+
     var rssMiB: Double {
         guard let text = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -311,4 +336,8 @@ final class AgentProcess: Sendable {
 struct BenchFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -9,8 +9,8 @@ import Synchronization
 /// Starts this node's gossip agent from its configuration and connects it to the outside:
 /// `--events` JSON lines on stdout, `prism_node_state` and gossip counters in the metrics, and
 /// periodic DNS re-resolution of the seeds when discovery is `dns`.
-struct GossipRuntime {
-    let agent: GossipAgent
+public struct GossipRuntime: Sendable {
+    public let agent: GossipAgent
     private let watchers: [Task<Void, Never>]
 
     static func settings(_ config: PrismConfig) -> SWIMSettings {
@@ -25,8 +25,8 @@ struct GossipRuntime {
                        protocolVersion: GossipProtocol.version, buildVersion: PrismBuild.version)
     }
 
-    static func start(config: PrismConfig, httpAddress: String, printEvents: Bool, metrics: NodeMetrics?,
-                      logger: Logger) async throws -> GossipRuntime {
+    public static func start(config: PrismConfig, httpAddress: String, printEvents: Bool, metrics: NodeMetrics?,
+                             logger: Logger) async throws -> GossipRuntime {
         let discovery = config.discovery
         var seeds = discovery.joinSeeds.map { GossipEndpoint(host: $0.host, port: $0.port) }
         if discovery.backend == .dns {
@@ -63,7 +63,7 @@ struct GossipRuntime {
         return GossipRuntime(agent: agent, watchers: watchers)
     }
 
-    func stop() async {
+    public func stop() async {
         await agent.stop(leave: true)
         for w in watchers { w.cancel() }
     }

@@ -5,42 +5,44 @@ import PrismConfig
 
 /// Command-line flags of `prism serve`; each sets one configuration key and beats the file and
 /// the environment.
-struct ServeOptions: ParsableArguments {
+public struct ServeOptions: ParsableArguments {
     @Option(name: .long, help: "TOML configuration file.")
-    var config: String?
+    public var config: String?
 
     @Option(name: .long, help: "Data directory (storage.data_dir).")
-    var dataDir: String?
+    public var dataDir: String?
 
     @Option(name: .long, help: "Node id (node.id).")
-    var nodeId: String?
+    public var nodeId: String?
 
     @Option(name: .long, help: "Availability zone (node.zone).")
-    var zone: String?
+    public var zone: String?
 
     @Option(name: .long, help: "Rack (node.rack).")
-    var rack: String?
+    public var rack: String?
 
     @Option(name: .long, help: "Region (node.region).")
-    var region: String?
+    public var region: String?
 
     @Option(name: .long, help: "HTTP listen address HOST:PORT (server.http).")
-    var http: String?
+    public var http: String?
 
     @Option(name: .long, help: "Gossip listen address HOST:PORT (server.gossip_addr).")
-    var gossip: String?
+    public var gossip: String?
 
     @Option(name: .long, help: "RPC listen address HOST:PORT (server.rpc_addr).")
-    var rpc: String?
+    public var rpc: String?
 
     @Option(name: .long, help: "Gossip seeds HOST:PORT,... (federation.discovery.gossip_seeds; sets backend = \"gossip\").")
-    var seeds: String?
+    public var seeds: String?
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    public var logLevel: String = "info"
 
     @Flag(name: .long, help: "Print one JSON line per membership change on stdout: {\"t\", \"member\", \"state\", \"incarnation\"}.")
-    var events = false
+    public var events = false
+
+    public init() {}
 
     var flagValues: [ConfigLoader.FlagValue] {
         var values: [ConfigLoader.FlagValue] = []
@@ -65,7 +67,7 @@ struct ServeOptions: ParsableArguments {
 
 extension ServeOptions {
     /// Sends logs to stderr at `--log-level`.
-    func bootstrapLogging() throws {
+    public func bootstrapLogging() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -77,7 +79,7 @@ extension ServeOptions {
     }
 
     /// The configuration from file, environment and flags; errors are printed and exit with 2.
-    func loadConfig() throws -> PrismConfig {
+    public func loadConfig() throws -> PrismConfig {
         do {
             let loader = ConfigLoader(filePath: config, environment: ProcessInfo.processInfo.environment, flags: flagValues)
             return try loader.load().typed()
