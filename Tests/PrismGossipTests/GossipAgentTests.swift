@@ -141,4 +141,14 @@ struct GossipAgentTests {
         let dropped = a.statistics.dropped
         #expect(dropped["key", default: 0] > 0 && dropped["unencrypted", default: 0] > 0, "refusals are counted: \(dropped)")
     }
+
+    @Test func aConfiguredPortWhoseTCPSideIsTakenIsAnError() async throws {
+        // Something else listens on TCP at the port; its UDP side is free.
+        let squatter = try await FrameServer.bind(host: "127.0.0.1", port: 0, maxFrameSize: 16)
+        let configuration = GossipAgentConfiguration(id: "x", bind: GossipEndpoint(host: "127.0.0.1", port: squatter.port), settings: Self.fast)
+        await #expect(throws: (any Error).self, "binding a configured port that is taken must fail, not move elsewhere") {
+            _ = try await GossipAgent.start(configuration, logger: Logger(label: "test.gossip.x"))
+        }
+        await squatter.close()
+    }
 }

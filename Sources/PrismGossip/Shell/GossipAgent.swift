@@ -49,15 +49,22 @@ public actor GossipAgent {
     /// Binds the sockets; `run` then joins and serves.
     public static func start(_ configuration: GossipAgentConfiguration, logger: Logger) async throws -> GossipAgent {
         let loop = threads.next()
-        let socket = try await DatagramSocket.bind(host: configuration.bind.host, port: configuration.bind.port, group: loop)
-        do {
-            // TCP takes the port UDP got, so one gossip address serves both.
-            let server = try await FrameServer.bind(host: configuration.bind.host, port: socket.port,
-                                                    maxFrameSize: configuration.maxPushPullBytes, group: loop)
-            return GossipAgent(configuration: configuration, loop: loop, socket: socket, server: server, logger: logger)
-        } catch {
-            await socket.close()
-            throw error
+        // TCP takes the port UDP got, so one gossip address serves both. With port 0 the port UDP
+        // picks may be the local port of someone's outgoing TCP connection (ephemeral ports share
+        // one range): then another port is tried. A configured port that is taken is an error.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let socket = try await DatagramSocket.bind(host: configuration.bind.host, port: configuration.bind.port, group: loop)
+            do {
+                let server = try await FrameServer.bind(host: configuration.bind.host, port: socket.port,
+                                                        maxFrameSize: configuration.maxPushPullBytes, group: loop)
+                return GossipAgent(configuration: configuration, loop: loop, socket: socket, server: server, logger: logger)
+            } catch {
+                await socket.close()
+                guard configuration.bind.port == 0, attempt < 16 else { throw error }
+                logger.debug("gossip TCP port taken, trying another", metadata: ["port": "\(socket.port)", "error": "\(error)"])
+            }
         }
     }
 

@@ -64,6 +64,10 @@ struct GossipProcessTrial {
         let behind = converged.indices.filter { converged[$0] == nil }
         if !behind.isEmpty {
             progress("not converged: " + behind.prefix(5).map { "agent-\($0) holds \(agents[$0].aliveNow) of \(n - 1) alive" }.joined(separator: ", "))
+            let exited = agents.indices.filter { !agents[$0].isRunning }
+            if !exited.isEmpty { progress("exited: " + exited.map { "agent-\($0) (status \(agents[$0].exitStatus))" }.joined(separator: ", ")) }
+            let silent = agents.indices.filter { agents[$0].aliveNow == 0 }
+            if !silent.isEmpty { progress("no member seen by: " + silent.prefix(5).map { "agent-\($0)" }.joined(separator: ", ")) }
         }
 
         // Idle: counters and CPU over the window, RSS at its end.
@@ -253,6 +257,9 @@ final class AgentProcess: Sendable {
         }
         throw BenchFailure("an agent did not print its ready line in 6 s")
     }
+
+    var isRunning: Bool { process.isRunning }
+    var exitStatus: Int32 { process.isRunning ? 0 : process.terminationStatus }
 
     func signal(_ sig: Int32) {
         if process.isRunning { kill(process.processIdentifier, sig) }
