@@ -285,6 +285,9 @@ public struct SWIMSimulation {
                 // A handshake there and back: lost only to partitions (TCP retransmits).
                 if network.blocked.contains(.init(from: node, to: target)) || network.blocked.contains(.init(from: target, to: node)) { continue }
                 schedule(.reachability(to: node, member: target, name: name, sequence: sequence), afterMillis: 2 * network.latencyMillis)
+            case .checkGone:
+                // Asked only after a lost watch connection, which the simulation does not model.
+                continue
             case .event(let event):
                 let observation = Observation(observer: node, event: event)
                 if keepObservations { observations.append(observation) }

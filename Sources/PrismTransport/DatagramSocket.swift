@@ -1,6 +1,5 @@
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// One datagram received: its bytes and where it came from.
 public struct Datagram: Sendable {
@@ -15,12 +14,12 @@ public final class DatagramSocket: Sendable {
     public typealias Receiver = @Sendable (Datagram) -> Void
     public let localAddress: SocketAddress
     private let channel: Channel
-    private let receiver: ReceiverSlot
+    private let receiver: CallbackSlot<DatagramSocket.Receiver>
 
     /// The largest datagram read; larger ones are truncated by the kernel and then fail to decode.
     public static let maxDatagramSize = 65_507
 
-    private init(channel: Channel, receiver: ReceiverSlot) throws {
+    private init(channel: Channel, receiver: CallbackSlot<DatagramSocket.Receiver>) throws {
         self.channel = channel
         self.receiver = receiver
         guard let local = channel.localAddress else { throw TransportError.notBound }
@@ -28,7 +27,7 @@ public final class DatagramSocket: Sendable {
     }
 
     public static func bind(host: String, port: Int, group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> DatagramSocket {
-        let slot = ReceiverSlot()
+        let slot = CallbackSlot<Receiver>()
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: maxDatagramSize))
@@ -61,18 +60,11 @@ public final class DatagramSocket: Sendable {
     }
 }
 
-/// Where a socket's datagrams go; settable after the socket is bound.
-final class ReceiverSlot: Sendable {
-    private let receiver = Mutex<DatagramSocket.Receiver?>(nil)
-    func set(_ r: DatagramSocket.Receiver?) { receiver.withLock { $0 = r } }
-    func get() -> DatagramSocket.Receiver? { receiver.withLock { $0 } }
-}
-
 private final class DatagramForwarder: ChannelInboundHandler, Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    let slot: ReceiverSlot
+    let slot: CallbackSlot<DatagramSocket.Receiver>
 
-    init(slot: ReceiverSlot) { self.slot = slot }
+    init(slot: CallbackSlot<DatagramSocket.Receiver>) { self.slot = slot }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)

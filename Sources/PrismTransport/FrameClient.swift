@@ -60,3 +60,18 @@ private final class FrameReplyHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 }
+
+/// A watch connection: opened to a member's gossip port and left silent; it closes when that
+/// process ends (the kernel closes its sockets), which is what the watcher waits for.
+public enum FrameWatch {
+    /// The open connection, on `loop`; watch its `closeFuture`.
+    public static func open(to address: SocketAddress, timeout: TimeAmount, on loop: EventLoop) -> EventLoopFuture<Channel> {
+        ClientBootstrap(group: loop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connect(to: address)
+            .flatMap { channel in
+                channel.writeAndFlush(Frame.encode(Frame.watchMarker, allocator: channel.allocator)).map { channel }
+            }
+    }
+}

@@ -20,6 +20,11 @@ public struct FrameDecoder: ByteToMessageDecoder {
 }
 
 public enum Frame {
+    /// The one-byte request that turns a connection into a watch: the server keeps it open and
+    /// silent, so the watcher learns of the process's end the moment the kernel closes it.
+    /// (Gossip payloads start with the protocol version byte, never 0xFF.)
+    public static let watchMarker: [UInt8] = [0xFF]
+
     public static func encode(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 4 + payload.count)
         buffer.writeInteger(UInt32(payload.count))

@@ -151,4 +151,32 @@ struct GossipAgentTests {
         }
         await squatter.close()
     }
+
+    @Test func watchConnectionsFindAStoppedProcessBeforeAnyProbe() async throws {
+        // Probes every 30 s: no probe happens during this test, so only the watch connections
+        // (each member is watched by the two after it in id order) can notice the stop.
+        let slow = SWIMSettings(probeInterval: .milliseconds(30_000), suspicionMaxTimeout: .milliseconds(60_000))
+        func agent(_ id: String, seeds: [GossipAgent]) async throws -> GossipAgent {
+            var logger = Logger(label: "test.gossip.\(id)")
+            logger.logLevel = .error
+            return try await GossipAgent.start(GossipAgentConfiguration(id: id, bind: GossipEndpoint(host: "127.0.0.1", port: 0),
+                                                                        settings: slow, seeds: seeds.map(\.endpoint)), logger: logger)
+        }
+        let a = try await agent("a", seeds: []), b = try await agent("b", seeds: [a])
+        let c = try await agent("c", seeds: [a]), d = try await agent("d", seeds: [a])
+        let tasks = [a, b, c, d].map { agent in Task { await agent.run() } }
+        defer { for t in tasks { t.cancel() } }
+        #expect(await Self.eventually {
+            for x in [a, b, c, d] where await x.members.filter({ $0.status == .alive }).count != 4 { return false }
+            return true
+        })
+        // c is watched by a and b (the two ids after it, wrapping: d, a; before it: a, b).
+        await c.stop(leave: false)
+        let detected = await Self.eventually(10) {
+            let seen = [await Self.status("c", in: a), await Self.status("c", in: b), await Self.status("c", in: d)]
+            return seen.allSatisfy { $0 == .dead }
+        }
+        #expect(detected, "a stopped member's watchers find it gone and the news reaches everyone")
+        #expect(a.statistics.watchesLost + b.statistics.watchesLost >= 1, "found through a lost watch connection")
+    }
 }

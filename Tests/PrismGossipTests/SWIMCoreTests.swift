@@ -204,6 +204,36 @@ struct SWIMCoreTests {
         #expect(t >= 1_500_000_000 + 3_000_000_000, "suspected only after the suspicion timeout of silence (at \(t) ns)")
     }
 
+    @Test func watchTargetsAreTheNextMembersInIdOrderWrappingAround() {
+        var x = core("c", c)
+        x.receive([alive("a", a), alive("b", b), alive("d", GossipEndpoint(host: "127.0.0.1", port: 4)),
+                   alive("e", GossipEndpoint(host: "127.0.0.1", port: 5))])
+        #expect(x.watchTargets(count: 2).map(\.id) == ["d", "e"])
+        #expect(x.watchTargets(count: 3).map(\.id) == ["d", "e", "a"], "wraps past the largest id")
+        #expect(x.watchTargets(count: 9).map(\.id) == ["d", "e", "a", "b"], "never more than the others")
+        let version = x.membershipVersion
+        x.receive([.update(.dead(id: "d", incarnation: 0, from: "b"))])
+        #expect(x.membershipVersion != version, "a member leaving the live set changes the version")
+        #expect(x.watchTargets(count: 2).map(\.id) == ["e", "a"], "down members are not watched")
+    }
+
+    @Test func aLostWatchConnectionLeadsToACheckAndARefusalToDeath() {
+        var x = core("a", a)
+        x.receive([alive("b", b), alive("c", c)])
+        _ = x.takeOutputs()
+        x.receiveConnectionLost(member: "b")
+        #expect(x.takeOutputs() == [.checkGone(member: "b", endpoint: b)])
+        x.receiveGoneCheck(member: "b", .accepted)
+        x.advance(to: Moment(nanoseconds: 1))
+        #expect(x.members["b"]?.status == .alive, "its port still accepts: paused, or the connection just broke")
+        x.receiveGoneCheck(member: "b", .refused)
+        x.advance(to: Moment(nanoseconds: 2))
+        #expect(x.members["b"]?.status == .dead, "nothing listens: dead at once")
+        x.receiveConnectionLost(member: "b")
+        x.receiveConnectionLost(member: "nobody")
+        #expect(!x.takeOutputs().contains { if case .checkGone = $0 { true } else { false } }, "no check for down or unknown members")
+    }
+
     @Test func membersOfAnIncompatibleProtocolVersionAreRefused() {
         var x = core("a", a)
         x.receive([.update(.alive(id: "future", incarnation: 0, endpoint: b, metadata: MemberMetadata(protocolVersion: GossipProtocol.version + 1)))])

@@ -104,4 +104,37 @@ struct FrameServerTests {
             try await FrameClient.request([1], to: address, maxFrameSize: 1024, timeout: .seconds(2))
         }
     }
+
+    @Test func watchConnectionsStayOpenUntilTheServerCloses() async throws {
+        let server = try await Self.server(timeout: .milliseconds(100))
+        server.serve { $0 }
+        let address = try Self.address(server)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let watch = try await FrameWatch.open(to: address, timeout: .seconds(5), on: loop).get()
+        #expect(await Self.eventuallyTrue { server.watchCount == 1 })
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(watch.isActive, "a watch outlives the connection timeout")
+        #expect(try await FrameClient.request([7], to: address, maxFrameSize: 1024, timeout: .seconds(5)) == [7], "requests are still served")
+        await server.close()
+        #expect(await Self.eventuallyTrue { !watch.isActive }, "closing the server ends its watches, as an exit would")
+    }
+
+    @Test func watchesBeyondTheLimitAreClosed() async throws {
+        let server = try await FrameServer.bind(host: "127.0.0.1", port: 0, maxFrameSize: 1024, maxWatches: 2)
+        let address = try Self.address(server)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        var watches: [Channel] = []
+        for _ in 0..<3 { watches.append(try await FrameWatch.open(to: address, timeout: .seconds(5), on: loop).get()) }
+        #expect(await Self.eventuallyTrue { watches.filter(\.isActive).count == 2 }, "the third watch is refused")
+        #expect(server.watchCount == 2)
+        await server.close()
+    }
+
+    static func eventuallyTrue(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<200 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return condition()
+    }
 }

@@ -28,6 +28,8 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     private var down = MemberIndex()
     /// Members this node holds alive (not suspect), for views that must not scan the table.
     public private(set) var aliveCount = 0
+    /// Bumped whenever a member joins or leaves the live set (the shell re-reads `watchTargets`).
+    public private(set) var membershipVersion: UInt64 = 0
 
     private var probeOrder: [String] = []
     private var probeIndex = 0
@@ -293,6 +295,39 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         apply(.suspect(id: target.id, incarnation: target.incarnation, from: me.id))
     }
 
+    /// The members this node keeps a watch connection to: the `count` live members that follow it
+    /// in id order, wrapping around. Every member is so watched by the `count` members before it,
+    /// and a killed process's connections close at once, so its death is noticed within
+    /// milliseconds instead of when the round-robin next reaches it. O(N): read it when
+    /// `membershipVersion` changes, not per message.
+    public func watchTargets(count: Int) -> [Member] {
+        guard count > 0 else { return [] }
+        let ids = live.ids.sorted()
+        let start = ids.firstIndex { $0 > me.id } ?? 0
+        return (0..<min(count, ids.count)).compactMap { members[ids[(start + $0) % ids.count]] }
+    }
+
+    /// The shell's watch connection to `member` closed (or could not be opened): ask for a check
+    /// of its gossip port. A paused process keeps its connections, so this is a hint, not a verdict.
+    public mutating func receiveConnectionLost(member: String) {
+        guard let target = members[member], !target.status.isDown, !leaving else { return }
+        outputs.append(.checkGone(member: member, endpoint: target.endpoint))
+    }
+
+    /// What the check after a lost watch connection found: refused means the process is gone.
+    public mutating func receiveGoneCheck(member: String, _ result: Reachability) {
+        guard result == .refused, let target = members[member], !target.status.isDown else { return }
+        declareGone(target)
+    }
+
+    /// Nothing listens at the member's gossip port any more: suspected and declared dead at once,
+    /// since nothing is left to refute (a restarted process comes back with a higher incarnation).
+    private mutating func declareGone(_ target: Member) {
+        unresponsiveSince[target.id] = nil
+        if target.status == .alive { apply(.suspect(id: target.id, incarnation: target.incarnation, from: me.id)) }
+        suspicions[target.id]?.shorten(to: Span(nanoseconds: 0))
+    }
+
     /// What a TCP connection to a silent member's gossip port found (`checkReachability`).
     /// A refusal means the process is gone: it is suspected and declared dead at once, since
     /// nothing is left to refute (a restarted process comes back with a higher incarnation).
@@ -301,9 +336,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         round.reachability = result
         probe = round
         guard result == .refused, let target = members[member], !target.status.isDown else { return }
-        unresponsiveSince[member] = nil
-        if target.status == .alive { apply(.suspect(id: member, incarnation: target.incarnation, from: me.id)) }
-        suspicions[member]?.shorten(to: Span(nanoseconds: 0))
+        declareGone(target)
     }
 
     private mutating func expireRelays() {
@@ -560,6 +593,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         if old == .alive { aliveCount -= 1 }
         if new == .alive { aliveCount += 1 }
         let wasLive = old.map { !$0.isDown }, isLive = new.map { !$0.isDown }
+        if (wasLive == true) != (isLive == true) { membershipVersion &+= 1 }
         if wasLive != isLive {
             if wasLive == true { live.remove(id) } else if wasLive == false { down.remove(id) }
             if isLive == true { live.insert(id) } else if isLive == false { down.insert(id) }

@@ -9,6 +9,9 @@ public enum SWIMOutput: Hashable, Sendable {
     /// Open a TCP connection to the member's gossip port and report how it went with
     /// `receiveReachability` (a direct ping went unanswered).
     case checkReachability(member: String, endpoint: GossipEndpoint, sequence: UInt32)
+    /// The shell's watch connection to this member closed: check its gossip port as above and
+    /// report with `receiveGoneCheck` (a refusal makes it dead at once).
+    case checkGone(member: String, endpoint: GossipEndpoint)
 }
 
 /// What a TCP connection attempt to a silent member's gossip port says about it.

@@ -44,6 +44,22 @@ public actor GossipAgent {
     private var lastVersionWarning: [String: Moment] = [:]
     private var started = false
     private var stopped = false
+    /// Watch connections to the members after this one in id order (`SWIMCore.watchTargets`).
+    private var watches: [String: Watch] = [:]
+    private var watchedVersion = UInt64.max
+    private var watchTokens: UInt64 = 0
+    /// Each member is watched by this many others.
+    static let watchers = 2
+
+    private struct Watch {
+        let endpoint: GossipEndpoint
+        /// Tells this connection's callbacks from those of an earlier one to the same member.
+        let token: UInt64
+        var channel: Channel?
+        var connecting = true
+        /// No new attempt before this (a dead member must not be reconnected in a loop).
+        var retryAt: Moment
+    }
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Binds the sockets; `run` then joins and serves.
@@ -128,6 +144,9 @@ public actor GossipAgent {
         stopped = true
         wake?.cancel()
         wake = nil
+        let open = watches.values.compactMap(\.channel)
+        watches = [:]
+        for channel in open { try? await channel.close() }
         await socket.close()
         await server.close()
         for waiter in stopWaiters { waiter.resume() }
@@ -232,6 +251,7 @@ public actor GossipAgent {
     // MARK: Output
 
     private func flush() {
+        defer { updateWatches() }
         for output in core.takeOutputs() {
             switch output {
             case .send(let to, let messages):
@@ -259,6 +279,18 @@ public actor GossipAgent {
                         }
                     }
                 }
+            case .checkGone(let member, let to):
+                guard let address = address(of: to) else { continue }
+                let timeout = TimeAmount.nanoseconds(Int64(configuration.settings.probeTimeout.nanoseconds))
+                TCPReachability.check(address, timeout: timeout, on: loop).whenSuccess { result in
+                    guard let result else { return }
+                    self.assumeIsolated { agent in
+                        agent.core.advance(to: MonotonicClock.now())
+                        agent.core.receiveGoneCheck(member: member, result == .refused ? .refused : .accepted)
+                        agent.flush()
+                        agent.scheduleWake()
+                    }
+                }
             case .checkReachability(let member, let to, let sequence):
                 guard let address = address(of: to) else { continue }
                 let timeout = TimeAmount.nanoseconds(Int64(configuration.settings.probeTimeout.nanoseconds))
@@ -278,6 +310,74 @@ public actor GossipAgent {
                 eventSink.yield(Observed(unixTime: Date().timeIntervalSince1970, event: event))
             }
         }
+    }
+
+    // MARK: Watch connections
+
+    /// Opens and closes watch connections to follow `watchTargets` when the live set changed, and
+    /// retries lost ones (at most once per probe period each).
+    private func updateWatches() {
+        guard !stopped else { return }
+        let now = MonotonicClock.now()
+        let retryDue = watches.values.contains { $0.channel == nil && !$0.connecting && $0.retryAt <= now }
+        guard core.membershipVersion != watchedVersion || retryDue else { return }
+        watchedVersion = core.membershipVersion
+        let targets = core.watchTargets(count: Self.watchers)
+        for (id, watch) in watches where !targets.contains(where: { $0.id == id && $0.endpoint == watch.endpoint }) {
+            watches[id] = nil
+            watch.channel?.close(promise: nil)
+        }
+        for target in targets {
+            if let watch = watches[target.id], watch.channel != nil || watch.connecting || watch.retryAt > now { continue }
+            openWatch(target.id, target.endpoint, now: now)
+        }
+    }
+
+    private func openWatch(_ id: String, _ endpoint: GossipEndpoint, now: Moment) {
+        guard let address = address(of: endpoint) else { return }
+        watchTokens += 1
+        let token = watchTokens
+        watches[id] = Watch(endpoint: endpoint, token: token, retryAt: now.adding(configuration.settings.probeInterval))
+        let timeout = TimeAmount.nanoseconds(Int64(configuration.settings.probeTimeout.nanoseconds))
+        FrameWatch.open(to: address, timeout: timeout, on: loop).whenComplete { result in
+            self.assumeIsolated { $0.watchOpened(id, token: token, result) }
+        }
+    }
+
+    private func watchOpened(_ id: String, token: UInt64, _ result: Result<Channel, any Error>) {
+        guard var watch = watches[id], watch.token == token else {
+            // Superseded or stopped while connecting.
+            if case .success(let channel) = result { channel.close(promise: nil) }
+            return
+        }
+        watch.connecting = false
+        switch result {
+        case .success(let channel):
+            watch.channel = channel
+            watches[id] = watch
+            channel.closeFuture.whenComplete { _ in self.assumeIsolated { $0.watchClosed(id, token: token) } }
+        case .failure:
+            watches[id] = watch
+            watchLost(id)
+        }
+    }
+
+    private func watchClosed(_ id: String, token: UInt64) {
+        // A connection this agent closed itself is no longer (or never was) the current one.
+        guard var watch = watches[id], watch.token == token, watch.channel != nil else { return }
+        watch.channel = nil
+        watch.retryAt = MonotonicClock.now().adding(configuration.settings.probeInterval)
+        watches[id] = watch
+        watchLost(id)
+    }
+
+    private func watchLost(_ id: String) {
+        counters.withLock { $0.watchesLost += 1 }
+        logger.debug("watch connection lost", metadata: ["member": "\(id)"])
+        core.advance(to: MonotonicClock.now())
+        core.receiveConnectionLost(member: id)
+        flush()
+        scheduleWake()
     }
 
     private func address(of endpoint: GossipEndpoint) -> SocketAddress? {

@@ -13,6 +13,8 @@ public struct GossipStatistics: Sendable, Equatable {
     public var pushPullsServed = 0
     /// Endpoints that could not be resolved to an address when sending.
     public var unresolvable = 0
+    /// Watch connections that closed or could not be opened (each leads to a check of the member).
+    public var watchesLost = 0
 
     public init() {}
 
