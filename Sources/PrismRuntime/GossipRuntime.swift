@@ -147,6 +147,8 @@ enum GossipCounters {
             add("prism_gossip_bytes_received_total", "Gossip UDP bytes received", now.bytesReceived - before.bytesReceived)
             add("prism_gossip_push_pulls_total", "Push-pull exchanges started", now.pushPullsStarted - before.pushPullsStarted)
             add("prism_gossip_push_pull_failures_total", "Push-pull exchanges that failed", now.pushPullsFailed - before.pushPullsFailed)
+            add("prism_gossip_watch_losses_total", "Watch connections to members that closed or could not be opened",
+                now.watchesLost - before.watchesLost)
             for reason in GossipStatistics.dropReasons {
                 add("prism_gossip_dropped_packets_total", "Gossip packets refused (garbage, truncated, wrong key, incompatible version)",
                     now.dropped[reason, default: 0] - before.dropped[reason, default: 0], labels: [("reason", reason)])

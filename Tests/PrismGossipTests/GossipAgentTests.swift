@@ -11,10 +11,10 @@ struct GossipAgentTests {
     /// A fast protocol so the tests finish quickly: 200 ms periods, 1 s suspicion.
     static let fast = SWIMSettings(probeInterval: .milliseconds(200), suspicionMaxTimeout: .milliseconds(1000))
 
-    static func agent(_ id: String, seeds: [GossipAgent] = [], keys: [[UInt8]]? = nil) async throws -> GossipAgent {
+    static func agent(_ id: String, seeds: [GossipAgent] = [], keys: [[UInt8]]? = nil, settings: SWIMSettings = fast) async throws -> GossipAgent {
         let configuration = GossipAgentConfiguration(
             id: id, bind: GossipEndpoint(host: "127.0.0.1", port: 0), metadata: MemberMetadata(zone: "z-\(id)"),
-            settings: fast, seeds: seeds.map(\.endpoint), keyring: try keys.map { try Keyring(keys: $0) })
+            settings: settings, seeds: seeds.map(\.endpoint), keyring: try keys.map { try Keyring(keys: $0) })
         var logger = Logger(label: "test.gossip.\(id)")
         logger.logLevel = .error
         return try await GossipAgent.start(configuration, logger: logger)
@@ -69,8 +69,10 @@ struct GossipAgentTests {
     }
 
     @Test func garbageAndForeignVersionsAreDroppedAndCounted() async throws {
-        let a = try await Self.agent("a")
-        let b = try await Self.agent("b", seeds: [a])
+        // The production defaults (1 s periods, 5 s suspicion): the ones that must never turn a
+        // flood of garbage into a false death, even on a machine as loaded as a parallel test run.
+        let a = try await Self.agent("a", settings: SWIMSettings())
+        let b = try await Self.agent("b", seeds: [a], settings: SWIMSettings())
         let tasks = [a, b].map { agent in Task { await agent.run() } }
         defer { for t in tasks { t.cancel() } }
         // Every death either agent observes, from the start until the watchers are cancelled.

@@ -106,13 +106,15 @@ struct FrameServerTests {
     }
 
     @Test func watchConnectionsStayOpenUntilTheServerCloses() async throws {
-        let server = try await Self.server(timeout: .milliseconds(100))
+        // A connection timeout short enough to pass during the test, long enough that a loaded
+        // machine still delivers the marker and the request within it.
+        let server = try await Self.server(timeout: .seconds(1))
         server.serve { $0 }
         let address = try Self.address(server)
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let watch = try await FrameWatch.open(to: address, timeout: .seconds(5), on: loop).get()
         #expect(await Self.eventuallyTrue { server.watchCount == 1 })
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(2500))
         #expect(watch.isActive, "a watch outlives the connection timeout")
         #expect(try await FrameClient.request([7], to: address, maxFrameSize: 1024, timeout: .seconds(5)) == [7], "requests are still served")
         await server.close()

@@ -18,6 +18,30 @@ struct GossipProcessTrial {
 
     init(nodes: Int) { self.nodes = nodes }
 
+    /// A port free for both TCP and UDP on 127.0.0.1 right now (bound to 0, read, released).
+    static func freePort() throws -> Int {
+        for _ in 0..<32 {
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(tcp) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, length) == 0 && getsockname(tcp, $0, &length) == 0 }
+            }
+            guard bound else { continue }
+            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(udp) }
+            let udpBound = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, length) == 0 }
+            }
+            if udpBound { return Int(UInt16(bigEndian: address.sin_port)) }
+        }
+        throw BenchFailure("no free port found for a Serf agent")
+    }
+
     /// UDP datagrams this host has sent (`Udp: OutDatagrams` of /proc/net/snmp).
     static func udpDatagramsSent() -> [Int] {
         guard let text = try? String(contentsOfFile: "/proc/net/snmp", encoding: .utf8) else { return [] }
@@ -38,11 +62,13 @@ struct GossipProcessTrial {
             let port = try await seed.waitForPort()
             for i in 1..<n { agents.append(try AgentProcess(id: "agent-\(i)", seeds: "127.0.0.1:\(port)", environment: environment)) }
         case .serf:
-            let base = Int.random(in: 20_000..<40_000)
-            agents.append(try AgentProcess(serf: "agent-0", port: base, rpcPort: base + 1000, seedPort: nil))
+            // Serf needs its ports named: each is one the kernel just handed out as free on both
+            // UDP and TCP (fixed ranges collided with ports in use, and a Serf that cannot bind exits).
+            let seedPort = try Self.freePort(), seedRPC = try Self.freePort()
+            agents.append(try AgentProcess(serf: "agent-0", port: seedPort, rpcPort: seedRPC, seedPort: nil))
             try await Task.sleep(for: .milliseconds(300))
             for i in 1..<n {
-                agents.append(try AgentProcess(serf: "agent-\(i)", port: base + 2 * i, rpcPort: base + 1000 + i, seedPort: base))
+                agents.append(try AgentProcess(serf: "agent-\(i)", port: try Self.freePort(), rpcPort: try Self.freePort(), seedPort: seedPort))
             }
         }
         let started = Date().timeIntervalSince1970
