@@ -20,8 +20,9 @@ public enum AgentMain {
         // read idle traffic this way).
         let statsSignal = options.events ? StatisticsSignal.install(agent: agent) : nil
         defer { statsSignal?.cancel() }
+        let shutdown = ShutdownSignal.listen()
         FileHandle.standardOutput.write(Data("prism agent ready node=\(config.node.id) gossip=\(agent.endpoint)\n".utf8))
-        let signal = await ShutdownSignal.wait()
+        let signal = await shutdown.wait()
         logger.info("agent stopping; leaving the mesh", metadata: ["signal": "\(signal)"])
         await runtime.stop()
         running.cancel()
@@ -29,9 +30,20 @@ public enum AgentMain {
     }
 }
 
-/// Waits for SIGINT or SIGTERM (for commands that do not run a ServiceGroup).
-public enum ShutdownSignal {
-    public static func wait() async -> Int32 {
+/// SIGINT and SIGTERM, caught from `listen()` on (for commands that do not run a ServiceGroup).
+/// Listening starts before the ready line is printed, so a signal sent as soon as the line appears
+/// is caught rather than arriving before the handler exists.
+public final class ShutdownSignal: @unchecked Sendable {  // the sources are only cancelled, once, by wait
+    private let stream: AsyncStream<Int32>
+    private let sources: [any DispatchSourceSignal]
+
+    private init(stream: AsyncStream<Int32>, sources: [any DispatchSourceSignal]) {
+        self.stream = stream
+        self.sources = sources
+    }
+
+    public static func listen() -> ShutdownSignal {
+        // The default action (exit) is ignored first; libdispatch's handler then observes them.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (stream, continuation) = AsyncStream.makeStream(of: Int32.self)
@@ -41,6 +53,11 @@ public enum ShutdownSignal {
             source.resume()
             return source
         }
+        return ShutdownSignal(stream: stream, sources: sources)
+    }
+
+    /// The first signal received.
+    public func wait() async -> Int32 {
         var iterator = stream.makeAsyncIterator()
         let received = await iterator.next() ?? SIGTERM
         for source in sources { source.cancel() }

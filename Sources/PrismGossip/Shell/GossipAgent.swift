@@ -185,10 +185,7 @@ public actor GossipAgent {
         do throws(GossipWireError) {
             let body = try format.unwrap(datagram.bytes)
             let messages = try GossipCodec.decodeBody(body)
-            core.advance(to: MonotonicClock.now())
-            core.receive(messages)
-            flush()
-            scheduleWake()
+            feed { $0.receive(messages) }
         } catch {
             refuse(error, from: "\(datagram.sender)")
         }
@@ -224,8 +221,13 @@ public actor GossipAgent {
     }
 
     private func reachabilityChecked(member: String, sequence: UInt32, _ result: Reachability) {
+        feed { $0.receiveReachability(member: member, sequence: sequence, result) }
+    }
+
+    /// Brings the core to now, hands it one input, sends what it produced and re-arms the timer.
+    private func feed(_ input: (inout SWIMCore<SystemRandomNumberGenerator>) -> Void) {
         core.advance(to: MonotonicClock.now())
-        core.receiveReachability(member: member, sequence: sequence, result)
+        input(&core)
         flush()
         scheduleWake()
     }
@@ -284,12 +286,7 @@ public actor GossipAgent {
                 let timeout = TimeAmount.nanoseconds(Int64(configuration.settings.probeTimeout.nanoseconds))
                 TCPReachability.check(address, timeout: timeout, on: loop).whenSuccess { result in
                     guard let result else { return }
-                    self.assumeIsolated { agent in
-                        agent.core.advance(to: MonotonicClock.now())
-                        agent.core.receiveGoneCheck(member: member, result == .refused ? .refused : .accepted)
-                        agent.flush()
-                        agent.scheduleWake()
-                    }
+                    self.assumeIsolated { $0.feed { $0.receiveGoneCheck(member: member, result == .refused ? .refused : .accepted) } }
                 }
             case .checkReachability(let member, let to, let sequence):
                 guard let address = address(of: to) else { continue }
@@ -374,10 +371,7 @@ public actor GossipAgent {
     private func watchLost(_ id: String) {
         counters.withLock { $0.watchesLost += 1 }
         logger.debug("watch connection lost", metadata: ["member": "\(id)"])
-        core.advance(to: MonotonicClock.now())
-        core.receiveConnectionLost(member: id)
-        flush()
-        scheduleWake()
+        feed { $0.receiveConnectionLost(member: id) }
     }
 
     private func address(of endpoint: GossipEndpoint) -> SocketAddress? {
