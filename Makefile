@@ -1,6 +1,6 @@
 # Prism — build, run and test on Debian. `make run` starts a node; `make test` runs the tests.
 SWIFT ?= swift
-APT_PACKAGES := liblmdb-dev libssl-dev pkg-config
+APT_PACKAGES := liblmdb-dev libssl-dev pkg-config libstdc++-12-dev
 # For the tests only: DNS discovery runs against dnsmasq inside a network namespace.
 TEST_APT_PACKAGES := dnsmasq-base iproute2
 ARGS ?=

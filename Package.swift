@@ -114,11 +114,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict,
-            // Its own copy of the Swift runtime and Foundation, trimmed to what it uses: an idle
-            // agent's memory is mostly the pages of the code it maps.
-            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
+            // A static executable in release (Swift runtime, Foundation, libc, libcrypto and
+            // libstdc++ linked in, trimmed to what it uses): an idle agent's memory is mostly the
+            // pages of the code it maps, and shared libraries map much more than it runs. Name
+            // lookups still load the system's NSS modules, which is why the binary is built on
+            // the machine (or the distribution) it runs on.
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
                                            "-lFoundationInternationalization", "-lCoreFoundation", "-l_FoundationICU",
-                                           "-l_FoundationCShims", "-l_FoundationCollections", "-Xlinker", "--end-group"],
+                                           "-l_FoundationCShims", "-l_FoundationCollections", "-lstdc++", "-Xlinker", "--end-group"],
                                           .when(configuration: .release))]
         ),
         .executableTarget(

@@ -5,7 +5,7 @@ import PrismConfig
 
 /// Command-line flags of `prism serve`; each sets one configuration key and beats the file and
 /// the environment.
-public struct ServeOptions: ParsableArguments {
+public struct ServeOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "TOML configuration file.")
     public var config: String?
 

@@ -125,6 +125,34 @@ struct SWIMCoreTests {
         #expect(x.pendingBroadcasts == 0)
     }
 
+    @Test func queuedNewsLeavesAsTheLatestStateWithWhoReportedIt() {
+        let d = GossipEndpoint(host: "10.0.0.4", port: 7946)
+        // Probes far apart, so nobody is suspected by this core itself.
+        var x = core("a", a, settings: SWIMSettings(probeInterval: .milliseconds(60_000), gossipInterval: .milliseconds(100)))
+        x.receive([alive("b", b), alive("c", c), alive("d", d)])
+        for step in 1...40 { _ = gossiped(&x, at: Double(step) * 0.2) }
+        #expect(x.pendingBroadcasts == 0)
+        // A suspicion, then an independent confirmation: the confirmation is passed on with
+        // its own reporter (receivers count reporters to shorten their timeout).
+        x.receive([.update(.suspect(id: "b", incarnation: 0, from: "c"))])
+        x.receive([.update(.suspect(id: "b", incarnation: 0, from: "d"))])
+        let sent = gossiped(&x, at: 8.2)
+        #expect(sent.contains(.suspect(id: "b", incarnation: 0, from: "d")))
+        #expect(!sent.contains(.suspect(id: "b", incarnation: 0, from: "c")), "one entry per member: the newer news replaced the older")
+        // b refutes before the queue drains: what leaves is its alive state, not the suspicion.
+        x.receive([.update(.suspect(id: "c", incarnation: 0, from: "d")), alive("b", b, incarnation: 1)])
+        let later = gossiped(&x, at: 8.4)
+        #expect(later.contains(.alive(id: "b", incarnation: 1, endpoint: b, metadata: MemberMetadata())))
+        #expect(!later.contains { if case .suspect(let id, _, _) = $0 { id == "b" } else { false } })
+        // Leaving: the news about ourselves is a death declared by ourselves.
+        x.leave()
+        let leaving = gossiped(&x, at: 8.6) + x.takeOutputs().flatMap { output -> [MembershipUpdate] in
+            guard case .send(_, let messages) = output else { return [] }
+            return messages.compactMap { if case .update(let u) = $0 { u } else { nil } }
+        }
+        #expect(leaving.contains(.dead(id: "a", incarnation: 0, from: "a")))
+    }
+
     @Test func metadataChangesBumpTheIncarnationAndSpread() {
         var x = core("a", a)
         x.receive([alive("b", b)])

@@ -13,7 +13,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     public let settings: SWIMSettings
     public private(set) var me: Member
     /// Every other member known, down ones included until reaped.
-    public private(set) var members: [String: Member] = [:]
+    public private(set) var members = MemberTable()
     public private(set) var now: Moment
 
     private var random: Random
@@ -31,7 +31,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     /// Bumped whenever a member joins or leaves the live set (the shell re-reads `watchTargets`).
     public private(set) var membershipVersion: UInt64 = 0
 
-    private var probeOrder: [String] = []
+    private var probeOrder: [MemberTable.Slot] = []
     private var probeIndex = 0
     private var probe: ProbeRound?
     /// Ping requests we relay: our ping's sequence → who asked, under which sequence.
@@ -101,7 +101,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         leaving = true
         me.status = .left
         let update = MembershipUpdate.dead(id: me.id, incarnation: me.incarnation, from: me.id)
-        broadcasts.enqueue(update)
+        broadcasts.enqueue(Dissemination.me)
         for target in gossipTargets(count: settings.gossipFanout * 2) {
             outputs.append(.send(to: target.endpoint, [.update(update)]))
         }
@@ -112,7 +112,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         guard metadata != me.metadata else { return }
         me.metadata = metadata
         me.incarnation += 1
-        broadcasts.enqueue(aliveUpdate(me))
+        broadcasts.enqueue(Dissemination.me)
     }
 
     /// Runs every timer due at `now`.
@@ -206,12 +206,15 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         merge(state)
         if awaitingJoin {
             // Members that joined at about the same time were gossiped before we were there to
-            // hear it: two more full exchanges soon after the join (half a period, then two
-            // periods later) catch them, instead of waiting for the regular interval.
+            // hear it: two more full exchanges soon after the join (about half a period, then
+            // 1.5 periods later) catch them, instead of waiting for the regular interval. The
+            // first is spread over a tenth of a period: members started together would
+            // otherwise all exchange whole states in the same millisecond.
             awaitingJoin = false
             joinFollowUps = 2
             joinedThrough = state.sender
-            nextPushPull = min(nextPushPull, now.adding(settings.probeInterval.scaled(by: 0.5)))
+            let spread = 0.45 + 0.1 * Double(random.next() >> 11) / Double(1 << 53)
+            nextPushPull = min(nextPushPull, now.adding(settings.probeInterval.scaled(by: spread)))
         }
     }
 
@@ -228,29 +231,30 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     /// Members not down, self included.
     public var liveMembers: [Member] {
-        [me] + live.ids.compactMap { members[$0] }.sorted { $0.id < $1.id }
+        [me] + live.slots.map { members[slot: $0] }.sorted { $0.id < $1.id }
     }
 
     // MARK: Probing
 
     private mutating func startProbe() {
         nextProbe = now.adding(health.scale(settings.probeInterval))
-        guard let target = nextProbeTarget(), let member = members[target] else { return }
+        guard let slot = nextProbeTarget() else { return }
+        let member = members[slot: slot], target = member.id
         let seq = nextSequence()
         probe = ProbeRound(sequence: seq, target: target, ackDeadline: now.adding(health.scale(settings.probeTimeout)),
                            periodEnd: now.adding(health.scale(settings.probeInterval)))
         outputs.append(.send(to: member.endpoint, [.ping(sequence: seq, target: target, source: me.id, sourceEndpoint: me.endpoint)] + piggyback(for: target)))
     }
 
-    private mutating func nextProbeTarget() -> String? {
+    private mutating func nextProbeTarget() -> MemberTable.Slot? {
         for _ in 0..<2 {
             while probeIndex < probeOrder.count {
-                let id = probeOrder[probeIndex]
+                let slot = probeOrder[probeIndex]
                 probeIndex += 1
-                if let m = members[id], !m.status.isDown { return id }
+                if live.contains(slot) { return slot }
             }
             // A new round: every member once, in a fresh random order.
-            probeOrder = live.ids
+            probeOrder = live.slots
             probeOrder.shuffle(using: &random)
             probeIndex = 0
             if probeOrder.isEmpty { return nil }
@@ -302,9 +306,9 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     /// `membershipVersion` changes, not per message.
     public func watchTargets(count: Int) -> [Member] {
         guard count > 0 else { return [] }
-        let ids = live.ids.sorted()
-        let start = ids.firstIndex { $0 > me.id } ?? 0
-        return (0..<min(count, ids.count)).compactMap { members[ids[(start + $0) % ids.count]] }
+        let sorted = live.slots.map { members[slot: $0] }.sorted { $0.id < $1.id }
+        let start = sorted.firstIndex { $0.id > me.id } ?? 0
+        return (0..<min(count, sorted.count)).map { sorted[(start + $0) % sorted.count] }
     }
 
     /// The shell's watch connection to `member` closed (or could not be opened): ask for a check
@@ -358,14 +362,13 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     private mutating func reap() {
         guard !down.isEmpty else { return }
-        var reaped: [Member] = []
-        for id in down.ids {
-            if let member = members[id], now.since(member.since) >= settings.reapAfter { reaped.append(member) }
-        }
-        for member in reaped {
-            members[member.id] = nil
+        let reaped = down.slots.filter { now.since(members[slot: $0].since) >= settings.reapAfter }
+        for slot in reaped {
+            let member = members[slot: slot]
+            track(slot, from: member.status, to: nil)
+            members.remove(slot: slot)
+            broadcasts.remove(slot)
             unresponsiveSince[member.id] = nil
-            track(member.id, from: member.status, to: nil)
             emit(.removed, id: member.id, incarnation: member.incarnation)
         }
     }
@@ -391,7 +394,10 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 if refusedVersions.insert(id).inserted { emit(.refused, id: id, incarnation: incarnation) }
                 return
             }
-            if var member = members[id] {
+            let slot: MemberTable.Slot
+            if let known = members.slot(of: id) {
+                slot = known
+                var member = members[slot: slot]
                 // A strictly newer incarnation wins; the same one only revives nothing.
                 guard incarnation > member.incarnation else { return }
                 let changedMetadata = member.metadata != metadata || member.endpoint != endpoint
@@ -403,57 +409,61 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
                 if wasStatus != .alive {
                     member.status = .alive
                     member.since = now
-                    members[id] = member
-                    track(id, from: wasStatus, to: .alive)
+                    members[slot: slot] = member
+                    track(slot, from: wasStatus, to: .alive)
                     emit(.alive, id: id, incarnation: incarnation)
                 } else {
-                    members[id] = member
+                    members[slot: slot] = member
                     if changedMetadata { emit(.updated, id: id, incarnation: incarnation) }
                 }
             } else {
-                members[id] = Member(id: id, endpoint: endpoint, metadata: metadata, status: .alive, incarnation: incarnation, since: now)
-                track(id, from: nil, to: .alive)
+                slot = members.insert(Member(id: id, endpoint: endpoint, metadata: metadata, status: .alive, incarnation: incarnation, since: now))
+                track(slot, from: nil, to: .alive)
                 emit(.alive, id: id, incarnation: incarnation)
                 nextJoinAttempt = nil
                 guard spread else { return }
             }
-            broadcasts.enqueue(update)
+            broadcasts.enqueue(slot)
 
         case .suspect(let id, let incarnation, let from):
             if id == me.id { return accused(at: incarnation) }
-            guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
+            guard let slot = members.slot(of: id) else { return }
+            var member = members[slot: slot]
+            guard incarnation >= member.incarnation, !member.status.isDown else { return }
             if member.status == .suspect, incarnation == member.incarnation {
                 // Lifeguard: an independent confirmation shortens the timeout and is passed on.
                 if var s = suspicions[id], s.confirm(from) {
                     suspicions[id] = s
-                    broadcasts.enqueue(update)
+                    broadcasts.enqueue(slot, from: from)
                 }
                 return
             }
-            track(id, from: member.status, to: .suspect)
+            track(slot, from: member.status, to: .suspect)
             member.status = .suspect
             member.incarnation = incarnation
             member.since = now
-            members[id] = member
+            members[slot: slot] = member
             let alive = live.count + 1
             suspicions[id] = Suspicion(started: now, incarnation: incarnation, from: from,
                                        expected: min(settings.suspicionConfirmations, max(0, alive - 2)),
                                        minimum: settings.suspicionMinTimeout, maximum: settings.suspicionMaxTimeout)
             emit(.suspect, id: id, incarnation: incarnation)
-            broadcasts.enqueue(update)
+            broadcasts.enqueue(slot, from: from)
 
         case .dead(let id, let incarnation, let from):
             if id == me.id { return accused(at: incarnation) }
-            guard var member = members[id], incarnation >= member.incarnation, !member.status.isDown else { return }
+            guard let slot = members.slot(of: id) else { return }
+            var member = members[slot: slot]
+            guard incarnation >= member.incarnation, !member.status.isDown else { return }
             let wasStatus = member.status
             member.status = from == id ? .left : .dead
-            track(id, from: wasStatus, to: member.status)
+            track(slot, from: wasStatus, to: member.status)
             member.incarnation = incarnation
             member.since = now
-            members[id] = member
+            members[slot: slot] = member
             suspicions[id] = nil
             emit(member.status == .left ? .left : .dead, id: id, incarnation: incarnation)
-            broadcasts.enqueue(update)
+            broadcasts.enqueue(slot, from: from)
         }
     }
 
@@ -467,10 +477,11 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     private mutating func refute(above incarnation: UInt64) {
         me.incarnation = max(me.incarnation, incarnation) + 1
-        broadcasts.enqueue(aliveUpdate(me))
+        broadcasts.enqueue(Dissemination.me)
     }
 
     private mutating func merge(_ state: PushPullState) {
+        members.reserve(toHold: state.members.count)
         for remote in state.members {
             switch remote.status {
             case .alive:
@@ -507,7 +518,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         if let gone = randomMembers(from: down, count: 1, where: { $0.status == .dead }).first {
             outputs.append(.pushPull(to: gone.endpoint, state))
         }
-        let reachable = seeds.isEmpty ? [] : Set(live.ids.compactMap { members[$0]?.endpoint })
+        let reachable = seeds.isEmpty ? [] : Set(live.slots.map { members[slot: $0].endpoint })
         let absent = seeds.filter { !reachable.contains($0) }
         if !absent.isEmpty, !members.isEmpty {
             outputs.append(.pushPull(to: absent[Int(random.next() % UInt64(absent.count))], state))
@@ -532,8 +543,20 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     }
 
     private mutating func piggyback(for recipient: String) -> [GossipMessage] {
-        broadcasts.take(max: settings.maxPiggyback, members: members.count + 1, multiplier: settings.retransmitMultiplier, first: recipient)
-            .map { .update($0) }
+        broadcasts.take(max: settings.maxPiggyback, members: members.count + 1, multiplier: settings.retransmitMultiplier,
+                        first: members.slot(of: recipient))
+            .map { .update(update(for: $0)) }
+    }
+
+    /// The news a queued entry stands for: the member's state now, with who reported it.
+    private func update(for pending: Dissemination.Pending) -> MembershipUpdate {
+        let member = pending.key == Dissemination.me ? me : members[slot: pending.key]
+        switch member.status {
+        case .alive: return aliveUpdate(member)
+        case .suspect: return .suspect(id: member.id, incarnation: member.incarnation, from: pending.from ?? me.id)
+        case .dead: return .dead(id: member.id, incarnation: member.incarnation, from: pending.from ?? me.id)
+        case .left: return .dead(id: member.id, incarnation: member.incarnation, from: member.id)
+        }
     }
 
     private mutating func attemptJoin() {
@@ -541,7 +564,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
             nextJoinAttempt = nil
             return
         }
-        if members.values.contains(where: { !$0.status.isDown }) {
+        if !live.isEmpty {
             nextJoinAttempt = nil
             return
         }
@@ -558,7 +581,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
     }
 
     private func pushPullState(join: Bool) -> PushPullState {
-        PushPullState(sender: me.id, join: join, members: [me] + (live.ids + down.ids).compactMap { members[$0] })
+        PushPullState(sender: me.id, join: join, members: [me] + (live.slots + down.slots).map { members[slot: $0] })
     }
 
     /// Up to `count` distinct random members of the live index (or `pool`) that satisfy `include`:
@@ -567,21 +590,24 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
         let index = pool ?? live
         guard count > 0, !index.isEmpty else { return [] }
         var out: [Member] = []
-        var chosen: Set<String> = []
+        var chosen: Set<MemberTable.Slot> = []
         var attempts = 0
         while out.count < count && attempts < 4 * count + 8 {
             attempts += 1
-            let id = index[Int(random.next() % UInt64(index.count))]
-            guard !chosen.contains(id), let m = members[id], include(m) else { continue }
-            chosen.insert(id)
+            let slot = index[Int(random.next() % UInt64(index.count))]
+            guard !chosen.contains(slot) else { continue }
+            let m = members[slot: slot]
+            guard include(m) else { continue }
+            chosen.insert(slot)
             out.append(m)
         }
         if out.count < count && index.count <= 4 * count + 8 {
             // Small tables: take every remaining candidate in random order.
-            var rest = index.ids.filter { !chosen.contains($0) }
+            var rest = index.slots.filter { !chosen.contains($0) }
             rest.shuffle(using: &random)
-            for id in rest where out.count < count {
-                if let m = members[id], include(m) { out.append(m) }
+            for slot in rest where out.count < count {
+                let m = members[slot: slot]
+                if include(m) { out.append(m) }
             }
         }
         return out
@@ -589,7 +615,7 @@ public struct SWIMCore<Random: RandomNumberGenerator>: Sendable where Random: Se
 
     /// Keeps the live and down indexes and the alive count in step with a status change
     /// (`nil`: not in the table).
-    private mutating func track(_ id: String, from old: MemberStatus?, to new: MemberStatus?) {
+    private mutating func track(_ id: MemberTable.Slot, from old: MemberStatus?, to new: MemberStatus?) {
         if old == .alive { aliveCount -= 1 }
         if new == .alive { aliveCount += 1 }
         let wasLive = old.map { !$0.isDown }, isLive = new.map { !$0.isDown }
