@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PrismTransport", targets: ["PrismTransport"]),
         .library(name: "PrismGossip", targets: ["PrismGossip"]),
         .library(name: "PrismSimulation", targets: ["PrismSimulation"]),
+        .library(name: "PrismPlacement", targets: ["PrismPlacement"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -88,6 +89,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
+        .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
@@ -163,5 +165,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
 )
