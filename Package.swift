@@ -130,6 +130,7 @@ let package = Package(
             name: "prism",
             dependencies: [
                 "PrismRuntime", "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics", "PrismGossip", "PrismSimulation", "PrismTransport",
+                "PrismPlacement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

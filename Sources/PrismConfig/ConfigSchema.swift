@@ -70,7 +70,9 @@ public enum ConfigSchema {
 
         // [cluster.placement]
         ConfigKey("cluster.placement.spread_across", .choice(["zone", "rack", "region", "none"]), .string("zone"),
-                  "Failure domain no two replicas of a shard may share."),
+                  "Failure domain no two replicas of a shard may share; a node without that label is a domain of its own."),
+        ConfigKey("cluster.placement.load_slack", .number(0...10), .double(0.1),
+                  "ε of bounded loads: a node holds at most ⌈(1 + ε)·its fair share⌉ replicas when its domain allows."),
 
         // [federation.consistency]
         ConfigKey("federation.consistency.read", .choice(["eventual", "read-your-writes", "bounded", "strong"]), .string("eventual"),
@@ -96,12 +98,12 @@ public enum ConfigSchema {
 
         // [cluster.rebalancing]
         ConfigKey("cluster.rebalancing.imbalance_threshold_percent", .number(0...1_000), .double(15),
-                  "A node further than this from the mean replica count triggers imbalance moves."),
+                  "A node further than this (percent) from its fair share of replicas triggers imbalance moves."),
         ConfigKey("cluster.rebalancing.max_concurrent_moves", .integer(1...64), .int(2), "Shard moves per node at once (sending or receiving)."),
         ConfigKey("cluster.rebalancing.max_bytes_per_sec", .size(1024...(1 << 40)), .int(100_000_000), "Snapshot streaming throttle per node."),
         ConfigKey("cluster.rebalancing.continuous_optimization", .boolean, .bool(false), "Move for balance even below the threshold."),
         ConfigKey("cluster.rebalancing.pause_schedule", .cron, .string(""),
-                  "Cron (UTC) during which only under-replication repairs run. Empty: never paused."),
+                  "Cron (UTC); each firing pauses rebalancing for an hour (\"0 9-17 * * MON-FRI\": 9:00-18:00 on weekdays), when only under-replication repairs run. Empty: never paused."),
 
         // [cluster.consistency]
         ConfigKey("cluster.consistency.min_nodes_for_write", .integerOrChoice(1...15, ["quorum", "all"]), .string("quorum"),

@@ -103,6 +103,8 @@ public struct ReplicationConfig: Sendable, Equatable {
 public struct PlacementConfig: Sendable, Equatable {
     public enum Domain: String, Sendable { case zone, rack, region, none }
     public var spreadAcross: Domain
+    /// ε of bounded loads (`cluster.placement.load_slack`).
+    public var loadSlack: Double
 }
 
 public enum ReadConsistency: String, Sendable, CaseIterable {

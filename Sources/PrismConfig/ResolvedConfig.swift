@@ -146,7 +146,8 @@ public struct ResolvedConfig: Sendable {
                                 "must not exceed collection.replication.factor (\(replication.factor))"))
         }
 
-        let placement = PlacementConfig(spreadAcross: PlacementConfig.Domain(rawValue: string("cluster.placement.spread_across")) ?? .zone)
+        let placement = PlacementConfig(spreadAcross: PlacementConfig.Domain(rawValue: string("cluster.placement.spread_across")) ?? .zone,
+                                        loadSlack: double("cluster.placement.load_slack"))
         let reads = ReadConsistencyConfig(
             level: ReadConsistency(rawValue: string("federation.consistency.read")) ?? .eventual,
             boundedStalenessMillis: int("federation.consistency.bounded_staleness_ms"))

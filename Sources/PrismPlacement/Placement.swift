@@ -223,7 +223,9 @@ public struct Placement: Sendable {
         var shardsWanting: [Int: Int] = [:]
         for want in wants where want > 0 { shardsWanting[want, default: 0] += 1 }
         var target = [Double](repeating: 0, count: domainCount)
-        for (want, count) in shardsWanting {
+        // In a fixed order: floating-point sums in another order differ in the last bits,
+        // and every member must compute the same targets.
+        for (want, count) in shardsWanting.sorted(by: { $0.key < $1.key }) {
             for (d, share) in Self.spread(want, over: domainWeight).enumerated() { target[d] += Double(count) * share }
         }
         let shares = nodes.indices.map { target[domainOf[$0]] * nodes[$0].weight / domainWeight[domainOf[$0]] }

@@ -1,5 +1,7 @@
 /// How replicas are placed: the failure domain they must not share, how far above its fair
 /// share a node may be loaded, and the ring's resolution.
+import PrismConfig
+
 public struct PlacementPolicy: Hashable, Sendable {
     public var spreadAcross: FailureDomain
     /// ε of consistent hashing with bounded loads: a node holds at most ⌈(1 + ε)·target⌉
@@ -11,5 +13,10 @@ public struct PlacementPolicy: Hashable, Sendable {
         self.spreadAcross = spreadAcross
         self.loadSlack = max(0, loadSlack)
         self.virtualNodes = max(1, virtualNodes)
+    }
+
+    /// `[cluster.placement]`.
+    public init(_ config: PlacementConfig) {
+        self.init(spreadAcross: FailureDomain(rawValue: config.spreadAcross.rawValue) ?? .zone, loadSlack: config.loadSlack)
     }
 }

@@ -52,7 +52,7 @@ struct PlacementPropertyTests {
         }
     }
 
-    @Test("the same view in any order gives the same placement", arguments: 0..<100)
+    @Test("the same view in any order gives the same placement", arguments: 0..<400)
     func determinism(seed: UInt64) {
         let topology = RandomTopology(seed: seed)
         var shuffled = topology

@@ -82,6 +82,8 @@ struct RebalancePlannerTests {
         let up = Set(view.filter { $0.status == .up }.map(\.id))
         for round in 0..<rounds {
             let plan = RebalancePlanner.plan(desired: desired, actual: model.actual, view: view, limits: limits, unixSeconds: 0)
+            let reordered = RebalancePlanner.plan(desired: desired, actual: model.actual, view: view.reversed(), limits: limits, unixSeconds: 0)
+            #expect(plan == reordered, "seed \(seed) round \(round): the plan depends on the view's order")
             if plan.moves.isEmpty && !model.actual.values.contains(where: { $0.contains { $0.role == .learner } }) { return round }
             if let violation = model.apply(plan, desired: desired, up: up, limits: limits) {
                 Issue.record("seed \(seed) round \(round): \(violation)")
