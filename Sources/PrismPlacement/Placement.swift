@@ -139,28 +139,39 @@ public struct Placement: Sendable {
         }
 
         // 4. Balance: a replica on a node above its target moves to the node furthest below
-        // its target that may take it (ties: the nearest on the shard's ring walk), when the two
+        // its target that may take it (ties: the lower id), when the two
         // deviations differ by more than one replica, so every move lowers the spread and the
         // passes end. Taking the furthest below keeps chains of small moves from starting: a
         // node that joined takes its share directly from those above theirs.
         if ring.count > 0 {
             for _ in 0..<64 {
+                // Nodes below their target, furthest below first (then by id): rebuilt after
+                // each move, which is rare next to the replicas looked at.
+                func belowTarget() -> [Int] {
+                    nodes.indices.filter { Double(load[$0]) < nodeTargets[$0] }
+                        .sorted { (Double(load[$0]) - nodeTargets[$0], $0) < (Double(load[$1]) - nodeTargets[$1], $1) }
+                }
+                var receivers = belowTarget()
+                guard let deepest = receivers.first,
+                      let highest = nodes.indices.max(by: { Double(load[$0]) - nodeTargets[$0] < Double(load[$1]) - nodeTargets[$1] }),
+                      (Double(load[highest]) - nodeTargets[highest]) - (Double(load[deepest]) - nodeTargets[deepest]) > 1 else { break }
                 var moved = false
-                for (visit, (_, _, position)) in ordered.enumerated() {
+                for visit in ordered.indices {
                     for r in assigned[visit].indices {
                         let o = assigned[visit][r]
                         let over = Double(load[o]) - nodeTargets[o]
                         guard over > 0 else { continue }
-                        let others = assigned[visit].enumerated().filter { $0.offset != r }.map { domainOf[$0.element] }
-                        var best: (under: Double, distance: UInt64, node: Int)?
-                        for u in nodes.indices where u != o {
+                        var chosen: Int?
+                        for u in receivers {
                             let under = Double(load[u]) - nodeTargets[u]
-                            guard under < 0, over - under > 1, load[u] < caps[u], !others.contains(domainOf[u]),
-                                  !assigned[visit].contains(u) else { continue }
-                            if let b = best, b.under < under || (b.under == under && b.distance <= ring.distance(from: position, to: u)) { continue }
-                            best = (under, ring.distance(from: position, to: u), u)
+                            if over - under <= 1 { break }  // sorted: nobody further on qualifies
+                            guard load[u] < caps[u], !assigned[visit].contains(u) else { continue }
+                            let d = domainOf[u]
+                            if d != domainOf[o] && assigned[visit].contains(where: { domainOf[$0] == d }) { continue }
+                            chosen = u
+                            break
                         }
-                        guard let u = best?.node else { continue }
+                        guard let u = chosen else { continue }
                         assigned[visit][r] = u
                         load[o] -= 1
                         load[u] += 1
@@ -168,6 +179,7 @@ public struct Placement: Sendable {
                         domainAssigned[domainOf[u]] += 1
                         if tracing[visit] { why[visit][r] = .balanced(from: nodes[o].id) }
                         moved = true
+                        receivers = belowTarget()
                     }
                 }
                 if !moved { break }

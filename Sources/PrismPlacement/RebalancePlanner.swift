@@ -5,11 +5,29 @@
 public struct RebalancePlan: Sendable, Equatable {
     public var moves: [ShardMove]
     /// Shards that need a move the limits or the configuration hold back, and why.
-    public var blocked: [ShardID: String]
+    public var blocked: [ShardID: HoldReason]
     /// The pause schedule matched: only under-replication repairs were planned.
     public var paused: Bool
     /// Some node deviated from the mean by more than the threshold (or continuous optimization).
     public var imbalanceTriggered: Bool
+}
+
+/// Why a shard that needs a move does not get one now.
+public enum HoldReason: Hashable, Sendable, CustomStringConvertible {
+    case paused
+    case belowThreshold
+    case failuresNotRepaired
+    /// `node` already sends or receives `limit` copies.
+    case moveLimit(node: String, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .paused: "paused by cluster.rebalancing.pause_schedule"
+        case .belowThreshold: "imbalance within cluster.rebalancing.imbalance_threshold_percent"
+        case .failuresNotRepaired: "cluster.health.on_node_failure = \"none\": failed replicas are not replaced"
+        case .moveLimit(let node, let limit): "\(node) already runs cluster.rebalancing.max_concurrent_moves = \(limit) copies"
+        }
+    }
 }
 
 public enum RebalancePlanner {
@@ -43,12 +61,12 @@ public enum RebalancePlanner {
         for (shard, want) in desired.wanted {
             let target = desired.replicas[shard] ?? []
             let replicas = actual[shard] ?? []
-            let healthyVoters = replicas.filter { $0.role == .voter && $0.upToDate && up.contains($0.node) }
-            let differs = Set(replicas.map(\.node)) != Set(target) || replicas.contains { $0.role == .learner }
+            let differs = replicas.count != target.count || replicas.contains { $0.role == .learner || !target.contains($0.node) }
             guard differs || want == 0 else { continue }
+            let healthyVoters = replicas.reduce(0) { $0 + ($1.role == .voter && $1.upToDate && up.contains($1.node) ? 1 : 0) }
             if replicas.isEmpty {
                 work.append(Work(shard: shard, priority: .unassigned))
-            } else if healthyVoters.count < min(want, target.count) || replicas.contains(where: { !up.contains($0.node) }) {
+            } else if healthyVoters < min(want, target.count) || replicas.contains(where: { !up.contains($0.node) }) {
                 work.append(Work(shard: shard, priority: .underReplicated))
             } else if differs {
                 work.append(Work(shard: shard, priority: .imbalance))
@@ -57,21 +75,21 @@ public enum RebalancePlanner {
         work.sort { ($0.priority, $0.shard) < ($1.priority, $1.shard) }
 
         var moves: [ShardMove] = []
-        var blocked: [ShardID: String] = [:]
+        var blocked: [ShardID: HoldReason] = [:]
         for item in work {
             let shard = item.shard
             let target = desired.replicas[shard] ?? []
             let wanted = min(desired.wanted[shard] ?? 0, target.count)
             let replicas = actual[shard] ?? []
             if item.priority == .imbalance {
-                if paused { blocked[shard] = "paused by cluster.rebalancing.pause_schedule"; continue }
+                if paused { blocked[shard] = .paused; continue }
                 // Leaving a draining node is what the operator asked for, threshold or not.
                 let draining = replicas.contains { desired.capacity[$0.node] == nil }
-                if !triggered && !draining { blocked[shard] = "imbalance within cluster.rebalancing.imbalance_threshold_percent"; continue }
+                if !triggered && !draining { blocked[shard] = .belowThreshold; continue }
             }
             let lostToFailures = replicas.contains { !up.contains($0.node) }
             if item.priority == .underReplicated && lostToFailures && !limits.repairFailures {
-                blocked[shard] = "cluster.health.on_node_failure = \"none\": failed replicas are not replaced"
+                blocked[shard] = .failuresNotRepaired
                 continue
             }
             let step = nextStep(shard: shard, replicas: replicas, target: target, wanted: wanted, up: up)
@@ -82,7 +100,7 @@ public enum RebalancePlanner {
                 let sourceBusy = source.map { busy[$0, default: 0] >= limits.maxConcurrentMoves } ?? false
                 if busy[node, default: 0] >= limits.maxConcurrentMoves || sourceBusy {
                     let who = busy[node, default: 0] >= limits.maxConcurrentMoves ? node : source ?? node
-                    blocked[shard] = "\(who) already runs cluster.rebalancing.max_concurrent_moves = \(limits.maxConcurrentMoves) copies"
+                    blocked[shard] = .moveLimit(node: who, limit: limits.maxConcurrentMoves)
                     continue
                 }
                 busy[node, default: 0] += 1
@@ -95,34 +113,43 @@ public enum RebalancePlanner {
         return RebalancePlan(moves: moves, blocked: blocked, paused: paused, imbalanceTriggered: triggered)
     }
 
-    /// One shard's next step: finish what is under way before starting anything new.
+    /// One shard's next step: finish what is under way before starting anything new. (Arrays,
+    /// not sets: a shard has a handful of replicas, and planning 10,000 shards must stay cheap.)
     static func nextStep(shard: ShardID, replicas: [ReplicaState], target: [String], wanted: Int, up: Set<String>) -> ShardMove.Step? {
-        let wantedSet = Set(target)
-        let upToDateVoters = replicas.filter { $0.role == .voter && $0.upToDate && up.contains($0.node) }
-        // A caught-up learner where the placement wants a replica becomes a voter.
-        if let learner = replicas.first(where: { $0.role == .learner && $0.upToDate && up.contains($0.node) && wantedSet.contains($0.node) }) {
-            return .promote(node: learner.node)
+        var upToDateVoters = 0
+        var firstHealthyVoter: String?
+        var copying = false
+        var stale: String?, gone: String?, old: String?
+        for r in replicas {
+            let healthy = r.upToDate && up.contains(r.node)
+            let isWanted = target.contains(r.node)
+            switch r.role {
+            case .learner:
+                // A caught-up learner where the placement wants a replica becomes a voter.
+                if healthy && isWanted { return .promote(node: r.node) }
+                if !isWanted { stale = stale ?? r.node }
+                if !r.upToDate { copying = true }
+            case .voter:
+                if healthy {
+                    upToDateVoters += 1
+                    firstHealthyVoter = firstHealthyVoter ?? r.node
+                }
+                if !isWanted {
+                    if healthy { old = old ?? r.node } else { gone = gone ?? r.node }
+                }
+            }
         }
         // A learner the placement no longer wants is dropped (its copy is abandoned).
-        if let stale = replicas.first(where: { $0.role == .learner && !wantedSet.contains($0.node) }) {
-            return .remove(node: stale.node)
-        }
+        if let stale { return .remove(node: stale) }
         // An unwanted voter goes once the others keep as many up-to-date voters as asked for:
         // a failed one first (removing it costs nothing that is up to date).
-        let unwanted = replicas.filter { $0.role == .voter && !wantedSet.contains($0.node) }
-        if let gone = unwanted.first(where: { !up.contains($0.node) || !$0.upToDate }), upToDateVoters.count >= wanted {
-            return .remove(node: gone.node)
-        }
-        if let old = unwanted.first(where: { up.contains($0.node) && $0.upToDate }), upToDateVoters.count - 1 >= wanted {
-            return .remove(node: old.node)
-        }
+        if let gone, upToDateVoters >= wanted { return .remove(node: gone) }
+        if let old, upToDateVoters - 1 >= wanted { return .remove(node: old) }
         // A copy under way: wait for it.
-        if replicas.contains(where: { $0.role == .learner && !$0.upToDate }) { return nil }
+        if copying { return nil }
         // Start a copy to the first wanted node that has none.
-        let present = Set(replicas.map(\.node))
-        guard let node = target.first(where: { !present.contains($0) }) else { return nil }
-        let source = upToDateVoters.first?.node
-        return .addLearner(node: node, source: source)
+        guard let node = target.first(where: { id in !replicas.contains { $0.node == id } }) else { return nil }
+        return .addLearner(node: node, source: firstHealthyVoter)
     }
 
     /// Whether some eligible node's replica count deviates from the mean by more than

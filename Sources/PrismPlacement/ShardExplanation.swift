@@ -7,7 +7,7 @@ public struct ShardExplanation: Sendable, Equatable, CustomStringConvertible {
     public var placement: [ReplicaReason]
     public var actual: [ReplicaState]
     public var planned: ShardMove?
-    public var blocked: String?
+    public var blocked: HoldReason?
     /// Set when the shard cannot get all its replicas: fewer failure domains than replicas.
     public var underReplicated: String?
 

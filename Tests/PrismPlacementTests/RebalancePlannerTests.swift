@@ -178,7 +178,7 @@ struct RebalancePlannerTests {
         let none = RebalanceLimits(maxConcurrentMoves: 4, pauseSchedule: business, repairFailures: false)
         let reported = RebalancePlanner.plan(desired: repair, actual: failedActual, view: failedView, limits: none, unixSeconds: mondayTen)
         #expect(reported.moves.isEmpty)
-        #expect(reported.blocked.values.allSatisfy { $0.contains("on_node_failure") })
+        #expect(reported.blocked.values.allSatisfy { $0 == .failuresNotRepaired })
     }
 
     @Test("below the imbalance threshold nothing moves for balance; continuous optimization moves anyway")

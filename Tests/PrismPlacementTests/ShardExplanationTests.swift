@@ -20,6 +20,7 @@ struct ShardExplanationTests {
         let held = ShardExplanation.explain(shard, view: view, collections: layouts, policy: PlacementPolicy(), actual: actual,
                                             limits: RebalanceLimits(repairFailures: false), unixSeconds: 0)
         #expect(held.planned == nil)
-        #expect(held.blocked?.contains("on_node_failure") == true)
+        #expect(held.blocked == .failuresNotRepaired)
+        #expect(held.description.contains("blocked: cluster.health.on_node_failure = \"none\""), "\(held)")
     }
 }
