@@ -90,3 +90,35 @@ struct PlacementPropertyTests {
         }
     }
 }
+
+@Suite("Placement movement")
+struct PlacementMovementTests {
+    /// Replicas that must arrive somewhere for the loads to change as they did: the least any
+    /// placement with the new loads could move.
+    func necessary(from: Placement, to: Placement) -> Int {
+        Set(from.load.keys).union(to.load.keys).reduce(0) { $0 + max(0, to.load[$1, default: 0] - from.load[$1, default: 0]) }
+    }
+
+    /// A join or a leave moves what the change of loads requires and little more: no churn
+    /// between nodes whose share did not change (at most a quarter more, plus two: a shard that loses
+    /// the replica of a domain may need another shard to make room in its replacement domain).
+    /// With equal domains the change itself is the joiner's share or the leaver's replicas
+    /// (`PlacementScenarioTests`); lopsided domains also shift other domains' targets.
+    @Test("a join or a leave moves close to the minimum", arguments: 0..<100)
+    func minimalMovement(seed: UInt64) {
+        var topology = RandomTopology(seed: seed)
+        topology.nodes = topology.nodes.map { PlacementNode(id: $0.id, zone: $0.zone, rack: $0.rack, region: $0.region, weight: $0.weight) }
+        let base = topology.placement()
+        var random = SplitMix64(seed: seed ^ 0x5eed)
+        let joiner = PlacementNode(id: "joiner", zone: "z\(random.next() % 3)", rack: "r0", region: "g0")
+        let joined = Placement(nodes: topology.nodes + [joiner], collections: topology.collections, policy: topology.policy, current: base.replicas)
+        let movedIn = PlacementScenario.moved(from: base, to: joined), neededIn = necessary(from: base, to: joined)
+        #expect(movedIn <= neededIn + neededIn / 4 + 2, "seed \(seed): a join moved \(movedIn) replicas where \(neededIn) had to")
+
+        guard topology.nodes.count > 1 else { return }
+        let left = Placement(nodes: Array(topology.nodes.dropLast()), collections: topology.collections, policy: topology.policy,
+                             current: base.replicas)
+        let movedOut = PlacementScenario.moved(from: base, to: left), neededOut = necessary(from: base, to: left)
+        #expect(movedOut <= neededOut + neededOut / 4 + 2, "seed \(seed): a leave moved \(movedOut) replicas where \(neededOut) had to")
+    }
+}
