@@ -105,6 +105,9 @@ public enum ConfigSchema {
         ConfigKey("cluster.rebalancing.pause_schedule", .cron, .string(""),
                   "Cron (UTC); each firing pauses rebalancing for an hour (\"0 9-17 * * MON-FRI\": 9:00-18:00 on weekdays), when only under-replication repairs run. Empty: never paused."),
 
+        ConfigKey("cluster.rebalancing.pause_utc_offset_minutes", .integer(-840...840), .int(0),
+                  "Minutes east of UTC that pause_schedule is read in (60: UTC+1); a fixed offset, no daylight saving."),
+
         // [cluster.consistency]
         ConfigKey("cluster.consistency.min_nodes_for_write", .integerOrChoice(1...15, ["quorum", "all"]), .string("quorum"),
                   "Voters that must accept a write: \"quorum\" (majority), \"all\", or a count."),

@@ -140,6 +140,8 @@ public struct RebalancingConfig: Sendable, Equatable {
     public var continuousOptimization: Bool
     public var pauseScheduleText: String
     public var pauseSchedule: CronSchedule?
+    /// `pause_utc_offset_minutes`: the schedule's clock, minutes east of UTC.
+    public var pauseUTCOffsetMinutes: Int
 }
 
 public struct ClusterConsistencyConfig: Sendable, Equatable {

@@ -165,7 +165,8 @@ public struct ResolvedConfig: Sendable {
             maxConcurrentMoves: int("cluster.rebalancing.max_concurrent_moves"),
             maxBytesPerSecond: int("cluster.rebalancing.max_bytes_per_sec"),
             continuousOptimization: bool("cluster.rebalancing.continuous_optimization"),
-            pauseScheduleText: scheduleText, pauseSchedule: schedule)
+            pauseScheduleText: scheduleText, pauseSchedule: schedule,
+            pauseUTCOffsetMinutes: int("cluster.rebalancing.pause_utc_offset_minutes"))
 
         let minNodes: ClusterConsistencyConfig.WriteQuorum
         switch value("cluster.consistency.min_nodes_for_write") {

@@ -8,34 +8,39 @@ public struct RebalanceLimits: Sendable, Equatable {
     public var imbalanceThresholdPercent: Double
     /// Imbalance moves even below the threshold.
     public var continuousOptimization: Bool
-    /// While it matches (UTC), only under-replication repairs start.
+    /// While it matches, only under-replication repairs start.
     public var pauseSchedule: CronSchedule?
+    /// The schedule's clock, minutes east of UTC (0: UTC).
+    public var pauseUTCOffsetMinutes: Int
     /// False (`on_node_failure = "none"`): shards that lost replicas to failed nodes are
     /// reported, not repaired.
     public var repairFailures: Bool
 
     public init(maxConcurrentMoves: Int = 2, imbalanceThresholdPercent: Double = 15, continuousOptimization: Bool = false,
-                pauseSchedule: CronSchedule? = nil, repairFailures: Bool = true) {
+                pauseSchedule: CronSchedule? = nil, pauseUTCOffsetMinutes: Int = 0, repairFailures: Bool = true) {
         self.maxConcurrentMoves = max(1, maxConcurrentMoves)
         self.imbalanceThresholdPercent = imbalanceThresholdPercent
         self.continuousOptimization = continuousOptimization
         self.pauseSchedule = pauseSchedule
+        self.pauseUTCOffsetMinutes = pauseUTCOffsetMinutes
         self.repairFailures = repairFailures
     }
 
     public init(rebalancing: RebalancingConfig, health: HealthConfig) {
         self.init(maxConcurrentMoves: rebalancing.maxConcurrentMoves, imbalanceThresholdPercent: rebalancing.imbalanceThresholdPercent,
                   continuousOptimization: rebalancing.continuousOptimization, pauseSchedule: rebalancing.pauseSchedule,
-                  repairFailures: health.onNodeFailure == .rebalance)
+                  pauseUTCOffsetMinutes: rebalancing.pauseUTCOffsetMinutes, repairFailures: health.onNodeFailure == .rebalance)
     }
 
-    /// Whether rebalancing is paused at `unixSeconds`: each time the schedule fires (UTC), a
+    /// Whether rebalancing is paused at `unixSeconds`: each time the schedule fires (on the
+    /// clock `pauseUTCOffsetMinutes` east of UTC), a
     /// pause of one hour starts. So `0 9-17 * * MON-FRI`, which fires at 9:00, 10:00 … 17:00,
     /// pauses from 9:00 to 18:00 on weekdays, as the seed guide's "business hours" means, and
     /// an expression firing every minute pauses for as long as it fires plus an hour.
     public func paused(atUnixSeconds unixSeconds: Int64) -> Bool {
         guard let schedule = pauseSchedule else { return false }
-        let minuteStart = unixSeconds - ((unixSeconds % 60) + 60) % 60
+        let local = unixSeconds + Int64(pauseUTCOffsetMinutes) * 60
+        let minuteStart = local - ((local % 60) + 60) % 60
         for back in 0..<60 {
             let t = UTCTime(unixSeconds: minuteStart - Int64(back) * 60)
             if schedule.matches(minute: t.minute, hour: t.hour, dayOfMonth: t.day, month: t.month, weekday: t.weekday) { return true }

@@ -37,6 +37,16 @@ struct ConfigErrorTests {
         #expect(error.message == "wrong type: got a string, expected an integer in 1...100")
     }
 
+    @Test("placement and rebalancing keys refuse values outside their range", arguments: [
+        ("[cluster.placement]\nload_slack = -0.5\n", "cluster.placement.load_slack"),
+        ("[cluster.rebalancing]\npause_utc_offset_minutes = 900\n", "cluster.rebalancing.pause_utc_offset_minutes"),
+    ])
+    func placementRanges(text: String, key: String) throws {
+        let error = try #require(single(text))
+        #expect(error.key == key)
+        #expect(error.source == .file(path: "prism.toml", line: 2))
+    }
+
     @Test func outOfRangeNumber() throws {
         let error = try #require(single("[cluster.rebalancing]\nmax_concurrent_moves = 0\n"))
         #expect(error.key == "cluster.rebalancing.max_concurrent_moves")

@@ -164,6 +164,12 @@ struct RebalancePlannerTests {
         #expect(UTCTime(unixSeconds: mondayTen).weekday == 1 && UTCTime(unixSeconds: mondayTen).hour == 10)
         let paused = RebalancePlanner.plan(desired: desired, actual: actual, view: view, limits: limits, unixSeconds: mondayTen)
         #expect(paused.paused && paused.moves.isEmpty && !paused.blocked.isEmpty)
+        // 8:30 UTC is 9:30 at UTC+1: paused there, not in UTC.
+        let mondayEight = mondayTen - 2 * 3600
+        #expect(!limits.paused(atUnixSeconds: mondayEight))
+        #expect(RebalanceLimits(pauseSchedule: business, pauseUTCOffsetMinutes: 60).paused(atUnixSeconds: mondayEight))
+        #expect(limits.paused(atUnixSeconds: mondayTen + 7 * 3600 + 29 * 60), "17:59 (the 17:00 firing's hour)")
+        #expect(!limits.paused(atUnixSeconds: mondayTen + 8 * 3600), "18:30")
         let weekend = RebalancePlanner.plan(desired: desired, actual: actual, view: view, limits: limits, unixSeconds: saturday)
         #expect(!weekend.paused && !weekend.moves.isEmpty && weekend.moves.allSatisfy { $0.priority == .imbalance })
 
