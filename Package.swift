@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PrismGossip", targets: ["PrismGossip"]),
         .library(name: "PrismSimulation", targets: ["PrismSimulation"]),
         .library(name: "PrismPlacement", targets: ["PrismPlacement"]),
+        .library(name: "PrismRaft", targets: ["PrismRaft"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -90,6 +91,7 @@ let package = Package(
         ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
+        .target(name: "PrismRaft", swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
@@ -166,6 +168,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage"], swiftSettings: strict),
         .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
 )

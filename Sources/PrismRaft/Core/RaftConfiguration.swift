@@ -1,0 +1,32 @@
+/// A group member's settings. Times are in ticks (the host ticks every group at one rate).
+public struct RaftConfiguration: Sendable, Equatable {
+    public var id: String
+    /// The voters, this node included.
+    public var voters: [String]
+    /// A follower campaigns after a random wait in [electionTicks, 2·electionTicks).
+    public var electionTicks: Int
+    public var heartbeatTicks: Int
+    /// Campaign only after a majority says it would vote (a rejoining node does not depose a
+    /// healthy leader by bumping the term).
+    public var preVote: Bool
+    /// A leader that has not heard from a majority for an election timeout steps down, and
+    /// followers that heard from a leader within one refuse to vote (the leader's lease).
+    public var checkQuorum: Bool
+    /// Most entries per append message, and appends in flight per follower.
+    public var maxEntriesPerMessage: Int
+    public var maxInflightMessages: Int
+
+    public init(id: String, voters: [String], electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
+                checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64) {
+        self.id = id
+        self.voters = voters.contains(id) ? voters : voters + [id]
+        self.electionTicks = max(2, electionTicks)
+        self.heartbeatTicks = max(1, min(heartbeatTicks, electionTicks - 1))
+        self.preVote = preVote
+        self.checkQuorum = checkQuorum
+        self.maxEntriesPerMessage = max(1, maxEntriesPerMessage)
+        self.maxInflightMessages = max(1, maxInflightMessages)
+    }
+
+    var quorum: Int { voters.count / 2 + 1 }
+}

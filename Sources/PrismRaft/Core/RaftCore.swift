@@ -1,0 +1,330 @@
+/// One member of one Raft group as a deterministic state machine (in the manner of
+/// etcd-io/raft's `RawNode`): ticks, messages and proposals in; a `RaftReady` out with what to
+/// persist, send and apply. No clock, socket or file inside, so the simulation and the
+/// multi-Raft host drive the same code and a seed replays a run.
+///
+/// This increment: leader election with randomized timeouts, pre-vote and check-quorum, log
+/// replication with batching and a bound on appends in flight, and the commit rule (a leader
+/// commits only entries of its own term by counting, earlier ones with them).
+public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
+    public let configuration: RaftConfiguration
+    public private(set) var role: RaftRole = .follower
+    public private(set) var term: UInt64
+    public private(set) var vote: String?
+    public private(set) var leader: String?
+
+    var log: RaftLog
+    private var random: Random
+    private var electionElapsed = 0
+    private var heartbeatElapsed = 0
+    private var randomizedElectionTimeout = 0
+    private var votes: [String: Bool] = [:]
+    private var progress: [String: Progress] = [:]
+    private var outbox: [RaftEnvelope] = []
+    private var lastHardState: HardState
+
+    /// What the leader knows of a follower's log.
+    struct Progress: Sendable {
+        var match: UInt64 = 0
+        var next: UInt64
+        /// Probing: one append at a time until the follower's match is found; replicating:
+        /// appends pipelined, up to the in-flight bound.
+        var probing = true
+        /// Last index of each append in flight (acknowledgements are cumulative).
+        var inflight: [UInt64] = []
+        /// Heard from since the last check-quorum round.
+        var active = false
+    }
+
+    public init(configuration: RaftConfiguration, hardState: HardState = HardState(), entries: [LogEntry] = [], random: Random) {
+        self.configuration = configuration
+        self.random = random
+        term = hardState.term
+        vote = hardState.vote
+        log = RaftLog(entries: entries, commit: hardState.commit)
+        lastHardState = hardState
+        resetElectionTimeout()
+    }
+
+    public var commitIndex: UInt64 { log.committed }
+    public var lastIndex: UInt64 { log.lastIndex }
+    public var entries: [LogEntry] { log.entries }
+    public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    private var id: String { configuration.id }
+    private var peers: [String] { configuration.voters.filter { $0 != id } }
+
+    // MARK: Inputs
+
+    /// One tick of the host's clock.
+    public mutating func tick() {
+        electionElapsed += 1
+        if role == .leader {
+            heartbeatElapsed += 1
+            if heartbeatElapsed >= configuration.heartbeatTicks {
+                heartbeatElapsed = 0
+                for peer in peers { sendHeartbeat(to: peer) }
+            }
+            if electionElapsed >= configuration.electionTicks {
+                electionElapsed = 0
+                if configuration.checkQuorum {
+                    // Lost touch with a majority for a whole election timeout: step down, so a
+                    // partitioned leader stops accepting work the majority side may overwrite.
+                    let active = 1 + peers.filter { progress[$0]?.active == true }.count
+                    for peer in peers { progress[peer]?.active = false }
+                    if active < configuration.quorum { becomeFollower(term: term, leader: nil) }
+                }
+            }
+        } else if electionElapsed >= randomizedElectionTimeout {
+            campaign()
+        }
+    }
+
+    /// Proposes `data`; false unless this node leads (the caller forwards to `leader`).
+    @discardableResult
+    public mutating func propose(_ data: [UInt8]) -> Bool {
+        guard role == .leader else { return false }
+        appendAsLeader([data])
+        return true
+    }
+
+    /// Proposes several entries at once (one append, one durable write).
+    @discardableResult
+    public mutating func propose(batch: [[UInt8]]) -> Bool {
+        guard role == .leader, !batch.isEmpty else { return false }
+        appendAsLeader(batch)
+        return true
+    }
+
+    /// Handles a message from another member of the group.
+    public mutating func step(_ envelope: RaftEnvelope) {
+        let m = envelope.message, from = envelope.from
+        guard configuration.voters.contains(from), envelope.to == id else { return }
+        switch m {
+        case .preVote(let t, let lastIndex, let lastTerm):
+            // A pre-vote never changes our term; granted when the asker could win: its term
+            // is ahead, its log is up to date, and we have no live leader (its lease).
+            let grant = t > term && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm) && !inLease
+            send(to: from, .preVoteResponse(term: grant ? t : term, granted: grant))
+            return
+        case .vote(let t, _, _) where t > term && inLease:
+            // A leader we heard from recently still holds its lease: ignore the disruption.
+            return
+        default:
+            break
+        }
+        if m.term > term {
+            switch m {
+            case .preVoteResponse(_, true):
+                break  // the term of a granted pre-vote is the one we asked about
+            case .append, .heartbeat:
+                becomeFollower(term: m.term, leader: from)
+            default:
+                becomeFollower(term: m.term, leader: nil)
+            }
+        } else if m.term < term {
+            // Stale: tell an old leader or candidate the term, so it steps down.
+            switch m {
+            case .append, .heartbeat: send(to: from, .appendResponse(term: term, index: log.lastIndex, rejected: true))
+            case .vote: send(to: from, .voteResponse(term: term, granted: false))
+            default: break
+            }
+            return
+        }
+        switch m {
+        case .preVote:
+            break
+        case .vote(_, let lastIndex, let lastTerm):
+            let grant = (vote == nil || vote == from) && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm)
+            if grant {
+                vote = from
+                electionElapsed = 0
+            }
+            send(to: from, .voteResponse(term: term, granted: grant))
+        case .preVoteResponse(_, let granted):
+            guard role == .preCandidate else { return }
+            votes[from] = granted
+            if tally() >= configuration.quorum { becomeCandidate() } else if rejections() >= configuration.quorum { becomeFollower(term: term, leader: nil) }
+        case .voteResponse(_, let granted):
+            guard role == .candidate else { return }
+            votes[from] = granted
+            if tally() >= configuration.quorum { becomeLeader() } else if rejections() >= configuration.quorum { becomeFollower(term: term, leader: nil) }
+        case .append(_, let prevIndex, let prevTerm, let entries, let commit):
+            if role != .follower { becomeFollower(term: term, leader: from) }
+            leader = from
+            electionElapsed = 0
+            guard log.term(at: prevIndex) == prevTerm else {
+                send(to: from, .appendResponse(term: term, index: min(log.lastIndex, prevIndex > 0 ? prevIndex - 1 : 0), rejected: true))
+                return
+            }
+            let matched = log.accept(entries, after: prevIndex)
+            _ = log.commit(to: min(commit, matched))
+            send(to: from, .appendResponse(term: term, index: matched, rejected: false))
+        case .heartbeat(_, let commit):
+            if role != .follower { becomeFollower(term: term, leader: from) }
+            leader = from
+            electionElapsed = 0
+            _ = log.commit(to: commit)
+            send(to: from, .heartbeatResponse(term: term))
+        case .appendResponse(_, let index, let rejected):
+            guard role == .leader, var p = progress[from] else { return }
+            p.active = true
+            if rejected {
+                // Probe back from what the follower has (never past what already matched).
+                if !p.probing || index + 1 < p.next {
+                    p.next = max(p.match + 1, min(p.next - 1, index + 1))
+                    p.probing = true
+                }
+                p.inflight = []
+                progress[from] = p
+                sendAppend(to: from)
+            } else {
+                if index > p.match { p.match = index }
+                p.next = max(p.next, index + 1)
+                p.inflight.removeAll { $0 <= index }
+                if p.probing { p.inflight = [] }
+                p.probing = false
+                progress[from] = p
+                maybeCommit()
+                sendAppend(to: from)
+            }
+        case .heartbeatResponse:
+            guard role == .leader, var p = progress[from] else { return }
+            p.active = true
+            // A lost append must not stall the follower: a probe is retried, a full window
+            // gives up its oldest slot.
+            if p.probing { p.inflight = [] } else if p.inflight.count >= configuration.maxInflightMessages { p.inflight.removeFirst() }
+            progress[from] = p
+            if p.match < log.lastIndex { sendAppend(to: from) }
+        }
+    }
+
+    // MARK: Output
+
+    public var hasReady: Bool { !outbox.isEmpty || !log.unstable.isEmpty || hardState != lastHardState || log.committed > log.applying }
+
+    /// What to persist, send and apply now.
+    public mutating func ready() -> RaftReady {
+        let hs = hardState
+        let ready = RaftReady(hardState: hs != lastHardState ? hs : nil, entries: log.unstable, committed: log.takeCommitted(), messages: outbox)
+        outbox.removeAll(keepingCapacity: true)
+        return ready
+    }
+
+    /// The shell persisted `ready` (and sent and applied it).
+    public mutating func advance(_ ready: RaftReady) {
+        if let hs = ready.hardState { lastHardState = hs }
+        if let last = ready.entries.last {
+            log.markStable(through: last.index, term: last.term)
+            if role == .leader { maybeCommit() }
+        }
+    }
+
+    // MARK: Roles
+
+    private mutating func campaign() {
+        if configuration.preVote {
+            role = .preCandidate
+            leader = nil
+            votes = [id: true]
+            electionElapsed = 0
+            resetElectionTimeout()
+            if tally() >= configuration.quorum { return becomeCandidate() }
+            for peer in peers { send(to: peer, .preVote(term: term + 1, lastIndex: log.lastIndex, lastTerm: log.lastTerm)) }
+        } else {
+            becomeCandidate()
+        }
+    }
+
+    private mutating func becomeCandidate() {
+        role = .candidate
+        term += 1
+        vote = id
+        leader = nil
+        votes = [id: true]
+        electionElapsed = 0
+        resetElectionTimeout()
+        if tally() >= configuration.quorum { return becomeLeader() }
+        for peer in peers { send(to: peer, .vote(term: term, lastIndex: log.lastIndex, lastTerm: log.lastTerm)) }
+    }
+
+    private mutating func becomeLeader() {
+        role = .leader
+        leader = id
+        electionElapsed = 0
+        heartbeatElapsed = 0
+        progress = [:]
+        for peer in peers { progress[peer] = Progress(next: log.lastIndex + 1, active: true) }
+        // An entry of the new term: committing it commits everything before it.
+        appendAsLeader([[]])
+    }
+
+    private mutating func becomeFollower(term newTerm: UInt64, leader newLeader: String?) {
+        if newTerm > term {
+            term = newTerm
+            vote = nil
+        }
+        role = .follower
+        leader = newLeader
+        votes = [:]
+        progress = [:]
+        electionElapsed = 0
+        resetElectionTimeout()
+    }
+
+    // MARK: Replication
+
+    private mutating func appendAsLeader(_ batch: [[UInt8]]) {
+        var index = log.lastIndex
+        log.append(batch.map { data in
+            index += 1
+            return LogEntry(term: term, index: index, data: data)
+        })
+        for peer in peers { sendAppend(to: peer) }
+        maybeCommit()
+    }
+
+    private mutating func sendAppend(to peer: String) {
+        guard var p = progress[peer] else { return }
+        if p.probing ? !p.inflight.isEmpty : p.inflight.count >= configuration.maxInflightMessages { return }
+        guard p.next <= log.lastIndex + 1, let prevTerm = log.term(at: p.next - 1) else { return }
+        let batch = log.slice(from: p.next, max: configuration.maxEntriesPerMessage)
+        if batch.isEmpty && !p.probing && p.match == log.lastIndex { return }
+        send(to: peer, .append(term: term, prevIndex: p.next - 1, prevTerm: prevTerm, entries: batch, commit: log.committed))
+        p.inflight.append(batch.last?.index ?? p.next - 1)
+        if !p.probing, let last = batch.last { p.next = last.index + 1 }
+        progress[peer] = p
+    }
+
+    private mutating func sendHeartbeat(to peer: String) {
+        // Never tell a follower to commit past what it is known to hold.
+        let commit = min(log.committed, progress[peer]?.match ?? 0)
+        send(to: peer, .heartbeat(term: term, commit: commit))
+    }
+
+    /// The highest index a majority holds durably, if it is of this term.
+    private mutating func maybeCommit() {
+        var matches = peers.map { progress[$0]?.match ?? 0 }
+        matches.append(log.stable)
+        matches.sort(by: >)
+        let candidate = matches[configuration.quorum - 1]
+        if candidate > log.committed, log.term(at: candidate) == term, log.commit(to: candidate) {
+            for peer in peers where progress[peer]?.probing == false { sendAppend(to: peer) }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Heard from a leader within the election timeout (check-quorum's lease).
+    private var inLease: Bool { configuration.checkQuorum && leader != nil && role == .follower && electionElapsed < configuration.electionTicks }
+
+    private func tally() -> Int { votes.values.filter { $0 }.count }
+    private func rejections() -> Int { votes.values.filter { !$0 }.count }
+
+    private mutating func resetElectionTimeout() {
+        randomizedElectionTimeout = configuration.electionTicks + Int(random.next() % UInt64(configuration.electionTicks))
+    }
+
+    private mutating func send(to peer: String, _ message: RaftMessage) {
+        outbox.append(RaftEnvelope(from: id, to: peer, message: message))
+    }
+}

@@ -1,0 +1,62 @@
+/// An entry of a group's log: a proposal's bytes, at the term of the leader that appended it.
+public struct LogEntry: Hashable, Sendable {
+    public var term: UInt64
+    public var index: UInt64
+    /// Empty for the entry a new leader appends to commit its predecessors' entries.
+    public var data: [UInt8]
+
+    public init(term: UInt64, index: UInt64, data: [UInt8]) {
+        self.term = term
+        self.index = index
+        self.data = data
+    }
+}
+
+/// What must be durable before a node votes, acknowledges or reports anything.
+public struct HardState: Hashable, Sendable {
+    public var term: UInt64
+    public var vote: String?
+    public var commit: UInt64
+
+    public init(term: UInt64 = 0, vote: String? = nil, commit: UInt64 = 0) {
+        self.term = term
+        self.vote = vote
+        self.commit = commit
+    }
+}
+
+/// The messages of one Raft group (the transport adds the group id).
+public enum RaftMessage: Hashable, Sendable {
+    /// Would you vote for me at `term` (not yet my term: pre-vote does not disturb anyone)?
+    case preVote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
+    case preVoteResponse(term: UInt64, granted: Bool)
+    case vote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
+    case voteResponse(term: UInt64, granted: Bool)
+    /// Entries after (`prevIndex`, `prevTerm`); `commit` is the leader's commit index.
+    case append(term: UInt64, prevIndex: UInt64, prevTerm: UInt64, entries: [LogEntry], commit: UInt64)
+    /// `index`: on success the last index now matching the leader; on rejection the
+    /// follower's last index (where the leader should probe from).
+    case appendResponse(term: UInt64, index: UInt64, rejected: Bool)
+    case heartbeat(term: UInt64, commit: UInt64)
+    case heartbeatResponse(term: UInt64)
+
+    public var term: UInt64 {
+        switch self {
+        case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _), .voteResponse(let t, _),
+             .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _), .heartbeatResponse(let t):
+            t
+        }
+    }
+}
+
+public struct RaftEnvelope: Hashable, Sendable {
+    public var from: String
+    public var to: String
+    public var message: RaftMessage
+
+    public init(from: String, to: String, message: RaftMessage) {
+        self.from = from
+        self.to = to
+        self.message = message
+    }
+}

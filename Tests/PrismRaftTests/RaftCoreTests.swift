@@ -1,0 +1,135 @@
+import PrismRaft
+import PrismStorage
+import Testing
+
+@Suite("Raft core")
+struct RaftCoreTests {
+    func data(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+    @Test("a leader is elected, and it is the only one of its term", arguments: [1, 3, 5])
+    func election(nodes: Int) throws {
+        var cluster = RaftCluster(nodes: nodes, seed: 7)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        #expect(cluster.ids.allSatisfy { cluster.cores[$0]?.leader == leader })
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
+    @Test("proposals commit on a majority and every node applies them in the same order")
+    func replication() throws {
+        var cluster = RaftCluster(nodes: 3, seed: 1)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        for i in 0..<20 { #expect(cluster.cores[leader]?.propose(data("put k\(i)")) == true) }
+        #expect(cluster.cores[cluster.ids.first { $0 != leader }!]?.propose(data("x")) == false, "followers do not take proposals")
+        cluster.settle()
+        cluster.tick(2)
+        for id in cluster.ids {
+            let values = cluster.applied[id, default: []].filter { !$0.data.isEmpty }.map { String(decoding: $0.data, as: UTF8.self) }
+            #expect(values == (0..<20).map { "put k\($0)" }, "\(id)")
+        }
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
+    @Test("nothing commits without a majority")
+    func noQuorumNoCommit() throws {
+        var cluster = RaftCluster(nodes: 3, seed: 2)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        let before = cluster.cores[leader]!.commitIndex
+        for id in cluster.ids where id != leader { cluster.side[id] = 1 }
+        cluster.cores[leader]?.propose(data("lonely"))
+        cluster.tick(3)
+        #expect(cluster.cores[leader]!.commitIndex == before)
+        #expect(!cluster.applied[leader, default: []].contains { $0.data == data("lonely") })
+    }
+
+    @Test("check-quorum: an isolated leader steps down; the majority elects another; after healing the old one follows and loses its uncommitted entry")
+    func isolatedLeader() throws {
+        var cluster = RaftCluster(nodes: 5, seed: 3)
+        let elected = cluster.elect()
+        let old = try #require(elected)
+        cluster.cores[old]?.propose(data("committed"))
+        cluster.settle()
+        cluster.tick(2)
+        cluster.side[old] = 1
+        cluster.cores[old]?.propose(data("lost"))
+        cluster.tick(25)
+        #expect(cluster.cores[old]?.role != .leader, "without a majority for an election timeout it steps down")
+        let new = try #require(cluster.ids.first { $0 != old && cluster.cores[$0]?.role == .leader })
+        cluster.cores[new]?.propose(data("after"))
+        cluster.side[old] = 0
+        cluster.tick(20)
+        #expect(cluster.cores[old]?.leader == new)
+        let values = cluster.applied[old, default: []].map(\.data)
+        #expect(values.contains(data("committed")) && values.contains(data("after")) && !values.contains(data("lost")))
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
+    @Test("pre-vote: a node cut off and back does not depose a healthy leader", arguments: [true, false])
+    func preVoteKeepsTheTerm(preVote: Bool) throws {
+        var cluster = RaftCluster(nodes: 3, seed: 4, preVote: preVote, checkQuorum: false)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        let term = cluster.cores[leader]!.term
+        let loner = cluster.ids.first { $0 != leader }!
+        cluster.side[loner] = 1
+        cluster.tick(60)  // it campaigns, alone, several times
+        cluster.side[loner] = 0
+        cluster.tick(20)
+        if preVote {
+            #expect(cluster.cores[leader]?.role == .leader && cluster.cores[leader]?.term == term, "the leader keeps its term")
+        } else {
+            #expect(cluster.cores.values.map(\.term).max()! > term, "without pre-vote the loner's higher term forces an election")
+        }
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
+    @Test("a follower that missed entries catches up through probing")
+    func catchUp() throws {
+        var cluster = RaftCluster(nodes: 3, seed: 5)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        let lagger = cluster.ids.first { $0 != leader }!
+        cluster.side[lagger] = 1
+        for i in 0..<50 { cluster.cores[leader]?.propose(data("e\(i)")) }
+        cluster.tick(3)
+        cluster.side[lagger] = 0
+        cluster.tick(10)
+        #expect(cluster.cores[lagger]?.commitIndex == cluster.cores[leader]?.commitIndex)
+        #expect(cluster.applied[lagger]?.count == cluster.applied[leader]?.count)
+    }
+
+    @Test("random loss and partitions: one leader per term, identical applied logs, progress after healing", arguments: 0..<500)
+    func randomized(seed: UInt64) {
+        var cluster = RaftCluster(nodes: [3, 5][Int(seed % 2)], seed: seed)
+        var random = SplitMix64(seed: seed ^ 0x7777)
+        cluster.loss = 0.1
+        var proposed = 0
+        for _ in 0..<30 {
+            switch random.next() % 4 {
+            case 0:
+                cluster.side = [:]
+                for id in cluster.ids where random.next() % 3 == 0 { cluster.side[id] = 1 }
+            case 1:
+                if let l = cluster.leader {
+                    cluster.cores[l]?.propose(Array("v\(proposed)".utf8))
+                    proposed += 1
+                }
+            default:
+                break
+            }
+            cluster.tick(Int(random.next() % 8) + 1)
+        }
+        cluster.side = [:]
+        cluster.loss = 0
+        let leader = cluster.elect()
+        #expect(leader != nil, "seed \(seed): no leader after healing")
+        if let leader {
+            cluster.cores[leader]?.propose(Array("final".utf8))
+            cluster.tick(10)
+            #expect(cluster.ids.allSatisfy { cluster.applied[$0, default: []].last?.data == Array("final".utf8) }, "seed \(seed): the last proposal is not applied everywhere")
+        }
+        #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
+    }
+}
