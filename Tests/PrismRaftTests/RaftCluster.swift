@@ -13,20 +13,49 @@ struct RaftCluster {
     /// Node → side; messages cross sides only when both are on the same one.
     var side: [String: Int] = [:]
     var inFlight: [RaftEnvelope] = []
+    /// Messages held back for later ticks (when `delay` is set): delivered at the tick given.
+    var delayed: [(Int, RaftEnvelope)] = []
+    /// Chance that a message waits one to three ticks (reordering across ticks and crashes).
+    var delay = 0.0
+    var clock = 0
     /// What each node applied, in order.
     var applied: [String: [LogEntry]] = [:]
     /// Term → the leader of that term (election safety: never two).
     var leaders: [UInt64: String] = [:]
     var violations: [String] = []
+    /// What each node has made durable: its hard state and log, as a storage shell would.
+    var durable: [String: (HardState, [LogEntry])] = [:]
+    let configurations: [String: RaftConfiguration]
+    let seed: UInt64
+    var restarts = 0
 
     init(nodes: Int, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true) {
-        ids = (1...nodes).map { "r\($0)" }
+        let ids = (1...nodes).map { "r\($0)" }
+        self.ids = ids
+        self.seed = seed
         random = SplitMix64(seed: seed)
+        var configurations: [String: RaftConfiguration] = [:]
         for (i, id) in ids.enumerated() {
             let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
                                            maxEntriesPerMessage: 8, maxInflightMessages: 4)
+            configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
         }
+        self.configurations = configurations
+    }
+
+    /// Kills a node: what it had not made durable is lost, messages to it are dropped.
+    mutating func crash(_ id: String) { cores[id] = nil }
+
+    /// Starts a crashed node again from what it made durable (its state machine holds what
+    /// was applied up to the durable commit index).
+    mutating func restart(_ id: String) {
+        guard cores[id] == nil, let config = configurations[id] else { return }
+        restarts += 1
+        let (hardState, entries) = durable[id] ?? (HardState(), [])
+        cores[id] = Core(configuration: config, hardState: hardState, entries: entries,
+                         random: SplitMix64(seed: seed &* 131 &+ UInt64(restarts)))
+        applied[id] = Array(applied[id, default: []].prefix(Int(hardState.commit)))
     }
 
     var leader: String? {
@@ -46,6 +75,14 @@ struct RaftCluster {
                 while core.hasReady {
                     quiet = false
                     let ready = core.ready()
+                    // Persist first (hard state, then entries, replacing a conflicting suffix).
+                    var (hardState, log) = durable[id] ?? (HardState(), [])
+                    if let hs = ready.hardState { hardState = hs }
+                    if let first = ready.entries.first {
+                        log.removeSubrange(min(log.count, Int(first.index - 1))...)
+                        log.append(contentsOf: ready.entries)
+                    }
+                    durable[id] = (hardState, log)
                     applied[id, default: []].append(contentsOf: ready.committed)
                     inFlight.append(contentsOf: ready.messages)
                     core.advance(ready)
@@ -64,6 +101,10 @@ struct RaftCluster {
             for envelope in batch {
                 guard connected(envelope.from, envelope.to) else { continue }
                 if loss > 0 && Double(random.next() >> 11) / Double(1 << 53) < loss { continue }
+                if delay > 0 && Double(random.next() >> 11) / Double(1 << 53) < delay {
+                    delayed.append((clock + 1 + Int(random.next() % 3), envelope))
+                    continue
+                }
                 cores[envelope.to]?.step(envelope)
             }
         }
@@ -71,6 +112,10 @@ struct RaftCluster {
 
     mutating func tick(_ count: Int = 1) {
         for _ in 0..<count {
+            clock += 1
+            let due = delayed.filter { $0.0 <= clock }.map(\.1)
+            delayed.removeAll { $0.0 <= clock }
+            for envelope in due where connected(envelope.from, envelope.to) { cores[envelope.to]?.step(envelope) }
             for id in ids { cores[id]?.tick() }
             settle()
         }

@@ -100,14 +100,25 @@ struct RaftCoreTests {
         #expect(cluster.applied[lagger]?.count == cluster.applied[leader]?.count)
     }
 
-    @Test("random loss and partitions: one leader per term, identical applied logs, progress after healing", arguments: 0..<500)
+    @Test("random loss, partitions, crashes and restarts: one leader per term, identical applied logs, progress after healing", arguments: 0..<500)
     func randomized(seed: UInt64) {
         var cluster = RaftCluster(nodes: [3, 5][Int(seed % 2)], seed: seed)
         var random = SplitMix64(seed: seed ^ 0x7777)
         cluster.loss = 0.1
+        cluster.delay = 0.1
         var proposed = 0
+        var down: [String] = []
         for _ in 0..<30 {
-            switch random.next() % 4 {
+            switch random.next() % 6 {
+            case 2:
+                // A crash (losing what was not durable), or a restart of one that crashed.
+                if let back = down.popLast() {
+                    cluster.restart(back)
+                } else {
+                    let victim = cluster.ids[Int(random.next() % UInt64(cluster.ids.count))]
+                    cluster.crash(victim)
+                    down.append(victim)
+                }
             case 0:
                 cluster.side = [:]
                 for id in cluster.ids where random.next() % 3 == 0 { cluster.side[id] = 1 }
@@ -121,14 +132,81 @@ struct RaftCoreTests {
             }
             cluster.tick(Int(random.next() % 8) + 1)
         }
+        for id in down { cluster.restart(id) }
         cluster.side = [:]
         cluster.loss = 0
+        cluster.delay = 0
         let leader = cluster.elect()
         #expect(leader != nil, "seed \(seed): no leader after healing")
         if let leader {
             cluster.cores[leader]?.propose(Array("final".utf8))
             cluster.tick(10)
             #expect(cluster.ids.allSatisfy { cluster.applied[$0, default: []].last?.data == Array("final".utf8) }, "seed \(seed): the last proposal is not applied everywhere")
+        }
+        #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
+    }
+}
+
+@Suite("Raft durability contract")
+struct RaftDurabilityTests {
+    @Test("a vote and the term it was cast in reach the ready's hard state with the reply, so they are durable before it is sent")
+    func voteIsPersistedWithItsReply() {
+        var core = RaftCore(configuration: RaftConfiguration(id: "r2", voters: ["r1", "r2", "r3"]), random: SplitMix64(seed: 1))
+        core.step(RaftEnvelope(from: "r1", to: "r2", message: .vote(term: 5, lastIndex: 0, lastTerm: 0)))
+        let ready = core.ready()
+        #expect(ready.hardState == HardState(term: 5, vote: "r1", commit: 0))
+        #expect(ready.messages == [RaftEnvelope(from: "r2", to: "r1", message: .voteResponse(term: 5, granted: true))])
+        core.advance(ready)
+        // Restarted from that hard state, it refuses another candidate of the same term.
+        var restarted = RaftCore(configuration: RaftConfiguration(id: "r2", voters: ["r1", "r2", "r3"]), hardState: ready.hardState!,
+                                 random: SplitMix64(seed: 2))
+        restarted.step(RaftEnvelope(from: "r3", to: "r2", message: .vote(term: 5, lastIndex: 0, lastTerm: 0)))
+        #expect(restarted.ready().messages == [RaftEnvelope(from: "r2", to: "r3", message: .voteResponse(term: 5, granted: false))])
+    }
+
+    @Test("appended entries are in the same ready as the acknowledgement that reports them")
+    func entriesArePersistedWithTheirAck() {
+        var core = RaftCore(configuration: RaftConfiguration(id: "r2", voters: ["r1", "r2", "r3"]), random: SplitMix64(seed: 1))
+        let entries = [LogEntry(term: 1, index: 1, data: []), LogEntry(term: 1, index: 2, data: [7])]
+        core.step(RaftEnvelope(from: "r1", to: "r2", message: .append(term: 1, prevIndex: 0, prevTerm: 0, entries: entries, commit: 0)))
+        let ready = core.ready()
+        #expect(ready.entries == entries)
+        #expect(ready.messages == [RaftEnvelope(from: "r2", to: "r1", message: .appendResponse(term: 1, index: 2, rejected: false))])
+    }
+
+    @Test("a leader counts its own entries toward a commit only once they are durable")
+    func leaderCommitsDurableEntriesOnly() throws {
+        var cluster = RaftCluster(nodes: 1, seed: 9)
+        let elected = cluster.elect()
+        let leader = try #require(elected)
+        var core = cluster.cores[leader]!
+        core.propose([1])
+        let ready = core.ready()
+        #expect(ready.entries.map(\.data) == [[1]])
+        #expect(ready.committed.isEmpty, "not committed before the write")
+        core.advance(ready)
+        #expect(core.commitIndex == ready.entries.last?.index)
+        #expect(core.ready().committed.map(\.data) == [[1]])
+    }
+
+    @Test("crash-heavy histories: a node crashes or restarts at every step", arguments: 0..<200)
+    func crashHeavy(seed: UInt64) {
+        // Half of the seeds without pre-vote and check-quorum: candidates then collide more.
+        var cluster = RaftCluster(nodes: 3, seed: seed, preVote: seed % 2 == 0, checkQuorum: seed % 2 == 0)
+        cluster.delay = 0.3
+        var random = SplitMix64(seed: seed ^ 0x1234)
+        var down: String?
+        for step in 0..<60 {
+            if let back = down {
+                cluster.restart(back)
+                down = nil
+            } else if random.next() % 2 == 0 {
+                let victim = cluster.ids[Int(random.next() % 3)]
+                cluster.crash(victim)
+                down = victim
+            }
+            if let l = cluster.leader { cluster.cores[l]?.propose(Array("s\(step)".utf8)) }
+            cluster.tick(Int(random.next() % 12) + 1)
         }
         #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
     }
