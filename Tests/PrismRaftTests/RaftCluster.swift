@@ -28,8 +28,22 @@ struct RaftCluster {
     let configurations: [String: RaftConfiguration]
     let seed: UInt64
     var restarts = 0
+    /// Reads answered, per node, and for each read asked: the highest index any node had
+    /// applied when it was asked (a linearizable read must see at least that).
+    var reads: [String: [ReadState]] = [:]
+    var readFloor: [UInt64: UInt64] = [:]
+    private var nextContext: UInt64 = 0
 
-    init(nodes: Int, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true) {
+    /// Asks `node` for a read; returns its context (nil when the node knows no leader).
+    mutating func read(at node: String) -> UInt64? {
+        nextContext += 1
+        let floor = applied.values.map { UInt64($0.count) }.max() ?? 0
+        guard cores[node]?.readIndex(context: nextContext) == true else { return nil }
+        readFloor[nextContext] = floor
+        return nextContext
+    }
+
+    init(nodes: Int, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex) {
         let ids = (1...nodes).map { "r\($0)" }
         self.ids = ids
         self.seed = seed
@@ -37,7 +51,7 @@ struct RaftCluster {
         var configurations: [String: RaftConfiguration] = [:]
         for (i, id) in ids.enumerated() {
             let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
-                                           maxEntriesPerMessage: 8, maxInflightMessages: 4)
+                                           maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode)
             configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
         }
@@ -84,6 +98,12 @@ struct RaftCluster {
                     }
                     durable[id] = (hardState, log)
                     applied[id, default: []].append(contentsOf: ready.committed)
+                    for r in ready.reads {
+                        reads[id, default: []].append(r)
+                        if let floor = readFloor[r.context], r.index < floor {
+                            violations.append("read \(r.context) at \(id) got index \(r.index), below \(floor) applied before it was asked")
+                        }
+                    }
                     inFlight.append(contentsOf: ready.messages)
                     core.advance(ready)
                 }

@@ -127,6 +127,8 @@ struct RaftCoreTests {
                     cluster.cores[l]?.propose(Array("v\(proposed)".utf8))
                     proposed += 1
                 }
+                // And a read somewhere: it must see every entry applied before it was asked.
+                _ = cluster.read(at: cluster.ids[Int(random.next() % UInt64(cluster.ids.count))])
             default:
                 break
             }
@@ -209,5 +211,89 @@ struct RaftDurabilityTests {
             cluster.tick(Int(random.next() % 12) + 1)
         }
         #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
+    }
+}
+
+@Suite("Raft reads")
+struct RaftReadTests {
+    func cluster(_ mode: RaftConfiguration.ReadMode = .readIndex) -> RaftCluster {
+        var c = RaftCluster(nodes: 3, seed: 11)
+        if mode == .lease {
+            c = RaftCluster(nodes: 3, seed: 11, readMode: .lease)
+        }
+        return c
+    }
+
+    @Test("ReadIndex on the leader and through a follower gives the commit index after a heartbeat round")
+    func readIndex() throws {
+        var c = cluster()
+        let elected = c.elect()
+        let leader = try #require(elected)
+        c.cores[leader]?.propose([1])
+        c.settle()
+        let follower = c.ids.first { $0 != leader }!
+        let askedonLeader = c.read(at: leader)
+        let onLeader = try #require(askedonLeader)
+        let askedonFollower = c.read(at: follower)
+        let onFollower = try #require(askedonFollower)
+        c.settle()
+        let commit = c.cores[leader]!.commitIndex
+        #expect(c.reads[leader] == [ReadState(context: onLeader, index: commit)])
+        #expect(c.reads[follower] == [ReadState(context: onFollower, index: commit)])
+        #expect(c.violations.isEmpty, "\(c.violations)")
+    }
+
+    @Test("a leader cut off from the majority never answers a read (it could be stale)")
+    func isolatedLeaderAnswersNoRead() throws {
+        var c = cluster()
+        let elected = c.elect()
+        let leader = try #require(elected)
+        for id in c.ids where id != leader { c.side[id] = 1 }
+        _ = c.read(at: leader)
+        c.tick(5)
+        #expect(c.reads[leader, default: []].isEmpty)
+    }
+
+    @Test("lease reads: answered at once while a majority answered recently, not after the lease ran out")
+    func leaseReads() throws {
+        var c = cluster(.lease)
+        let elected = c.elect()
+        let leader = try #require(elected)
+        c.tick(2)
+        // At once: in the same ready, no heartbeat round.
+        let askedcontext = c.read(at: leader)
+        let context = try #require(askedcontext)
+        var core = c.cores[leader]!
+        let ready = core.ready()
+        #expect(ready.reads == [ReadState(context: context, index: core.commitIndex)])
+        core.advance(ready)
+        c.cores[leader] = core
+        // Cut off for longer than the lease: the read waits (and is never answered alone).
+        for id in c.ids where id != leader { c.side[id] = 1 }
+        c.tick(9)
+        _ = c.read(at: leader)
+        c.settle()
+        #expect(c.reads[leader, default: []].isEmpty)
+    }
+
+    @Test("a new leader answers reads only after committing an entry of its term")
+    func readsWaitForTheTermsFirstCommit() throws {
+        var core = RaftCore(configuration: RaftConfiguration(id: "r1", voters: ["r1", "r2", "r3"], preVote: false), random: SplitMix64(seed: 3))
+        for _ in 0..<25 where core.role != .candidate { core.tick() }
+        _ = core.ready()
+        core.step(RaftEnvelope(from: "r2", to: "r1", message: .voteResponse(term: core.term, granted: true)))
+        #expect(core.role == .leader)
+        let accepted = core.readIndex(context: 9)
+        #expect(accepted)
+        var ready = core.ready()
+        core.advance(ready)
+        #expect(ready.reads.isEmpty)
+        #expect(!ready.messages.contains { if case .heartbeat(_, _, 9) = $0.message { true } else { false } }, "not confirmed before the term's entry commits")
+        core.step(RaftEnvelope(from: "r2", to: "r1", message: .appendResponse(term: core.term, index: core.lastIndex, rejected: false)))
+        ready = core.ready()
+        #expect(ready.messages.contains { if case .heartbeat(_, _, 9) = $0.message { true } else { false } })
+        core.advance(ready)
+        core.step(RaftEnvelope(from: "r2", to: "r1", message: .heartbeatResponse(term: core.term, context: 9)))
+        #expect(core.ready().reads == [ReadState(context: 9, index: core.commitIndex)])
     }
 }

@@ -15,9 +15,18 @@ public struct RaftConfiguration: Sendable, Equatable {
     /// Most entries per append message, and appends in flight per follower.
     public var maxEntriesPerMessage: Int
     public var maxInflightMessages: Int
+    /// `.lease`: a leader that heard from a majority within the election timeout minus
+    /// `leaseMarginTicks` answers reads at once, without a round of heartbeats. Only with
+    /// check-quorum (which makes followers refuse votes while a leader's lease runs).
+    public var readMode: ReadMode
+    /// The clock drift the lease allows for, in ticks.
+    public var leaseMarginTicks: Int
+
+    public enum ReadMode: String, Sendable, Equatable { case readIndex, lease }
 
     public init(id: String, voters: [String], electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
-                checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64) {
+                checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64,
+                readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2) {
         self.id = id
         self.voters = voters.contains(id) ? voters : voters + [id]
         self.electionTicks = max(2, electionTicks)
@@ -26,6 +35,8 @@ public struct RaftConfiguration: Sendable, Equatable {
         self.checkQuorum = checkQuorum
         self.maxEntriesPerMessage = max(1, maxEntriesPerMessage)
         self.maxInflightMessages = max(1, maxInflightMessages)
+        self.readMode = checkQuorum ? readMode : .readIndex
+        self.leaseMarginTicks = max(1, min(leaseMarginTicks, self.electionTicks - 1))
     }
 
     var quorum: Int { voters.count / 2 + 1 }

@@ -22,6 +22,21 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     private var progress: [String: Progress] = [:]
     private var outbox: [RaftEnvelope] = []
     private var lastHardState: HardState
+    private var readsReady: [ReadState] = []
+    /// Reads waiting for a quorum to confirm this node still leads (ReadIndex), oldest first.
+    private var pendingReads: [PendingRead] = []
+    /// Reads that arrived before this leader committed an entry of its term (until then its
+    /// commit index may be behind what earlier leaders committed).
+    private var readsAwaitingCommit: [(context: UInt64, from: String?)] = []
+    /// Ticks since the leader last heard from each follower (the lease).
+    private var ticksSinceHeard: [String: Int] = [:]
+
+    struct PendingRead: Sendable {
+        var context: UInt64
+        var index: UInt64
+        var from: String?
+        var acks: Set<String>
+    }
 
     /// What the leader knows of a follower's log.
     struct Progress: Sendable {
@@ -60,9 +75,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         electionElapsed += 1
         if role == .leader {
             heartbeatElapsed += 1
+            for peer in peers { ticksSinceHeard[peer, default: 0] += 1 }
             if heartbeatElapsed >= configuration.heartbeatTicks {
                 heartbeatElapsed = 0
-                for peer in peers { sendHeartbeat(to: peer) }
+                for peer in peers { sendHeartbeat(to: peer, context: pendingReads.last?.context ?? 0) }
             }
             if electionElapsed >= configuration.electionTicks {
                 electionElapsed = 0
@@ -95,6 +111,20 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         return true
     }
 
+    /// Asks for a linearizable read: a `ReadState` with `context` comes out in a later ready
+    /// (serve the read once the state machine has applied its index). False when no leader is
+    /// known to forward it to; the caller retries. `context` should be unique and non-zero.
+    @discardableResult
+    public mutating func readIndex(context: UInt64) -> Bool {
+        if role == .leader {
+            handleRead(context: context, from: nil)
+            return true
+        }
+        guard let leader else { return false }
+        send(to: leader, .readIndex(term: term, context: context))
+        return true
+    }
+
     /// Handles a message from another member of the group.
     public mutating func step(_ envelope: RaftEnvelope) {
         let m = envelope.message, from = envelope.from
@@ -116,7 +146,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             switch m {
             case .preVoteResponse(_, true):
                 break  // the term of a granted pre-vote is the one we asked about
-            case .append, .heartbeat:
+            case .append, .heartbeat, .readIndexResponse:
                 becomeFollower(term: m.term, leader: from)
             default:
                 becomeFollower(term: m.term, leader: nil)
@@ -124,7 +154,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         } else if m.term < term {
             // Stale: tell an old leader or candidate the term, so it steps down.
             switch m {
-            case .append, .heartbeat: send(to: from, .appendResponse(term: term, index: log.lastIndex, rejected: true))
+            case .append, .heartbeat, .readIndex: send(to: from, .appendResponse(term: term, index: log.lastIndex, rejected: true))
             case .vote: send(to: from, .voteResponse(term: term, granted: false))
             default: break
             }
@@ -159,15 +189,16 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             let matched = log.accept(entries, after: prevIndex)
             _ = log.commit(to: min(commit, matched))
             send(to: from, .appendResponse(term: term, index: matched, rejected: false))
-        case .heartbeat(_, let commit):
+        case .heartbeat(_, let commit, let context):
             if role != .follower { becomeFollower(term: term, leader: from) }
             leader = from
             electionElapsed = 0
             _ = log.commit(to: commit)
-            send(to: from, .heartbeatResponse(term: term))
+            send(to: from, .heartbeatResponse(term: term, context: context))
         case .appendResponse(_, let index, let rejected):
             guard role == .leader, var p = progress[from] else { return }
             p.active = true
+            ticksSinceHeard[from] = 0
             if rejected {
                 // Probe back from what the follower has (never past what already matched).
                 if !p.probing || index + 1 < p.next {
@@ -187,9 +218,17 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 maybeCommit()
                 sendAppend(to: from)
             }
-        case .heartbeatResponse:
+        case .readIndex(_, let context):
+            guard role == .leader else { return }
+            handleRead(context: context, from: from)
+        case .readIndexResponse(_, let context, let index):
+            guard role == .follower, from == leader else { return }
+            readsReady.append(ReadState(context: context, index: index))
+        case .heartbeatResponse(_, let context):
             guard role == .leader, var p = progress[from] else { return }
             p.active = true
+            ticksSinceHeard[from] = 0
+            if context != 0 { confirmReads(upTo: context, by: from) }
             // A lost append must not stall the follower: a probe is retried, a full window
             // gives up its oldest slot.
             if p.probing { p.inflight = [] } else if p.inflight.count >= configuration.maxInflightMessages { p.inflight.removeFirst() }
@@ -200,13 +239,17 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     // MARK: Output
 
-    public var hasReady: Bool { !outbox.isEmpty || !log.unstable.isEmpty || hardState != lastHardState || log.committed > log.applying }
+    public var hasReady: Bool {
+        !outbox.isEmpty || !readsReady.isEmpty || !log.unstable.isEmpty || hardState != lastHardState || min(log.committed, log.stable) > log.applying
+    }
 
     /// What to persist, send and apply now.
     public mutating func ready() -> RaftReady {
         let hs = hardState
-        let ready = RaftReady(hardState: hs != lastHardState ? hs : nil, entries: log.unstable, committed: log.takeCommitted(), messages: outbox)
+        let ready = RaftReady(hardState: hs != lastHardState ? hs : nil, entries: log.unstable, committed: log.takeCommitted(), messages: outbox,
+                              reads: readsReady)
         outbox.removeAll(keepingCapacity: true)
+        readsReady.removeAll(keepingCapacity: true)
         return ready
     }
 
@@ -254,6 +297,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         heartbeatElapsed = 0
         progress = [:]
         for peer in peers { progress[peer] = Progress(next: log.lastIndex + 1, active: true) }
+        // Not heard from yet in this term: no lease until a majority answers.
+        ticksSinceHeard = Dictionary(uniqueKeysWithValues: peers.map { ($0, configuration.electionTicks) })
+        pendingReads = []
+        readsAwaitingCommit = []
         // An entry of the new term: committing it commits everything before it.
         appendAsLeader([[]])
     }
@@ -267,6 +314,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         leader = newLeader
         votes = [:]
         progress = [:]
+        // Reads waiting on this node's leadership are dropped: their callers time out and retry.
+        pendingReads = []
+        readsAwaitingCommit = []
         electionElapsed = 0
         resetElectionTimeout()
     }
@@ -295,10 +345,51 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         progress[peer] = p
     }
 
-    private mutating func sendHeartbeat(to peer: String) {
+    private mutating func sendHeartbeat(to peer: String, context: UInt64) {
         // Never tell a follower to commit past what it is known to hold.
         let commit = min(log.committed, progress[peer]?.match ?? 0)
-        send(to: peer, .heartbeat(term: term, commit: commit))
+        send(to: peer, .heartbeat(term: term, commit: commit, context: context))
+    }
+
+    // MARK: Reads
+
+    private mutating func handleRead(context: UInt64, from: String?) {
+        guard log.term(at: log.committed) == term else {
+            readsAwaitingCommit.append((context, from))
+            return
+        }
+        let index = log.committed
+        if configuration.voters.count == 1 || (configuration.readMode == .lease && leaseHolds) {
+            return answerRead(ReadState(context: context, index: index), to: from)
+        }
+        pendingReads.append(PendingRead(context: context, index: index, from: from, acks: [id]))
+        for peer in peers { sendHeartbeat(to: peer, context: context) }
+    }
+
+    /// A follower answered the heartbeat of read `context`: it (and every read before it,
+    /// asked earlier) is confirmed by that follower.
+    private mutating func confirmReads(upTo context: UInt64, by follower: String) {
+        guard let last = pendingReads.lastIndex(where: { $0.context == context }) else { return }
+        for i in 0...last { pendingReads[i].acks.insert(follower) }
+        while let first = pendingReads.first, first.acks.count >= configuration.quorum {
+            pendingReads.removeFirst()
+            answerRead(ReadState(context: first.context, index: first.index), to: first.from)
+        }
+    }
+
+    private mutating func answerRead(_ read: ReadState, to follower: String?) {
+        if let follower {
+            send(to: follower, .readIndexResponse(term: term, context: read.context, index: read.index))
+        } else {
+            readsReady.append(read)
+        }
+    }
+
+    /// A majority answered within the election timeout minus the drift margin: no other
+    /// leader can have been elected meanwhile (followers refuse votes while they hear from us).
+    private var leaseHolds: Bool {
+        let window = configuration.electionTicks - configuration.leaseMarginTicks
+        return 1 + peers.filter { ticksSinceHeard[$0, default: .max] < window }.count >= configuration.quorum
     }
 
     /// The highest index a majority holds durably, if it is of this term.
@@ -309,6 +400,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         let candidate = matches[configuration.quorum - 1]
         if candidate > log.committed, log.term(at: candidate) == term, log.commit(to: candidate) {
             for peer in peers where progress[peer]?.probing == false { sendAppend(to: peer) }
+            let waiting = readsAwaitingCommit
+            readsAwaitingCommit = []
+            for read in waiting { handleRead(context: read.context, from: read.from) }
         }
     }
 

@@ -37,13 +37,18 @@ public enum RaftMessage: Hashable, Sendable {
     /// `index`: on success the last index now matching the leader; on rejection the
     /// follower's last index (where the leader should probe from).
     case appendResponse(term: UInt64, index: UInt64, rejected: Bool)
-    case heartbeat(term: UInt64, commit: UInt64)
-    case heartbeatResponse(term: UInt64)
+    /// `context` ≠ 0: the leader is confirming it still leads, for the reads waiting on it.
+    case heartbeat(term: UInt64, commit: UInt64, context: UInt64)
+    case heartbeatResponse(term: UInt64, context: UInt64)
+    /// A follower asks the leader for a read index (ReadIndex on a follower).
+    case readIndex(term: UInt64, context: UInt64)
+    case readIndexResponse(term: UInt64, context: UInt64, index: UInt64)
 
     public var term: UInt64 {
         switch self {
         case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _), .voteResponse(let t, _),
-             .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _), .heartbeatResponse(let t):
+             .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _, _), .heartbeatResponse(let t, _),
+             .readIndex(let t, _), .readIndexResponse(let t, _, _):
             t
         }
     }

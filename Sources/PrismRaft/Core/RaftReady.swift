@@ -7,8 +7,21 @@ public struct RaftReady: Sendable, Equatable {
     public var entries: [LogEntry]
     public var committed: [LogEntry]
     public var messages: [RaftEnvelope]
+    /// Reads whose index is known: serve each once the state machine has applied its index.
+    public var reads: [ReadState]
 
-    public var isEmpty: Bool { hardState == nil && entries.isEmpty && committed.isEmpty && messages.isEmpty }
+    public var isEmpty: Bool { hardState == nil && entries.isEmpty && committed.isEmpty && messages.isEmpty && reads.isEmpty }
+}
+
+/// A linearizable read's position in the log: `context` is the caller's id for the read.
+public struct ReadState: Hashable, Sendable {
+    public var context: UInt64
+    public var index: UInt64
+
+    public init(context: UInt64, index: UInt64) {
+        self.context = context
+        self.index = index
+    }
 }
 
 public enum RaftRole: String, Sendable, Hashable {
