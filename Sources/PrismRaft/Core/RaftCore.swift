@@ -30,6 +30,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     private var readsAwaitingCommit: [(context: UInt64, from: String?)] = []
     /// Ticks since the leader last heard from each follower (the lease).
     private var ticksSinceHeard: [String: Int] = [:]
+    /// A leadership transfer under way: to whom (proposals wait; given up after an election timeout).
+    public private(set) var transferee: String?
+    private var transferElapsed = 0
 
     struct PendingRead: Sendable {
         var context: UInt64
@@ -75,6 +78,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         electionElapsed += 1
         if role == .leader {
             heartbeatElapsed += 1
+            if transferee != nil {
+                transferElapsed += 1
+                if transferElapsed >= configuration.electionTicks { transferee = nil }
+            }
             for peer in peers { ticksSinceHeard[peer, default: 0] += 1 }
             if heartbeatElapsed >= configuration.heartbeatTicks {
                 heartbeatElapsed = 0
@@ -95,19 +102,39 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
     }
 
-    /// Proposes `data`; false unless this node leads (the caller forwards to `leader`).
+    /// Proposes `data`: appended here when this node leads, forwarded to the leader when one
+    /// is known; false otherwise, or while leadership is being transferred (retry later).
     @discardableResult
-    public mutating func propose(_ data: [UInt8]) -> Bool {
-        guard role == .leader else { return false }
-        appendAsLeader([data])
-        return true
-    }
+    public mutating func propose(_ data: [UInt8]) -> Bool { propose(batch: [data]) }
 
     /// Proposes several entries at once (one append, one durable write).
     @discardableResult
     public mutating func propose(batch: [[UInt8]]) -> Bool {
-        guard role == .leader, !batch.isEmpty else { return false }
-        appendAsLeader(batch)
+        guard !batch.isEmpty else { return false }
+        switch role {
+        case .leader:
+            guard transferee == nil else { return false }
+            appendAsLeader(batch)
+            return true
+        default:
+            guard let leader else { return false }
+            send(to: leader, .propose(term: term, entries: batch))
+            return true
+        }
+    }
+
+    /// Hands leadership to `target` (a voter): once its log matches, it is told to campaign at
+    /// once. Proposals are refused meanwhile; the transfer is abandoned after an election timeout.
+    @discardableResult
+    public mutating func transferLeadership(to target: String) -> Bool {
+        guard role == .leader, target != id, progress[target] != nil else { return false }
+        transferee = target
+        transferElapsed = 0
+        if progress[target]?.match == log.lastIndex {
+            send(to: target, .timeoutNow(term: term))
+        } else {
+            sendAppend(to: target)
+        }
         return true
     }
 
@@ -136,7 +163,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             let grant = t > term && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm) && !inLease
             send(to: from, .preVoteResponse(term: grant ? t : term, granted: grant))
             return
-        case .vote(let t, _, _) where t > term && inLease:
+        case .vote(let t, _, _, false) where t > term && inLease:
             // A leader we heard from recently still holds its lease: ignore the disruption.
             return
         default:
@@ -163,7 +190,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         switch m {
         case .preVote:
             break
-        case .vote(_, let lastIndex, let lastTerm):
+        case .vote(_, let lastIndex, let lastTerm, _):
             let grant = (vote == nil || vote == from) && log.isUpToDate(lastIndex: lastIndex, lastTerm: lastTerm)
             if grant {
                 vote = from
@@ -217,10 +244,18 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 progress[from] = p
                 maybeCommit()
                 sendAppend(to: from)
+                if transferee == from, p.match == log.lastIndex { send(to: from, .timeoutNow(term: term)) }
             }
         case .readIndex(_, let context):
             guard role == .leader else { return }
             handleRead(context: context, from: from)
+        case .propose(_, let entries):
+            // Forwarded by a follower; dropped (the follower's caller retries) when not leading.
+            guard role == .leader, transferee == nil, !entries.isEmpty else { return }
+            appendAsLeader(entries)
+        case .timeoutNow:
+            guard role == .follower, from == leader else { return }
+            becomeCandidate(transfer: true)
         case .readIndexResponse(_, let context, let index):
             guard role == .follower, from == leader else { return }
             readsReady.append(ReadState(context: context, index: index))
@@ -278,7 +313,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
     }
 
-    private mutating func becomeCandidate() {
+    private mutating func becomeCandidate(transfer: Bool = false) {
         role = .candidate
         term += 1
         vote = id
@@ -287,7 +322,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         electionElapsed = 0
         resetElectionTimeout()
         if tally() >= configuration.quorum { return becomeLeader() }
-        for peer in peers { send(to: peer, .vote(term: term, lastIndex: log.lastIndex, lastTerm: log.lastTerm)) }
+        for peer in peers { send(to: peer, .vote(term: term, lastIndex: log.lastIndex, lastTerm: log.lastTerm, transfer: transfer)) }
     }
 
     private mutating func becomeLeader() {
@@ -301,6 +336,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         ticksSinceHeard = Dictionary(uniqueKeysWithValues: peers.map { ($0, configuration.electionTicks) })
         pendingReads = []
         readsAwaitingCommit = []
+        transferee = nil
         // An entry of the new term: committing it commits everything before it.
         appendAsLeader([[]])
     }
@@ -317,6 +353,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         // Reads waiting on this node's leadership are dropped: their callers time out and retry.
         pendingReads = []
         readsAwaitingCommit = []
+        transferee = nil
         electionElapsed = 0
         resetElectionTimeout()
     }

@@ -30,7 +30,8 @@ public enum RaftMessage: Hashable, Sendable {
     /// Would you vote for me at `term` (not yet my term: pre-vote does not disturb anyone)?
     case preVote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
     case preVoteResponse(term: UInt64, granted: Bool)
-    case vote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64)
+    /// `transfer`: the leader handed over leadership, so the lease does not stand in the way.
+    case vote(term: UInt64, lastIndex: UInt64, lastTerm: UInt64, transfer: Bool)
     case voteResponse(term: UInt64, granted: Bool)
     /// Entries after (`prevIndex`, `prevTerm`); `commit` is the leader's commit index.
     case append(term: UInt64, prevIndex: UInt64, prevTerm: UInt64, entries: [LogEntry], commit: UInt64)
@@ -43,10 +44,15 @@ public enum RaftMessage: Hashable, Sendable {
     /// A follower asks the leader for a read index (ReadIndex on a follower).
     case readIndex(term: UInt64, context: UInt64)
     case readIndexResponse(term: UInt64, context: UInt64, index: UInt64)
+    /// A follower forwards proposals to the leader.
+    case propose(term: UInt64, entries: [[UInt8]])
+    /// Leadership transfer: campaign now (the sender stops leading once you win).
+    case timeoutNow(term: UInt64)
 
     public var term: UInt64 {
         switch self {
-        case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _), .voteResponse(let t, _),
+        case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _, _), .voteResponse(let t, _),
+             .propose(let t, _), .timeoutNow(let t),
              .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _, _), .heartbeatResponse(let t, _),
              .readIndex(let t, _), .readIndexResponse(let t, _, _):
             t
