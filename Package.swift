@@ -91,7 +91,7 @@ let package = Package(
         ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
-        .target(name: "PrismRaft", swiftSettings: strict),
+        .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
@@ -168,7 +168,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
-        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage"], swiftSettings: strict),
+        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage", "PrismTestSupport"], swiftSettings: strict),
         .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,6 @@
 import PrismRaft
 import PrismStorage
+import PrismTestSupport
 
 /// Raft cores wired by an in-memory network for tests: seeded message loss, partitions (sets
 /// of nodes that only hear each other), and safety checks at every step.
@@ -28,6 +29,20 @@ struct RaftCluster {
     let configurations: [String: RaftConfiguration]
     let seed: UInt64
     var restarts = 0
+    /// When set, each node persists into its own LMDB environment (real files) and restarts
+    /// from it, instead of the in-memory copy.
+    var stores: [String: (LMDBEnvironment, RaftLogStore)] = [:]
+    var directory: TemporaryDirectory?
+
+    /// Backs every node with an LMDB environment under a fresh temporary directory.
+    mutating func useLMDB() throws {
+        let dir = TemporaryDirectory("raft-cluster")
+        directory = dir
+        for id in ids {
+            let env = try LMDBEnvironment(directory: dir.file(id))
+            stores[id] = (env, try RaftLogStore(environment: env))
+        }
+    }
     /// Reads answered, per node, and for each read asked: the highest index any node had
     /// applied when it was asked (a linearizable read must see at least that).
     var reads: [String: [ReadState]] = [:]
@@ -66,7 +81,14 @@ struct RaftCluster {
     mutating func restart(_ id: String) {
         guard cores[id] == nil, let config = configurations[id] else { return }
         restarts += 1
-        let (hardState, entries) = durable[id] ?? (HardState(), [])
+        var (hardState, entries) = durable[id] ?? (HardState(), [])
+        if let (env, store) = stores[id] {
+            do {
+                (hardState, entries) = try env.read { try store.load(group: 1, in: $0) }
+            } catch {
+                violations.append("\(id): cannot load its log: \(error)")
+            }
+        }
         cores[id] = Core(configuration: config, hardState: hardState, entries: entries,
                          random: SplitMix64(seed: seed &* 131 &+ UInt64(restarts)))
         applied[id] = Array(applied[id, default: []].prefix(Int(hardState.commit)))
@@ -97,6 +119,13 @@ struct RaftCluster {
                         log.append(contentsOf: ready.entries)
                     }
                     durable[id] = (hardState, log)
+                    if let (env, store) = stores[id] {
+                        do {
+                            try env.write { try store.save(group: 1, ready, in: $0) }
+                        } catch {
+                            violations.append("\(id): cannot persist: \(error)")
+                        }
+                    }
                     applied[id, default: []].append(contentsOf: ready.committed)
                     for r in ready.reads {
                         reads[id, default: []].append(r)

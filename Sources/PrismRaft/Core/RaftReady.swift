@@ -10,6 +10,14 @@ public struct RaftReady: Sendable, Equatable {
     /// Reads whose index is known: serve each once the state machine has applied its index.
     public var reads: [ReadState]
 
+    public init(hardState: HardState?, entries: [LogEntry], committed: [LogEntry], messages: [RaftEnvelope], reads: [ReadState]) {
+        self.hardState = hardState
+        self.entries = entries
+        self.committed = committed
+        self.messages = messages
+        self.reads = reads
+    }
+
     public var isEmpty: Bool { hardState == nil && entries.isEmpty && committed.isEmpty && messages.isEmpty && reads.isEmpty }
 }
 

@@ -1,0 +1,100 @@
+import PrismStorage
+
+/// Raft logs and hard states of many groups in one LMDB environment: entries keyed by
+/// (group, index) big-endian, so a group's log is one ordered range; hard state keyed by group.
+/// Writes go into a caller's transaction, so the host persists the readies of every group that
+/// has one in a single transaction and one sync (the group-commit writer's batch).
+public struct RaftLogStore: Sendable {
+    public enum DecodeError: Error, Equatable, CustomStringConvertible {
+        case corruptEntry(group: UInt64, bytes: Int)
+        case corruptHardState(group: UInt64, bytes: Int)
+
+        public var description: String {
+            switch self {
+            case .corruptEntry(let group, let bytes): "raft log of group \(group): an entry of \(bytes) bytes cannot be decoded"
+            case .corruptHardState(let group, let bytes): "raft hard state of group \(group): \(bytes) bytes cannot be decoded"
+            }
+        }
+    }
+
+    let entries: Table
+    let states: Table
+
+    public init(environment: LMDBEnvironment) throws {
+        entries = try environment.table("raft_entries")
+        states = try environment.table("raft_state")
+    }
+
+    /// Persists what a ready asks (hard state, entries replacing any conflicting suffix).
+    public func save(group: UInt64, _ ready: RaftReady, in txn: WriteTransaction) throws {
+        if let hs = ready.hardState { try txn.put(states, Self.bigEndian(group), Self.encode(hs)) }
+        guard let first = ready.entries.first else { return }
+        // A suffix from `first.index` on was replaced by the leader: drop what is stored there.
+        var stale: [[UInt8]] = []
+        try txn.scan(entries, prefix: Self.bigEndian(group), from: Self.key(group, first.index)) { key, _ in
+            stale.append(Array(key))
+            return true
+        }
+        for key in stale { _ = try txn.delete(entries, key) }
+        for entry in ready.entries {
+            var value = Self.bigEndian(entry.term)
+            value.append(contentsOf: entry.data)
+            try txn.put(entries, Self.key(group, entry.index), value)
+        }
+    }
+
+    /// The group's hard state and log, as `RaftCore.init` takes them.
+    public func load(group: UInt64, in txn: ReadTransaction) throws -> (HardState, [LogEntry]) {
+        var hardState = HardState()
+        if let bytes = try txn.get(states, Self.bigEndian(group)) {
+            guard let hs = Self.decodeHardState(bytes) else { throw DecodeError.corruptHardState(group: group, bytes: bytes.count) }
+            hardState = hs
+        }
+        var log: [LogEntry] = []
+        var failure: DecodeError?
+        try txn.scan(entries, prefix: Self.bigEndian(group)) { key, value in
+            guard key.count == 16, value.count >= 8 else {
+                failure = .corruptEntry(group: group, bytes: value.count)
+                return false
+            }
+            let index = Self.readBigEndian(key, at: 8)
+            log.append(LogEntry(term: Self.readBigEndian(value, at: 0), index: index, data: Array(value[8...])))
+            return true
+        }
+        if let failure { throw failure }
+        return (hardState, log)
+    }
+
+    /// Forgets a group (it was removed from this node).
+    public func remove(group: UInt64, in txn: WriteTransaction) throws {
+        _ = try txn.deletePrefix(entries, Self.bigEndian(group))
+        _ = try txn.delete(states, Self.bigEndian(group))
+    }
+
+    // MARK: Encoding
+
+    static func key(_ group: UInt64, _ index: UInt64) -> [UInt8] { bigEndian(group) + bigEndian(index) }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * UInt64($0))) } }
+
+    static func readBigEndian<C: Collection>(_ bytes: C, at offset: Int) -> UInt64 where C.Element == UInt8, C.Index == Int {
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(bytes[bytes.startIndex + offset + i]) }
+        return v
+    }
+
+    /// term (8), commit (8), vote length (1) and vote (UTF-8).
+    static func encode(_ hs: HardState) -> [UInt8] {
+        let vote = Array((hs.vote ?? "").utf8.prefix(255))
+        return bigEndian(hs.term) + bigEndian(hs.commit) + [hs.vote == nil ? 0xFF : UInt8(vote.count)] + vote
+    }
+
+    static func decodeHardState(_ bytes: [UInt8]) -> HardState? {
+        guard bytes.count >= 17 else { return nil }
+        let term = readBigEndian(bytes, at: 0), commit = readBigEndian(bytes, at: 8)
+        if bytes[16] == 0xFF { return bytes.count == 17 ? HardState(term: term, vote: nil, commit: commit) : nil }
+        let length = Int(bytes[16])
+        guard bytes.count == 17 + length else { return nil }
+        return HardState(term: term, vote: String(decoding: bytes[17...], as: UTF8.self), commit: commit)
+    }
+}

@@ -1,0 +1,92 @@
+import PrismRaft
+import PrismStorage
+import PrismTestSupport
+import Testing
+
+@Suite("Raft log in LMDB")
+struct RaftLogStoreTests {
+    func entries(_ range: ClosedRange<UInt64>, term: UInt64) -> [LogEntry] {
+        range.map { LogEntry(term: term, index: $0, data: Array("e\($0)t\(term)".utf8)) }
+    }
+
+    @Test("many groups in one transaction; everything is there after reopening the files")
+    func persistsAcrossReopen() throws {
+        let dir = TemporaryDirectory("raft-log")
+        do {
+            let env = try LMDBEnvironment(directory: dir.path)
+            let store = try RaftLogStore(environment: env)
+            try env.write { txn in
+                for group in UInt64(1)...3 {
+                    let ready = RaftReady(hardState: HardState(term: group, vote: group == 2 ? nil : "n\(group)", commit: 2),
+                                          entries: entries(1...5, term: group), committed: [], messages: [], reads: [])
+                    try store.save(group: group, ready, in: txn)
+                }
+            }
+            env.close()
+        }
+        let env = try LMDBEnvironment(directory: dir.path)
+        let store = try RaftLogStore(environment: env)
+        for group in UInt64(1)...3 {
+            let (hs, log) = try env.read { try store.load(group: group, in: $0) }
+            #expect(hs == HardState(term: group, vote: group == 2 ? nil : "n\(group)", commit: 2))
+            #expect(log == entries(1...5, term: group))
+        }
+        let (empty, none) = try env.read { try store.load(group: 99, in: $0) }
+        #expect(empty == HardState() && none.isEmpty)
+    }
+
+    @Test("entries from a new leader replace the conflicting suffix, nothing else")
+    func conflictingSuffix() throws {
+        let dir = TemporaryDirectory("raft-log")
+        let env = try LMDBEnvironment(directory: dir.path)
+        let store = try RaftLogStore(environment: env)
+        try env.write { try store.save(group: 7, RaftReady(hardState: nil, entries: entries(1...6, term: 1), committed: [], messages: [], reads: []), in: $0) }
+        try env.write { try store.save(group: 8, RaftReady(hardState: nil, entries: entries(1...6, term: 1), committed: [], messages: [], reads: []), in: $0) }
+        try env.write { try store.save(group: 7, RaftReady(hardState: nil, entries: entries(4...4, term: 2), committed: [], messages: [], reads: []), in: $0) }
+        #expect(try env.read { try store.load(group: 7, in: $0) }.1 == entries(1...3, term: 1) + entries(4...4, term: 2))
+        #expect(try env.read { try store.load(group: 8, in: $0) }.1 == entries(1...6, term: 1), "another group is untouched")
+        try env.write { try store.remove(group: 7, in: $0) }
+        #expect(try env.read { try store.load(group: 7, in: $0) }.1.isEmpty)
+    }
+
+    @Test("a damaged hard state or entry is reported with its group, not trusted")
+    func corruption() throws {
+        let dir = TemporaryDirectory("raft-log")
+        let env = try LMDBEnvironment(directory: dir.path)
+        let store = try RaftLogStore(environment: env)
+        let states = try env.table("raft_state"), logs = try env.table("raft_entries")
+        try env.write { try $0.put(states, [0, 0, 0, 0, 0, 0, 0, 5], [1, 2, 3]) }
+        #expect(throws: RaftLogStore.DecodeError.corruptHardState(group: 5, bytes: 3)) { try env.read { try store.load(group: 5, in: $0) } }
+        try env.write { try $0.put(logs, [0, 0, 0, 0, 0, 0, 0, 6] + [0, 0, 0, 0, 0, 0, 0, 1], [9]) }
+        #expect(throws: RaftLogStore.DecodeError.corruptEntry(group: 6, bytes: 1)) { try env.read { try store.load(group: 6, in: $0) } }
+    }
+
+    @Test("clusters whose members persist in LMDB survive crashes and restarts from their files", arguments: 0..<12)
+    func clusterOnLMDB(seed: UInt64) throws {
+        var cluster = RaftCluster(nodes: 3, seed: seed)
+        try cluster.useLMDB()
+        cluster.delay = 0.2
+        var random = SplitMix64(seed: seed ^ 0x4242)
+        var down: String?
+        for step in 0..<40 {
+            if let back = down {
+                cluster.restart(back)
+                down = nil
+            } else if random.next() % 2 == 0 {
+                let victim = cluster.ids[Int(random.next() % 3)]
+                cluster.crash(victim)
+                down = victim
+            }
+            if let l = cluster.leader { cluster.cores[l]?.propose(Array("s\(step)".utf8)) }
+            cluster.tick(Int(random.next() % 10) + 1)
+        }
+        if let back = down { cluster.restart(back) }
+        let elected = cluster.elect()
+        let leader = try #require(elected, "seed \(seed)")
+        cluster.cores[leader]?.propose(Array("last".utf8))
+        cluster.tick(10)
+        #expect(cluster.ids.allSatisfy { cluster.applied[$0, default: []].last?.data == Array("last".utf8) }, "seed \(seed)")
+        #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
+        #expect(cluster.restarts > 0)
+    }
+}
