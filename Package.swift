@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "PrismSimulation", targets: ["PrismSimulation"]),
         .library(name: "PrismPlacement", targets: ["PrismPlacement"]),
         .library(name: "PrismRaft", targets: ["PrismRaft"]),
+        .library(name: "PrismCheck", targets: ["PrismCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -92,6 +93,7 @@ let package = Package(
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
         .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: strict),
+        .target(name: "PrismCheck", swiftSettings: strict),
         .target(
             name: "PrismHTTP",
             dependencies: [
@@ -168,6 +170,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismCheckTests", dependencies: ["PrismCheck", "PrismStorage"], swiftSettings: strict),
         .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage", "PrismTestSupport"], swiftSettings: strict),
         .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
