@@ -90,7 +90,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage"], swiftSettings: strict),
+        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: strict),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
         .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: strict),
         .target(name: "PrismCheck", swiftSettings: strict),
@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
         .testTarget(name: "PrismCheckTests", dependencies: ["PrismCheck", "PrismStorage"], swiftSettings: strict),
-        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage", "PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage", "PrismTestSupport", "PrismSimulation", "PrismCheck"], swiftSettings: strict),
         .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,277 @@
+import PrismCheck
+import PrismRaft
+import PrismStorage
+
+/// A replicated key-value store on Raft in the simulation: 3 or 5 unchanged `RaftCore`s on a
+/// virtual clock, a network that delays, reorders, duplicates and loses messages and is cut by
+/// partitions, members that crash (losing what was not durable) and restart from what was, and
+/// clients that send puts, gets (ReadIndex) and compare-and-sets to any member and give up after a
+/// timeout. One seed, one run. What it checks: election safety (one leader per term), that every
+/// member applies the same entries in the same order (log matching and state-machine safety,
+/// leader completeness through them), and linearizability of the clients' history.
+public struct RaftSimulation {
+    public struct Options: Sendable {
+        public var nodes = 3
+        public var clients = 4
+        /// Virtual run time, milliseconds.
+        public var durationMillis: UInt64 = 3_000
+        public var loss = 0.05
+        public var duplication = 0.02
+        public var clientTimeoutMillis: UInt64 = 60
+        public init() {}
+    }
+
+    public struct Outcome: Sendable {
+        public var seed: UInt64
+        public var history: [KVOperation]
+        public var violations: [String]
+        public var crashes: Int
+        public var partitions: Int
+    }
+
+    private enum Event {
+        case tick
+        case deliver(RaftEnvelope)
+        case request(node: String, client: Int, request: UInt64)
+        case reply(client: Int, request: UInt64, result: KVOperation.Result, output: String?)
+        case timeout(client: Int, request: UInt64)
+        case fault
+        case clientStart(client: Int)
+    }
+
+    private struct Node {
+        var core: RaftCore<SplitMix64>
+        var machine = KVStateMachine()
+        var appliedCount: UInt64 = 0
+        /// Requests this node was asked and will answer: request → client.
+        var pending: [UInt64: Int] = [:]
+        /// Reads waiting for their index to be applied.
+        var reads: [(ReadState, Int)] = []
+    }
+
+    private struct ClientOp {
+        var op: KVOperation
+        var command: KVCommand
+    }
+
+    let seed: UInt64
+    let options: Options
+    private var random: SplitMix64
+    private var queue = EventQueue<Event>()
+    private var now: UInt64 = 0
+    private let ids: [String]
+    private var nodes: [String: Node] = [:]
+    private var durable: [String: (HardState, [LogEntry])] = [:]
+    private var side: [String: Int] = [:]
+    private var appliedLog: [String: [LogEntry]] = [:]
+    private var leaders: [UInt64: String] = [:]
+    private var violations: [String] = []
+    private var inFlight: [UInt64: ClientOp] = [:]
+    private var history: [KVOperation] = []
+    private var nextRequest: UInt64 = 0
+    private var crashes = 0, partitions = 0, restarts = 0
+
+    public init(seed: UInt64, options: Options = Options()) {
+        self.seed = seed
+        self.options = options
+        random = SplitMix64(seed: seed)
+        ids = (1...max(1, options.nodes)).map { "r\($0)" }
+        for id in ids { start(id) }
+    }
+
+    public static func run(seed: UInt64, options: Options = Options()) -> Outcome {
+        var sim = RaftSimulation(seed: seed, options: options)
+        return sim.run()
+    }
+
+    public mutating func run() -> Outcome {
+        let end = options.durationMillis * 1000
+        queue.push(.tick, at: 1000)
+        queue.push(.fault, at: 200_000)
+        for c in 0..<options.clients { queue.push(.clientStart(client: c), at: 50_000 + UInt64(c) * 1000) }
+        while let (time, event) = queue.pop() {
+            if time > end + options.clientTimeoutMillis * 1000 { break }
+            now = time
+            handle(event, end: end)
+        }
+        // Operations still out when the run stopped never returned.
+        for (_, op) in inFlight.sorted(by: { $0.key < $1.key }) {
+            var o = op.op
+            o.result = .unknown
+            history.append(o)
+        }
+        checkApplied()
+        let verdict = LinearizabilityChecker.check(history)
+        if !verdict.linearizable {
+            violations.append("history not linearizable for keys \(verdict.failingKeys)" + (verdict.undecidedKeys.isEmpty ? "" : ", undecided \(verdict.undecidedKeys)"))
+        }
+        return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
+                       crashes: crashes, partitions: partitions)
+    }
+
+    // MARK: Events
+
+    private mutating func handle(_ event: Event, end: UInt64) {
+        switch event {
+        case .tick:
+            for id in ids { nodes[id]?.core.tick() }
+            for id in ids { flush(id) }
+            queue.push(.tick, at: now + 1000)
+        case .deliver(let envelope):
+            guard nodes[envelope.to] != nil, connected(envelope.from, envelope.to) else { return }
+            nodes[envelope.to]?.core.step(envelope)
+            flush(envelope.to)
+        case .request(let node, let client, let request):
+            guard nodes[node] != nil, let op = inFlight[request] else { return }
+            nodes[node]?.pending[request] = client
+            if op.command.kind == .get {
+                _ = nodes[node]?.core.readIndex(context: request)
+            } else {
+                _ = nodes[node]?.core.propose(op.command.encoded())
+            }
+            flush(node)
+        case .reply(let client, let request, let result, let output):
+            guard var op = inFlight.removeValue(forKey: request)?.op else { return }
+            op.returned = now
+            op.result = result
+            op.output = output
+            history.append(op)
+            issue(client: client, end: end)
+        case .timeout(let client, let request):
+            guard var op = inFlight.removeValue(forKey: request)?.op else { return }
+            op.result = .unknown
+            history.append(op)
+            issue(client: client, end: end)
+        case .clientStart(let client):
+            issue(client: client, end: end)
+        case .fault:
+            injectFault()
+            if now < end { queue.push(.fault, at: now + 50_000 + random.next() % 250_000) }
+        }
+    }
+
+    private mutating func issue(client: Int, end: UInt64) {
+        guard now < end else { return }
+        nextRequest += 1
+        let key = "k\(random.next() % 3)"
+        let command: KVCommand
+        switch random.next() % 3 {
+        case 0: command = KVCommand(request: nextRequest, kind: .put, key: key, value: "v\(nextRequest)", expected: nil)
+        case 1: command = KVCommand(request: nextRequest, kind: .get, key: key, value: nil, expected: nil)
+        default:
+            let expected = random.next() % 2 == 0 ? nil : "v\(random.next() % max(1, nextRequest))"
+            command = KVCommand(request: nextRequest, kind: .cas, key: key, value: "v\(nextRequest)", expected: expected)
+        }
+        let op = KVOperation(client: client, key: key, kind: command.kind, value: command.value, expected: command.expected,
+                             call: now, returned: 0, result: .unknown)
+        inFlight[nextRequest] = ClientOp(op: op, command: command)
+        let node = ids[Int(random.next() % UInt64(ids.count))]
+        if random.next() % 100 >= 3 { queue.push(.request(node: node, client: client, request: nextRequest), at: now + latency()) }
+        queue.push(.timeout(client: client, request: nextRequest), at: now + options.clientTimeoutMillis * 1000)
+    }
+
+    private mutating func injectFault() {
+        switch random.next() % 4 {
+        case 0:
+            // Crash one running member, or restart one that is down.
+            if let down = ids.first(where: { nodes[$0] == nil }) {
+                start(down)
+            } else {
+                let victim = ids[Int(random.next() % UInt64(ids.count))]
+                nodes[victim] = nil
+                crashes += 1
+            }
+        case 1:
+            side = [:]
+            for id in ids where random.next() % 3 == 0 { side[id] = 1 }
+            partitions += 1
+        case 2:
+            side = [:]
+        default:
+            break
+        }
+    }
+
+    // MARK: Nodes
+
+    private mutating func start(_ id: String) {
+        let (hardState, entries) = durable[id] ?? (HardState(), [])
+        restarts += 1
+        let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, maxEntriesPerMessage: 16, maxInflightMessages: 8)
+        var node = Node(core: RaftCore(configuration: config, hardState: hardState, entries: entries,
+                                       random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
+        // The state machine is rebuilt from the durable log up to the durable commit index.
+        for entry in entries.prefix(Int(hardState.commit)) {
+            if let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
+        }
+        node.appliedCount = min(hardState.commit, UInt64(entries.count))
+        appliedLog[id] = Array(entries.prefix(Int(node.appliedCount)))
+        nodes[id] = node
+    }
+
+    /// Runs a node's ready loop: persist, send, apply and answer.
+    private mutating func flush(_ id: String) {
+        guard var node = nodes[id] else { return }
+        while node.core.hasReady {
+            let ready = node.core.ready()
+            var (hardState, log) = durable[id] ?? (HardState(), [])
+            if let hs = ready.hardState { hardState = hs }
+            if let first = ready.entries.first {
+                log.removeSubrange(min(log.count, Int(first.index - 1))...)
+                log.append(contentsOf: ready.entries)
+            }
+            durable[id] = (hardState, log)
+            for message in ready.messages { send(message) }
+            for entry in ready.committed {
+                appliedLog[id, default: []].append(entry)
+                node.appliedCount = entry.index
+                guard let command = KVCommand(entry.data) else { continue }
+                let success = node.machine.apply(command)
+                if let client = node.pending.removeValue(forKey: command.request) {
+                    queue.push(.reply(client: client, request: command.request, result: success ? .ok : .fail, output: nil), at: now + latency())
+                }
+            }
+            node.reads.append(contentsOf: ready.reads.compactMap { read in node.pending[read.context].map { (read, $0) } })
+            node.core.advance(ready)
+        }
+        // Reads whose index has been applied are answered from the state machine.
+        var waiting: [(ReadState, Int)] = []
+        for (read, client) in node.reads {
+            guard node.appliedCount >= read.index, let op = inFlight[read.context] else {
+                if inFlight[read.context] != nil { waiting.append((read, client)) }
+                continue
+            }
+            node.pending[read.context] = nil
+            queue.push(.reply(client: client, request: read.context, result: .ok, output: node.machine.values[op.command.key]), at: now + latency())
+        }
+        node.reads = waiting
+        if node.core.role == .leader {
+            if let other = leaders[node.core.term], other != id { violations.append("term \(node.core.term) has two leaders: \(other) and \(id)") }
+            leaders[node.core.term] = id
+        }
+        nodes[id] = node
+    }
+
+    private mutating func send(_ envelope: RaftEnvelope) {
+        guard connected(envelope.from, envelope.to) else { return }
+        if Double(random.next() >> 11) / Double(1 << 53) < options.loss { return }
+        queue.push(.deliver(envelope), at: now + latency())
+        if Double(random.next() >> 11) / Double(1 << 53) < options.duplication { queue.push(.deliver(envelope), at: now + latency() * 3) }
+    }
+
+    private func connected(_ a: String, _ b: String) -> Bool { side[a, default: 0] == side[b, default: 0] }
+
+    /// 100–600 µs: enough spread to reorder messages.
+    private mutating func latency() -> UInt64 { 100 + random.next() % 500 }
+
+    /// Every member applied the same entry at every index it applied.
+    private mutating func checkApplied() {
+        guard let longest = appliedLog.values.max(by: { $0.count < $1.count }) else { return }
+        for id in ids {
+            for (i, entry) in appliedLog[id, default: []].enumerated() where longest[i] != entry || entry.index != UInt64(i + 1) {
+                violations.append("\(id) applied \(entry.index)/term \(entry.term) as its entry \(i + 1), where another applied term \(longest[i].term)")
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import PrismTestSupport
+import Testing
+
+@Suite("prism sim raft")
+struct SimCommandTests {
+    @Test("prints the summary as JSON and writes one JSON line per operation")
+    func jsonAndHistories() async throws {
+        let dir = TemporaryDirectory()
+        let run = PrismProcess(arguments: ["sim", "raft", "--seeds", "3", "--start", "10", "--json", "--history-dir", dir.path])
+        #expect(try await run.runToEnd(timeout: 120) == 0)
+        let summary = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any]
+        #expect(summary?["runs"] as? Int == 3)
+        #expect(summary?["violations"] as? Int == 0)
+        #expect((summary?["failing_seeds"] as? [Any])?.isEmpty == true)
+        let ops = try #require(summary?["ops"] as? Int)
+        var lines = 0
+        for seed in 10..<13 {
+            let text = try String(contentsOfFile: dir.file("seed-\(seed).jsonl"), encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                #expect(Set(object.keys) == ["client", "key", "op", "value", "expected", "call", "return", "result", "output"])
+                lines += 1
+            }
+        }
+        #expect(lines == ops && ops > 0)
+    }
+
+    @Test func badArgumentsAreRefused() async throws {
+        let run = PrismProcess(arguments: ["sim", "raft", "--nodes", "4"])
+        #expect(try await run.runToEnd() == 64)
+        #expect(run.standardError.contains("--nodes must be 3 or 5"))
+    }
+}
