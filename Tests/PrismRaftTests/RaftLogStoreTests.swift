@@ -90,3 +90,39 @@ struct RaftLogStoreTests {
         #expect(cluster.restarts > 0)
     }
 }
+
+@Suite("Raft snapshots in LMDB")
+struct RaftSnapshotStoreTests {
+    func entries(_ range: ClosedRange<UInt64>, term: UInt64) -> [LogEntry] {
+        range.map { LogEntry(term: term, index: $0, data: [UInt8($0)]) }
+    }
+
+    @Test("a snapshot drops the entries it covers, keeps those that continue it, and survives reopening")
+    func snapshotCompacts() throws {
+        let dir = TemporaryDirectory("raft-snap")
+        do {
+            let env = try LMDBEnvironment(directory: dir.path)
+            let store = try RaftLogStore(environment: env)
+            try env.write { try store.save(group: 1, RaftReady(hardState: HardState(term: 1, vote: "a", commit: 8), entries: entries(1...10, term: 1), committed: [], messages: [], reads: []), in: $0) }
+            try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 6, term: 1, data: [42]), in: $0) }
+            // A leader's snapshot that does not continue the local log replaces all of it.
+            try env.write { try store.save(group: 2, RaftReady(hardState: nil, entries: entries(1...5, term: 1), committed: [], messages: [], reads: []), in: $0) }
+            try env.write { try store.save(group: 2, RaftReady(snapshot: RaftSnapshot(index: 4, term: 3, data: [7]), hardState: nil, entries: [], committed: [], messages: [], reads: []), in: $0) }
+            env.close()
+        }
+        let env = try LMDBEnvironment(directory: dir.path)
+        let store = try RaftLogStore(environment: env)
+        let one = try env.read { try store.loadAll(group: 1, in: $0) }
+        #expect(one.snapshot == RaftSnapshot(index: 6, term: 1, data: [42]))
+        #expect(one.entries == entries(7...10, term: 1))
+        #expect(one.hardState == HardState(term: 1, vote: "a", commit: 8))
+        let two = try env.read { try store.loadAll(group: 2, in: $0) }
+        #expect(two.snapshot?.index == 4 && two.entries.isEmpty)
+        // A core restarts from it.
+        var core = RaftCore(configuration: RaftConfiguration(id: "a", voters: ["a"]), hardState: one.hardState, snapshot: one.snapshot,
+                            entries: one.entries, random: SplitMix64(seed: 1))
+        #expect(core.lastIndex == 10 && core.commitIndex == 8)
+        let ready = core.ready()
+        #expect(ready.committed.isEmpty, "entries up to the durable commit index are already in the state machine")
+    }
+}

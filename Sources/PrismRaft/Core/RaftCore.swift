@@ -30,6 +30,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     private var readsAwaitingCommit: [(context: UInt64, from: String?)] = []
     /// Ticks since the leader last heard from each follower (the lease).
     private var ticksSinceHeard: [String: Int] = [:]
+    /// The latest snapshot (the shell's, after `compact`, or the leader's, after installing it):
+    /// sent to followers whose next entry was compacted away.
+    public private(set) var snapshot: RaftSnapshot?
+    private var receivedSnapshot: RaftSnapshot?
     /// A leadership transfer under way: to whom (proposals wait; given up after an election timeout).
     public private(set) var transferee: String?
     private var transferElapsed = 0
@@ -52,14 +56,21 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         var inflight: [UInt64] = []
         /// Heard from since the last check-quorum round.
         var active = false
+        /// Ticks since a snapshot was sent and not yet acknowledged (resent after an election
+        /// timeout, not at every heartbeat: it may be large).
+        var snapshotTicks: Int?
     }
 
-    public init(configuration: RaftConfiguration, hardState: HardState = HardState(), entries: [LogEntry] = [], random: Random) {
+    /// From what was persisted: hard state, the last snapshot (the state machine restored from
+    /// it), and the entries after it.
+    public init(configuration: RaftConfiguration, hardState: HardState = HardState(), snapshot: RaftSnapshot? = nil,
+                entries: [LogEntry] = [], random: Random) {
         self.configuration = configuration
         self.random = random
         term = hardState.term
         vote = hardState.vote
-        log = RaftLog(entries: entries, commit: hardState.commit)
+        self.snapshot = snapshot
+        log = RaftLog(snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0, entries: entries, commit: hardState.commit)
         lastHardState = hardState
         resetElectionTimeout()
     }
@@ -82,7 +93,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 transferElapsed += 1
                 if transferElapsed >= configuration.electionTicks { transferee = nil }
             }
-            for peer in peers { ticksSinceHeard[peer, default: 0] += 1 }
+            for peer in peers {
+                ticksSinceHeard[peer, default: 0] += 1
+                if let t = progress[peer]?.snapshotTicks { progress[peer]?.snapshotTicks = t + 1 }
+            }
             if heartbeatElapsed >= configuration.heartbeatTicks {
                 heartbeatElapsed = 0
                 for peer in peers { sendHeartbeat(to: peer, context: pendingReads.last?.context ?? 0) }
@@ -152,6 +166,14 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         return true
     }
 
+    /// The shell took a snapshot of the state machine at `snapshot.index` (applied, durable):
+    /// the entries it covers are dropped, and it is what lagging followers get instead.
+    public mutating func compact(_ snapshot: RaftSnapshot) {
+        guard snapshot.index > log.snapshotIndex, log.term(at: snapshot.index) == snapshot.term else { return }
+        log.compact(through: snapshot.index)
+        if log.snapshotIndex == snapshot.index { self.snapshot = snapshot }
+    }
+
     /// Handles a message from another member of the group.
     public mutating func step(_ envelope: RaftEnvelope) {
         let m = envelope.message, from = envelope.from
@@ -173,7 +195,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             switch m {
             case .preVoteResponse(_, true):
                 break  // the term of a granted pre-vote is the one we asked about
-            case .append, .heartbeat, .readIndexResponse:
+            case .append, .heartbeat, .readIndexResponse, .snapshot:
                 becomeFollower(term: m.term, leader: from)
             default:
                 becomeFollower(term: m.term, leader: nil)
@@ -181,7 +203,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         } else if m.term < term {
             // Stale: tell an old leader or candidate the term, so it steps down.
             switch m {
-            case .append, .heartbeat, .readIndex: send(to: from, .appendResponse(term: term, index: log.lastIndex, rejected: true))
+            case .append, .heartbeat, .readIndex, .snapshot: send(to: from, .appendResponse(term: term, index: log.lastIndex, rejected: true))
             case .vote: send(to: from, .voteResponse(term: term, granted: false))
             default: break
             }
@@ -216,6 +238,19 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             let matched = log.accept(entries, after: prevIndex)
             _ = log.commit(to: min(commit, matched))
             send(to: from, .appendResponse(term: term, index: matched, rejected: false))
+        case .snapshot(_, let snap):
+            if role != .follower { becomeFollower(term: term, leader: from) }
+            leader = from
+            electionElapsed = 0
+            if snap.index <= log.committed {
+                // Already there: what it has up to its commit index is the leader's.
+                send(to: from, .appendResponse(term: term, index: log.committed, rejected: false))
+                return
+            }
+            log.restore(index: snap.index, term: snap.term)
+            snapshot = snap
+            receivedSnapshot = snap
+            send(to: from, .appendResponse(term: term, index: snap.index, rejected: false))
         case .heartbeat(_, let commit, let context):
             if role != .follower { becomeFollower(term: term, leader: from) }
             leader = from
@@ -232,12 +267,14 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                     p.next = max(p.match + 1, min(p.next - 1, index + 1))
                     p.probing = true
                 }
+                p.snapshotTicks = nil
                 p.inflight = []
                 progress[from] = p
                 sendAppend(to: from)
             } else {
                 if index > p.match { p.match = index }
                 p.next = max(p.next, index + 1)
+                p.snapshotTicks = nil
                 p.inflight.removeAll { $0 <= index }
                 if p.probing { p.inflight = [] }
                 p.probing = false
@@ -266,7 +303,13 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             if context != 0 { confirmReads(upTo: context, by: from) }
             // A lost append must not stall the follower: a probe is retried, a full window
             // gives up its oldest slot.
-            if p.probing { p.inflight = [] } else if p.inflight.count >= configuration.maxInflightMessages { p.inflight.removeFirst() }
+            if let t = p.snapshotTicks {
+                if t >= configuration.electionTicks { p.inflight = [] }
+            } else if p.probing {
+                p.inflight = []
+            } else if p.inflight.count >= configuration.maxInflightMessages {
+                p.inflight.removeFirst()
+            }
             progress[from] = p
             if p.match < log.lastIndex { sendAppend(to: from) }
         }
@@ -275,14 +318,16 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     // MARK: Output
 
     public var hasReady: Bool {
-        !outbox.isEmpty || !readsReady.isEmpty || !log.unstable.isEmpty || hardState != lastHardState || min(log.committed, log.stable) > log.applying
+        receivedSnapshot != nil || !outbox.isEmpty || !readsReady.isEmpty || !log.unstable.isEmpty || hardState != lastHardState
+            || log.hasCommittedToApply
     }
 
     /// What to persist, send and apply now.
     public mutating func ready() -> RaftReady {
         let hs = hardState
-        let ready = RaftReady(hardState: hs != lastHardState ? hs : nil, entries: log.unstable, committed: log.takeCommitted(), messages: outbox,
-                              reads: readsReady)
+        let ready = RaftReady(snapshot: receivedSnapshot, hardState: hs != lastHardState ? hs : nil, entries: log.unstable,
+                              committed: log.takeCommitted(), messages: outbox, reads: readsReady)
+        receivedSnapshot = nil
         outbox.removeAll(keepingCapacity: true)
         readsReady.removeAll(keepingCapacity: true)
         return ready
@@ -373,7 +418,17 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     private mutating func sendAppend(to peer: String) {
         guard var p = progress[peer] else { return }
         if p.probing ? !p.inflight.isEmpty : p.inflight.count >= configuration.maxInflightMessages { return }
-        guard p.next <= log.lastIndex + 1, let prevTerm = log.term(at: p.next - 1) else { return }
+        guard p.next <= log.lastIndex + 1 else { return }
+        guard let prevTerm = log.term(at: p.next - 1) else {
+            // Its next entry was compacted away: it gets the snapshot instead.
+            guard let snapshot else { return }
+            send(to: peer, .snapshot(term: term, snapshot: snapshot))
+            p.probing = true
+            p.inflight = [snapshot.index]
+            p.snapshotTicks = 0
+            progress[peer] = p
+            return
+        }
         let batch = log.slice(from: p.next, max: configuration.maxEntriesPerMessage)
         if batch.isEmpty && !p.probing && p.match == log.lastIndex { return }
         send(to: peer, .append(term: term, prevIndex: p.next - 1, prevTerm: prevTerm, entries: batch, commit: log.committed))

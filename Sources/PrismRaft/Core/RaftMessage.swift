@@ -12,6 +12,20 @@ public struct LogEntry: Hashable, Sendable {
     }
 }
 
+/// The state machine as of `index` (whose entry had `term`): what replaces the log up to there
+/// on a member that compacted it, or on a follower too far behind for the leader's log.
+public struct RaftSnapshot: Hashable, Sendable {
+    public var index: UInt64
+    public var term: UInt64
+    public var data: [UInt8]
+
+    public init(index: UInt64, term: UInt64, data: [UInt8]) {
+        self.index = index
+        self.term = term
+        self.data = data
+    }
+}
+
 /// What must be durable before a node votes, acknowledges or reports anything.
 public struct HardState: Hashable, Sendable {
     public var term: UInt64
@@ -44,6 +58,9 @@ public enum RaftMessage: Hashable, Sendable {
     /// A follower asks the leader for a read index (ReadIndex on a follower).
     case readIndex(term: UInt64, context: UInt64)
     case readIndexResponse(term: UInt64, context: UInt64, index: UInt64)
+    /// The leader's snapshot, for a follower whose next entry it no longer holds (the
+    /// transport streams `data` in chunks).
+    case snapshot(term: UInt64, snapshot: RaftSnapshot)
     /// A follower forwards proposals to the leader.
     case propose(term: UInt64, entries: [[UInt8]])
     /// Leadership transfer: campaign now (the sender stops leading once you win).
@@ -52,7 +69,7 @@ public enum RaftMessage: Hashable, Sendable {
     public var term: UInt64 {
         switch self {
         case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _, _), .voteResponse(let t, _),
-             .propose(let t, _), .timeoutNow(let t),
+             .propose(let t, _), .timeoutNow(let t), .snapshot(let t, _),
              .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _, _), .heartbeatResponse(let t, _),
              .readIndex(let t, _), .readIndexResponse(let t, _, _):
             t

@@ -3,6 +3,9 @@
 /// `committed` to the state machine, then call `advance(_:)`. Messages wait for the write, so
 /// nothing is voted for or acknowledged before it is durable.
 public struct RaftReady: Sendable, Equatable {
+    /// A snapshot received from the leader: persist it (it replaces the log up to its index)
+    /// and restore the state machine from it before applying `committed`.
+    public var snapshot: RaftSnapshot?
     public var hardState: HardState?
     public var entries: [LogEntry]
     public var committed: [LogEntry]
@@ -10,7 +13,9 @@ public struct RaftReady: Sendable, Equatable {
     /// Reads whose index is known: serve each once the state machine has applied its index.
     public var reads: [ReadState]
 
-    public init(hardState: HardState?, entries: [LogEntry], committed: [LogEntry], messages: [RaftEnvelope], reads: [ReadState]) {
+    public init(snapshot: RaftSnapshot? = nil, hardState: HardState?, entries: [LogEntry], committed: [LogEntry], messages: [RaftEnvelope],
+                reads: [ReadState]) {
+        self.snapshot = snapshot
         self.hardState = hardState
         self.entries = entries
         self.committed = committed
@@ -18,7 +23,7 @@ public struct RaftReady: Sendable, Equatable {
         self.reads = reads
     }
 
-    public var isEmpty: Bool { hardState == nil && entries.isEmpty && committed.isEmpty && messages.isEmpty && reads.isEmpty }
+    public var isEmpty: Bool { snapshot == nil && hardState == nil && entries.isEmpty && committed.isEmpty && messages.isEmpty && reads.isEmpty }
 }
 
 /// A linearizable read's position in the log: `context` is the caller's id for the read.

@@ -8,25 +8,50 @@ public struct RaftLogStore: Sendable {
     public enum DecodeError: Error, Equatable, CustomStringConvertible {
         case corruptEntry(group: UInt64, bytes: Int)
         case corruptHardState(group: UInt64, bytes: Int)
+        case corruptSnapshot(group: UInt64, bytes: Int)
 
         public var description: String {
             switch self {
             case .corruptEntry(let group, let bytes): "raft log of group \(group): an entry of \(bytes) bytes cannot be decoded"
             case .corruptHardState(let group, let bytes): "raft hard state of group \(group): \(bytes) bytes cannot be decoded"
+            case .corruptSnapshot(let group, let bytes): "raft snapshot of group \(group): \(bytes) bytes cannot be decoded"
             }
         }
     }
 
     let entries: Table
     let states: Table
+    let snapshots: Table
+
+    /// What a group persisted, as `RaftCore.init` takes it.
+    public struct Persisted: Sendable, Equatable {
+        public var hardState: HardState
+        public var snapshot: RaftSnapshot?
+        public var entries: [LogEntry]
+    }
 
     public init(environment: LMDBEnvironment) throws {
         entries = try environment.table("raft_entries")
         states = try environment.table("raft_state")
+        snapshots = try environment.table("raft_snapshot")
+    }
+
+    /// Persists a snapshot of the group's state machine (taken by this node, or received from
+    /// the leader) and drops the entries it covers; entries after it stay only if they continue it.
+    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws {
+        let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 8 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
+        var covered: [[UInt8]] = []
+        try txn.scan(entries, prefix: Self.bigEndian(group)) { key, _ in
+            if !continues || Self.readBigEndian(key, at: 8) <= snapshot.index { covered.append(Array(key)) }
+            return true
+        }
+        for key in covered { _ = try txn.delete(entries, key) }
+        try txn.put(snapshots, Self.bigEndian(group), Self.bigEndian(snapshot.index) + Self.bigEndian(snapshot.term) + snapshot.data)
     }
 
     /// Persists what a ready asks (hard state, entries replacing any conflicting suffix).
     public func save(group: UInt64, _ ready: RaftReady, in txn: WriteTransaction) throws {
+        if let snapshot = ready.snapshot { try saveSnapshot(group: group, snapshot, in: txn) }
         if let hs = ready.hardState { try txn.put(states, Self.bigEndian(group), Self.encode(hs)) }
         guard let first = ready.entries.first else { return }
         // A suffix from `first.index` on was replaced by the leader: drop what is stored there.
@@ -43,7 +68,18 @@ public struct RaftLogStore: Sendable {
         }
     }
 
-    /// The group's hard state and log, as `RaftCore.init` takes them.
+    /// The group's hard state, snapshot and log.
+    public func loadAll(group: UInt64, in txn: ReadTransaction) throws -> Persisted {
+        let (hardState, log) = try load(group: group, in: txn)
+        var snapshot: RaftSnapshot?
+        if let bytes = try txn.get(snapshots, Self.bigEndian(group)) {
+            guard bytes.count >= 16 else { throw DecodeError.corruptSnapshot(group: group, bytes: bytes.count) }
+            snapshot = RaftSnapshot(index: Self.readBigEndian(bytes, at: 0), term: Self.readBigEndian(bytes, at: 8), data: Array(bytes[16...]))
+        }
+        return Persisted(hardState: hardState, snapshot: snapshot, entries: log)
+    }
+
+    /// The group's hard state and log entries.
     public func load(group: UInt64, in txn: ReadTransaction) throws -> (HardState, [LogEntry]) {
         var hardState = HardState()
         if let bytes = try txn.get(states, Self.bigEndian(group)) {
@@ -69,6 +105,7 @@ public struct RaftLogStore: Sendable {
     public func remove(group: UInt64, in txn: WriteTransaction) throws {
         _ = try txn.deletePrefix(entries, Self.bigEndian(group))
         _ = try txn.delete(states, Self.bigEndian(group))
+        _ = try txn.delete(snapshots, Self.bigEndian(group))
     }
 
     // MARK: Encoding

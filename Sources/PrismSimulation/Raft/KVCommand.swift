@@ -46,6 +46,29 @@ struct KVStateMachine: Sendable {
         return success
     }
 
+    /// The whole state (values and request outcomes) as bytes, in a fixed order.
+    func snapshot() -> [UInt8] {
+        var lines = values.sorted { $0.key < $1.key }.map { "v\u{1F}\($0.key)\u{1F}\($0.value)" }
+        lines += outcomes.sorted { $0.key < $1.key }.map { "o\u{1F}\($0.key)\u{1F}\($0.value ? 1 : 0)" }
+        return Array(lines.joined(separator: "\n").utf8)
+    }
+
+    init() {}
+
+    init?(snapshot bytes: [UInt8]) {
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 3 else { return nil }
+            switch f[0] {
+            case "v": values[f[1]] = f[2]
+            case "o":
+                guard let id = UInt64(f[1]) else { return nil }
+                outcomes[id] = f[2] == "1"
+            default: return nil
+            }
+        }
+    }
+
     private mutating func effect(_ command: KVCommand) -> Bool {
         switch command.kind {
         case .put:

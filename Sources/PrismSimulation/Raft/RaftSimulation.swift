@@ -18,6 +18,9 @@ public struct RaftSimulation {
         public var loss = 0.05
         public var duplication = 0.02
         public var clientTimeoutMillis: UInt64 = 60
+        /// Each member snapshots its state machine and compacts its log every so many applied
+        /// entries (0: never).
+        public var snapshotEvery: UInt64 = 40
         public init() {}
     }
 
@@ -27,6 +30,8 @@ public struct RaftSimulation {
         public var violations: [String]
         public var crashes: Int
         public var partitions: Int
+        public var snapshotsTaken: Int
+        public var snapshotsInstalled: Int
     }
 
     private enum Event {
@@ -62,8 +67,13 @@ public struct RaftSimulation {
     private let ids: [String]
     private var nodes: [String: Node] = [:]
     private var durable: [String: (HardState, [LogEntry])] = [:]
+    private var durableSnapshot: [String: RaftSnapshot] = [:]
+    /// The state machine at an index, as the first member to reach it had it: every other
+    /// member at that index (applying, or installing a snapshot) must have the same.
+    private var stateAt: [UInt64: [UInt8]] = [:]
+    public private(set) var snapshotsTaken = 0, snapshotsInstalled = 0
     private var side: [String: Int] = [:]
-    private var appliedLog: [String: [LogEntry]] = [:]
+    private var appliedLog: [String: [UInt64: LogEntry]] = [:]
     private var leaders: [UInt64: String] = [:]
     private var violations: [String] = []
     private var inFlight: [UInt64: ClientOp] = [:]
@@ -106,7 +116,7 @@ public struct RaftSimulation {
             violations.append("history not linearizable for keys \(verdict.failingKeys)" + (verdict.undecidedKeys.isEmpty ? "" : ", undecided \(verdict.undecidedKeys)"))
         }
         return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
-                       crashes: crashes, partitions: partitions)
+                       crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled)
     }
 
     // MARK: Events
@@ -196,16 +206,25 @@ public struct RaftSimulation {
 
     private mutating func start(_ id: String) {
         let (hardState, entries) = durable[id] ?? (HardState(), [])
+        let snapshot = durableSnapshot[id]
         restarts += 1
         let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, maxEntriesPerMessage: 16, maxInflightMessages: 8)
-        var node = Node(core: RaftCore(configuration: config, hardState: hardState, entries: entries,
+        var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
                                        random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
-        // The state machine is rebuilt from the durable log up to the durable commit index.
-        for entry in entries.prefix(Int(hardState.commit)) {
-            if let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
+        // The state machine is rebuilt from the snapshot, then the durable log up to the
+        // durable commit index.
+        if let snapshot {
+            guard let machine = KVStateMachine(snapshot: snapshot.data) else {
+                violations.append("\(id): its snapshot at \(snapshot.index) cannot be read")
+                return
+            }
+            node.machine = machine
+            node.appliedCount = snapshot.index
         }
-        node.appliedCount = min(hardState.commit, UInt64(entries.count))
-        appliedLog[id] = Array(entries.prefix(Int(node.appliedCount)))
+        for entry in entries where entry.index > node.appliedCount && entry.index <= hardState.commit {
+            if let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
+            node.appliedCount = entry.index
+        }
         nodes[id] = node
     }
 
@@ -215,15 +234,33 @@ public struct RaftSimulation {
         while node.core.hasReady {
             let ready = node.core.ready()
             var (hardState, log) = durable[id] ?? (HardState(), [])
+            if let snap = ready.snapshot {
+                // Persist the snapshot; the log keeps only what continues it.
+                durableSnapshot[id] = snap
+                let continues = log.first { $0.index == snap.index }?.term == snap.term
+                log = continues ? log.filter { $0.index > snap.index } : []
+                guard let machine = KVStateMachine(snapshot: snap.data) else {
+                    violations.append("\(id): a snapshot at \(snap.index) cannot be read")
+                    nodes[id] = nil
+                    return
+                }
+                node.machine = machine
+                node.appliedCount = snap.index
+                snapshotsInstalled += 1
+                record(state: snap.data, at: snap.index, by: id)
+            }
             if let hs = ready.hardState { hardState = hs }
             if let first = ready.entries.first {
-                log.removeSubrange(min(log.count, Int(first.index - 1))...)
+                log.removeAll { $0.index >= first.index }
                 log.append(contentsOf: ready.entries)
             }
             durable[id] = (hardState, log)
             for message in ready.messages { send(message) }
             for entry in ready.committed {
-                appliedLog[id, default: []].append(entry)
+                if node.appliedCount + 1 != entry.index {
+                    violations.append("\(id) applied entry \(entry.index) after \(node.appliedCount)")
+                }
+                appliedLog[id, default: [:]][entry.index] = entry
                 node.appliedCount = entry.index
                 guard let command = KVCommand(entry.data) else { continue }
                 let success = node.machine.apply(command)
@@ -233,6 +270,16 @@ public struct RaftSimulation {
             }
             node.reads.append(contentsOf: ready.reads.compactMap { read in node.pending[read.context].map { (read, $0) } })
             node.core.advance(ready)
+            // Snapshot and compact now and then (durable first: the snapshot, then the log).
+            if options.snapshotEvery > 0, node.appliedCount >= (node.core.snapshot?.index ?? 0) + options.snapshotEvery,
+               node.appliedCount <= (durable[id]?.1.last?.index ?? 0), let term = durable[id]?.1.first(where: { $0.index == node.appliedCount })?.term {
+                let snap = RaftSnapshot(index: node.appliedCount, term: term, data: node.machine.snapshot())
+                durableSnapshot[id] = snap
+                durable[id]?.1.removeAll { $0.index <= snap.index }
+                node.core.compact(snap)
+                snapshotsTaken += 1
+                record(state: snap.data, at: snap.index, by: id)
+            }
         }
         // Reads whose index has been applied are answered from the state machine.
         var waiting: [(ReadState, Int)] = []
@@ -261,16 +308,27 @@ public struct RaftSimulation {
 
     private func connected(_ a: String, _ b: String) -> Bool { side[a, default: 0] == side[b, default: 0] }
 
+    private mutating func record(state: [UInt8], at index: UInt64, by id: String) {
+        if let known = stateAt[index] {
+            if known != state { violations.append("\(id): state machine at \(index) differs from another member's") }
+        } else {
+            stateAt[index] = state
+        }
+    }
+
     /// 100–600 µs: enough spread to reorder messages.
     private mutating func latency() -> UInt64 { 100 + random.next() % 500 }
 
     /// Every member applied the same entry at every index it applied.
     private mutating func checkApplied() {
-        guard let longest = appliedLog.values.max(by: { $0.count < $1.count }) else { return }
+        var first: [UInt64: LogEntry] = [:]
         for id in ids {
-            for (i, entry) in appliedLog[id, default: []].enumerated() where longest[i] != entry || entry.index != UInt64(i + 1) {
-                violations.append("\(id) applied \(entry.index)/term \(entry.term) as its entry \(i + 1), where another applied term \(longest[i].term)")
-                break
+            for (index, entry) in appliedLog[id, default: [:]].sorted(by: { $0.key < $1.key }) {
+                if let other = first[index], other != entry {
+                    violations.append("\(id) applied term \(entry.term) at \(index), where another member applied term \(other.term)")
+                    break
+                }
+                first[index] = first[index] ?? entry
             }
         }
     }
