@@ -98,6 +98,17 @@ public enum LinearizabilityChecker {
         var state: String? = nil
         var stack: [(call: Int, state: String?)] = []
         var seen = Set<Memo>()
+        /// Undoes the last linearized operation; returns where to look next (nil: nothing left to undo).
+        func backtrack() -> Int? {
+            guard let top = stack.popLast() else { return nil }
+            let op = events[top.call].op
+            linearized[op / 64] &= ~(1 << UInt64(op % 64))
+            state = top.state
+            if events[top.call].match >= 0 { relink(events[top.call].match) }
+            relink(top.call)
+            return events[top.call].next
+        }
+
         var cursor = events[0].next
         var visited = 0
         while events[0].next >= 0 {
@@ -112,13 +123,8 @@ public enum LinearizabilityChecker {
                     i = events[i].next
                 }
                 if onlyUnknown { return true }
-                guard let top = stack.popLast() else { return false }
-                let op = events[top.call].op
-                linearized[op / 64] &= ~(1 << UInt64(op % 64))
-                state = top.state
-                if events[top.call].match >= 0 { relink(events[top.call].match) }
-                relink(top.call)
-                cursor = events[top.call].next
+                guard let resume = backtrack() else { return false }
+                cursor = resume
                 continue
             }
             let e = events[cursor]
@@ -139,13 +145,8 @@ public enum LinearizabilityChecker {
                 cursor = e.next
             } else {
                 // The return of an operation not yet linearized: everything before it was tried.
-                guard let top = stack.popLast() else { return false }
-                let op = events[top.call].op
-                linearized[op / 64] &= ~(1 << UInt64(op % 64))
-                state = top.state
-                if events[top.call].match >= 0 { relink(events[top.call].match) }
-                relink(top.call)
-                cursor = events[top.call].next
+                guard let resume = backtrack() else { return false }
+                cursor = resume
             }
         }
         return true

@@ -73,6 +73,26 @@ struct RaftCluster {
         self.configurations = configurations
     }
 
+    /// A history where, at each of `steps` steps, a crashed node restarts or (every other time
+    /// on average) a random one crashes, the leader gets a proposal, and a few ticks pass. The
+    /// node still down at the end is restarted.
+    mutating func crashHistory(steps: Int, maxTicks: Int, random: inout SplitMix64) {
+        var down: String?
+        for step in 0..<steps {
+            if let back = down {
+                restart(back)
+                down = nil
+            } else if random.next() % 2 == 0 {
+                let victim = ids[Int(random.next() % UInt64(ids.count))]
+                crash(victim)
+                down = victim
+            }
+            if let l = leader { cores[l]?.propose(Array("s\(step)".utf8)) }
+            tick(Int(random.next() % UInt64(maxTicks)) + 1)
+        }
+        if let back = down { restart(back) }
+    }
+
     /// Kills a node: what it had not made durable is lost, messages to it are dropped.
     mutating func crash(_ id: String) { cores[id] = nil }
 

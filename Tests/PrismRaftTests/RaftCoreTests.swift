@@ -196,19 +196,7 @@ struct RaftDurabilityTests {
         var cluster = RaftCluster(nodes: 3, seed: seed, preVote: seed % 2 == 0, checkQuorum: seed % 2 == 0)
         cluster.delay = 0.3
         var random = SplitMix64(seed: seed ^ 0x1234)
-        var down: String?
-        for step in 0..<60 {
-            if let back = down {
-                cluster.restart(back)
-                down = nil
-            } else if random.next() % 2 == 0 {
-                let victim = cluster.ids[Int(random.next() % 3)]
-                cluster.crash(victim)
-                down = victim
-            }
-            if let l = cluster.leader { cluster.cores[l]?.propose(Array("s\(step)".utf8)) }
-            cluster.tick(Int(random.next() % 12) + 1)
-        }
+        cluster.crashHistory(steps: 60, maxTicks: 12, random: &random)
         #expect(cluster.violations.isEmpty, "seed \(seed): \(cluster.violations)")
     }
 }

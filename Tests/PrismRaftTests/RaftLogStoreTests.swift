@@ -67,20 +67,7 @@ struct RaftLogStoreTests {
         try cluster.useLMDB()
         cluster.delay = 0.2
         var random = SplitMix64(seed: seed ^ 0x4242)
-        var down: String?
-        for step in 0..<40 {
-            if let back = down {
-                cluster.restart(back)
-                down = nil
-            } else if random.next() % 2 == 0 {
-                let victim = cluster.ids[Int(random.next() % 3)]
-                cluster.crash(victim)
-                down = victim
-            }
-            if let l = cluster.leader { cluster.cores[l]?.propose(Array("s\(step)".utf8)) }
-            cluster.tick(Int(random.next() % 10) + 1)
-        }
-        if let back = down { cluster.restart(back) }
+        cluster.crashHistory(steps: 40, maxTicks: 10, random: &random)
         let elected = cluster.elect()
         let leader = try #require(elected, "seed \(seed)")
         cluster.cores[leader]?.propose(Array("last".utf8))
