@@ -333,3 +333,51 @@ struct RaftLeadershipTests {
         #expect(c.cores[leader]?.propose([1]) == true)
     }
 }
+
+@Suite("Raft flow control")
+struct RaftFlowControlTests {
+    /// A leader of a 2-member group whose follower has matched, with its outgoing messages
+    /// held (not delivered) so what it sends can be inspected.
+    func leader(maxBytesPerMessage: Int, maxInflightBytes: Int) -> RaftCore<SplitMix64> {
+        let config = RaftConfiguration(id: "a", voters: ["a", "b"], preVote: false, maxEntriesPerMessage: 100, maxInflightMessages: 100,
+                                       maxBytesPerMessage: maxBytesPerMessage, maxInflightBytes: maxInflightBytes)
+        var core = RaftCore(configuration: config, random: SplitMix64(seed: 1))
+        for _ in 0..<25 where core.role != .candidate { core.tick() }
+        core.advance(core.ready())
+        core.step(RaftEnvelope(from: "b", to: "a", message: .voteResponse(term: core.term, granted: true)))
+        core.advance(core.ready())
+        // The follower acknowledges the leader's first entry: replicating from here.
+        core.step(RaftEnvelope(from: "b", to: "a", message: .appendResponse(term: core.term, index: core.lastIndex, rejected: false)))
+        core.advance(core.ready())
+        return core
+    }
+
+    func appended(_ ready: RaftReady) -> [[LogEntry]] {
+        ready.messages.compactMap { if case .append(_, _, _, let entries, _) = $0.message, !entries.isEmpty { entries } else { nil } }
+    }
+
+    @Test("appends are cut at the byte limit, one entry at least")
+    func bytesPerMessage() {
+        var core = leader(maxBytesPerMessage: 250, maxInflightBytes: 1 << 20)
+        core.propose(batch: (0..<10).map { _ in [UInt8](repeating: 1, count: 100) } + [[UInt8](repeating: 2, count: 1000)])
+        // Everything was sent in one burst, in appends of at most two 100-byte entries.
+        let sizes = appended(core.ready()).map { $0.map(\.data.count) }
+        #expect(sizes.flatMap { $0 }.count == 11)
+        #expect(sizes.allSatisfy { $0.reduce(0, +) <= 250 || $0.count == 1 }, "\(sizes)")
+        #expect(sizes.last == [1000], "an entry above the limit goes alone")
+    }
+
+    @Test("no more bytes in flight than the window until the follower acknowledges")
+    func inflightBytes() {
+        var core = leader(maxBytesPerMessage: 100, maxInflightBytes: 300)
+        core.propose(batch: (0..<10).map { _ in [UInt8](repeating: 1, count: 100) })
+        var ready = core.ready()
+        let first = appended(ready)
+        #expect(first.flatMap { $0 }.count == 3, "three 100-byte appends fill the 300-byte window")
+        core.advance(ready)
+        let acked = first.last!.last!.index
+        core.step(RaftEnvelope(from: "b", to: "a", message: .appendResponse(term: core.term, index: acked, rejected: false)))
+        ready = core.ready()
+        #expect(appended(ready).flatMap { $0 }.count == 3, "the acknowledgement frees the whole window")
+    }
+}

@@ -12,9 +12,13 @@ public struct RaftConfiguration: Sendable, Equatable {
     /// A leader that has not heard from a majority for an election timeout steps down, and
     /// followers that heard from a leader within one refuse to vote (the leader's lease).
     public var checkQuorum: Bool
-    /// Most entries per append message, and appends in flight per follower.
+    /// Most entries and bytes of entry data per append message (at least one entry goes), and
+    /// appends and bytes in flight per follower (flow control: a slow follower gets no more
+    /// than this until it acknowledges).
     public var maxEntriesPerMessage: Int
     public var maxInflightMessages: Int
+    public var maxBytesPerMessage: Int
+    public var maxInflightBytes: Int
     /// `.lease`: a leader that heard from a majority within the election timeout minus
     /// `leaseMarginTicks` answers reads at once, without a round of heartbeats. Only with
     /// check-quorum (which makes followers refuse votes while a leader's lease runs).
@@ -26,7 +30,8 @@ public struct RaftConfiguration: Sendable, Equatable {
 
     public init(id: String, voters: [String], electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
                 checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64,
-                readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2) {
+                readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2, maxBytesPerMessage: Int = 1 << 20,
+                maxInflightBytes: Int = 32 << 20) {
         self.id = id
         self.voters = voters.contains(id) ? voters : voters + [id]
         self.electionTicks = max(2, electionTicks)
@@ -35,6 +40,8 @@ public struct RaftConfiguration: Sendable, Equatable {
         self.checkQuorum = checkQuorum
         self.maxEntriesPerMessage = max(1, maxEntriesPerMessage)
         self.maxInflightMessages = max(1, maxInflightMessages)
+        self.maxBytesPerMessage = max(1, maxBytesPerMessage)
+        self.maxInflightBytes = max(1, maxInflightBytes)
         self.readMode = checkQuorum ? readMode : .readIndex
         self.leaseMarginTicks = max(1, min(leaseMarginTicks, self.electionTicks - 1))
     }

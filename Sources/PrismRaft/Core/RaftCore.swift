@@ -54,6 +54,22 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         var probing = true
         /// Last index of each append in flight (acknowledgements are cumulative).
         var inflight: [UInt64] = []
+        /// Entry bytes of each append in flight, in step with `inflight`.
+        var inflightBytes: [Int] = []
+        var bytesInFlight: Int { inflightBytes.reduce(0, +) }
+
+        mutating func clearInflight() {
+            inflight = []
+            inflightBytes = []
+        }
+
+        /// Acknowledgements are cumulative: everything up to `index` arrived.
+        mutating func acknowledge(through index: UInt64) {
+            while let first = inflight.first, first <= index {
+                inflight.removeFirst()
+                inflightBytes.removeFirst()
+            }
+        }
         /// Heard from since the last check-quorum round.
         var active = false
         /// Ticks since a snapshot was sent and not yet acknowledged (resent after an election
@@ -268,15 +284,15 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                     p.probing = true
                 }
                 p.snapshotTicks = nil
-                p.inflight = []
+                p.clearInflight()
                 progress[from] = p
                 sendAppend(to: from)
             } else {
                 if index > p.match { p.match = index }
                 p.next = max(p.next, index + 1)
                 p.snapshotTicks = nil
-                p.inflight.removeAll { $0 <= index }
-                if p.probing { p.inflight = [] }
+                p.acknowledge(through: index)
+                if p.probing { p.clearInflight() }
                 p.probing = false
                 progress[from] = p
                 maybeCommit()
@@ -304,11 +320,12 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             // A lost append must not stall the follower: a probe is retried, a full window
             // gives up its oldest slot.
             if let t = p.snapshotTicks {
-                if t >= configuration.electionTicks { p.inflight = [] }
+                if t >= configuration.electionTicks { p.clearInflight() }
             } else if p.probing {
-                p.inflight = []
-            } else if p.inflight.count >= configuration.maxInflightMessages {
+                p.clearInflight()
+            } else if p.inflight.count >= configuration.maxInflightMessages || p.bytesInFlight >= configuration.maxInflightBytes {
                 p.inflight.removeFirst()
+                p.inflightBytes.removeFirst()
             }
             progress[from] = p
             if p.match < log.lastIndex { sendAppend(to: from) }
@@ -415,26 +432,38 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         maybeCommit()
     }
 
+    /// Sends what the follower's window allows: while replicating, appends one after another
+    /// (pipelining) until the entries, the window of messages or the window of bytes run out;
+    /// while probing, one append (or the snapshot) and a wait for its answer.
     private mutating func sendAppend(to peer: String) {
-        guard var p = progress[peer] else { return }
-        if p.probing ? !p.inflight.isEmpty : p.inflight.count >= configuration.maxInflightMessages { return }
-        guard p.next <= log.lastIndex + 1 else { return }
+        while sendOneAppend(to: peer) {}
+    }
+
+    /// One append (or snapshot); true when another may follow at once.
+    private mutating func sendOneAppend(to peer: String) -> Bool {
+        guard var p = progress[peer] else { return false }
+        if p.probing ? !p.inflight.isEmpty
+            : p.inflight.count >= configuration.maxInflightMessages || p.bytesInFlight >= configuration.maxInflightBytes { return false }
+        guard p.next <= log.lastIndex + 1 else { return false }
         guard let prevTerm = log.term(at: p.next - 1) else {
             // Its next entry was compacted away: it gets the snapshot instead.
-            guard let snapshot else { return }
+            guard let snapshot else { return false }
             send(to: peer, .snapshot(term: term, snapshot: snapshot))
             p.probing = true
             p.inflight = [snapshot.index]
+            p.inflightBytes = [snapshot.data.count]
             p.snapshotTicks = 0
             progress[peer] = p
-            return
+            return false
         }
-        let batch = log.slice(from: p.next, max: configuration.maxEntriesPerMessage)
-        if batch.isEmpty && !p.probing && p.match == log.lastIndex { return }
+        let batch = log.slice(from: p.next, max: configuration.maxEntriesPerMessage, maxBytes: configuration.maxBytesPerMessage)
+        if batch.isEmpty && !p.probing && p.match == log.lastIndex { return false }
         send(to: peer, .append(term: term, prevIndex: p.next - 1, prevTerm: prevTerm, entries: batch, commit: log.committed))
         p.inflight.append(batch.last?.index ?? p.next - 1)
+        p.inflightBytes.append(batch.reduce(0) { $0 + $1.data.count })
         if !p.probing, let last = batch.last { p.next = last.index + 1 }
         progress[peer] = p
+        return !p.probing && !batch.isEmpty && p.next <= log.lastIndex
     }
 
     private mutating func sendHeartbeat(to peer: String, context: UInt64) {

@@ -34,10 +34,17 @@ struct RaftLog: Sendable {
         return entries[Int(index - snapshotIndex - 1)].term
     }
 
-    func slice(from index: UInt64, max: Int) -> [LogEntry] {
+    /// Up to `max` entries from `index`, stopping before `maxBytes` of data (one entry at least).
+    func slice(from index: UInt64, max: Int, maxBytes: Int = .max) -> [LogEntry] {
         guard index > snapshotIndex, index <= lastIndex else { return [] }
         let start = Int(index - snapshotIndex - 1)
-        return Array(entries[start..<min(entries.count, start + max)])
+        var end = start, bytes = 0
+        while end < min(entries.count, start + max) {
+            bytes += entries[end].data.count
+            if end > start && bytes > maxBytes { break }
+            end += 1
+        }
+        return Array(entries[start..<end])
     }
 
     /// Whether a log ending at (`index`, `term`) is at least as up to date as this one.
