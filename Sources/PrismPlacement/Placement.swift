@@ -175,8 +175,6 @@ public struct Placement: Sendable {
                         assigned[visit][r] = u
                         load[o] -= 1
                         load[u] += 1
-                        domainAssigned[domainOf[o]] -= 1
-                        domainAssigned[domainOf[u]] += 1
                         if tracing[visit] { why[visit][r] = .balanced(from: nodes[o].id) }
                         moved = true
                         receivers = belowTarget()

@@ -92,7 +92,7 @@ public enum RebalancePlanner {
                 blocked[shard] = .failuresNotRepaired
                 continue
             }
-            let step = nextStep(shard: shard, replicas: replicas, target: target, wanted: wanted, up: up)
+            let step = nextStep(replicas: replicas, target: target, wanted: wanted, up: up)
             switch step {
             case nil:
                 continue
@@ -115,7 +115,7 @@ public enum RebalancePlanner {
 
     /// One shard's next step: finish what is under way before starting anything new. (Arrays,
     /// not sets: a shard has a handful of replicas, and planning 10,000 shards must stay cheap.)
-    static func nextStep(shard: ShardID, replicas: [ReplicaState], target: [String], wanted: Int, up: Set<String>) -> ShardMove.Step? {
+    static func nextStep(replicas: [ReplicaState], target: [String], wanted: Int, up: Set<String>) -> ShardMove.Step? {
         var upToDateVoters = 0
         var firstHealthyVoter: String?
         var copying = false

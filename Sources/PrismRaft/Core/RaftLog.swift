@@ -24,8 +24,6 @@ struct RaftLog: Sendable {
 
     var lastIndex: UInt64 { entries.last?.index ?? snapshotIndex }
     var lastTerm: UInt64 { entries.last?.term ?? snapshotTerm }
-    /// The first index still held as an entry.
-    var firstIndex: UInt64 { snapshotIndex + 1 }
 
     /// nil: beyond the log, or compacted into the snapshot.
     func term(at index: UInt64) -> UInt64? {
