@@ -25,8 +25,14 @@ struct RaftSim: ParsableCommand {
     @Option(help: "First seed.")
     var start: UInt64 = 0
 
-    @Option(help: "Members per run (3 or 5; 0: alternate as the test suite does).")
+    @Option(help: "Bootstrap voters per run (3 or 5; 0: alternate as the test suite does).")
     var nodes = 0
+
+    @Option(help: "Nodes outside the group at the start, for membership changes to add (0 to 8).")
+    var spares = 2
+
+    @Flag(help: "No membership changes (a fixed group).")
+    var fixedMembership = false
 
     @Option(help: "Virtual milliseconds per run.")
     var durationMs: UInt64 = 1_000
@@ -34,12 +40,13 @@ struct RaftSim: ParsableCommand {
     @Option(help: "Write each run's client history as JSON lines into this directory (seed-N.jsonl).")
     var historyDir: String?
 
-    @Flag(help: "Print one JSON object: {\"runs\", \"ops\", \"violations\", \"failing_seeds\"}.")
+    @Flag(help: "Print one JSON object: {\"runs\", \"ops\", \"violations\", \"failing_seeds\", \"membership_changes\"}.")
     var json = false
 
     func validate() throws {
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
         guard [0, 3, 5].contains(nodes) else { throw ValidationError("--nodes must be 3 or 5 (or 0 to alternate)") }
+        guard (0...8).contains(spares) else { throw ValidationError("--spares must be between 0 and 8") }
         guard durationMs >= 100 else { throw ValidationError("--duration-ms must be at least 100") }
     }
 
@@ -48,6 +55,8 @@ struct RaftSim: ParsableCommand {
         var ops: Int
         var violations: Int
         var failing_seeds: [UInt64]
+        /// Committed membership changes, over all runs.
+        var membership_changes: Int
     }
 
     struct HistoryLine: Encodable {
@@ -81,9 +90,10 @@ struct RaftSim: ParsableCommand {
 
     func run() throws {
         if let historyDir { try FileManager.default.createDirectory(atPath: historyDir, withIntermediateDirectories: true) }
-        let command = "prism sim raft --seeds \(seeds) --start \(start) --nodes \(nodes) --duration-ms \(durationMs)"
+        let command = "prism sim raft --seeds \(seeds) --start \(start) --nodes \(nodes) --spares \(spares) --duration-ms \(durationMs)"
+            + (fixedMembership ? " --fixed-membership" : "")
         FileHandle.standardError.write(Data("[sim] \(command)\n".utf8))
-        var ops = 0, violations = 0
+        var ops = 0, violations = 0, changes = 0
         var failing: [UInt64] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -91,8 +101,11 @@ struct RaftSim: ParsableCommand {
             var options = RaftSimulation.Options()
             options.nodes = nodes == 0 ? (seed % 3 == 0 ? 5 : 3) : nodes
             options.durationMillis = durationMs
+            options.spares = spares
+            options.membershipChanges = !fixedMembership
             let outcome = RaftSimulation.run(seed: seed, options: options)
             ops += outcome.history.count
+            changes += outcome.membershipChanges
             if !outcome.violations.isEmpty {
                 violations += outcome.violations.count
                 failing.append(seed)
@@ -113,10 +126,10 @@ struct RaftSim: ParsableCommand {
             }
         }
         if json {
-            let data = try encoder.encode(Summary(runs: seeds, ops: ops, violations: violations, failing_seeds: failing))
+            let data = try encoder.encode(Summary(runs: seeds, ops: ops, violations: violations, failing_seeds: failing, membership_changes: changes))
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(seeds) runs, \(ops) operations, \(violations) violations" + (failing.isEmpty ? "" : "; failing seeds: \(failing.map(String.init).joined(separator: " "))"))
+            print("\(seeds) runs, \(ops) operations, \(changes) membership changes, \(violations) violations" + (failing.isEmpty ? "" : "; failing seeds: \(failing.map(String.init).joined(separator: " "))"))
             print("reproduce: \(command)")
         }
         if !failing.isEmpty { throw ExitCode(1) }

@@ -13,6 +13,7 @@ struct SimCommandTests {
         #expect(summary?["runs"] as? Int == 3)
         #expect(summary?["violations"] as? Int == 0)
         #expect((summary?["failing_seeds"] as? [Any])?.isEmpty == true)
+        #expect((summary?["membership_changes"] as? Int ?? 0) > 0, "spares join and leave")
         let ops = try #require(summary?["ops"] as? Int)
         var lines = 0
         for seed in 10..<13 {
@@ -30,5 +31,8 @@ struct SimCommandTests {
         let run = PrismProcess(arguments: ["sim", "raft", "--nodes", "4"])
         #expect(try await run.runToEnd() == 64)
         #expect(run.standardError.contains("--nodes must be 3 or 5"))
+        let spares = PrismProcess(arguments: ["sim", "raft", "--spares", "9"])
+        #expect(try await spares.runToEnd() == 64)
+        #expect(spares.standardError.contains("--spares must be between 0 and 8"))
     }
 }

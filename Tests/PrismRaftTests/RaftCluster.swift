@@ -58,14 +58,17 @@ struct RaftCluster {
         return nextContext
     }
 
-    init(nodes: Int, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex) {
-        let ids = (1...nodes).map { "r\($0)" }
+    /// `nodes` bootstrap voters, then `spares` nodes outside the group (joining: they wait for a
+    /// leader to add them).
+    init(nodes: Int, spares: Int = 0, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex) {
+        let ids = (1...(nodes + spares)).map { "r\($0)" }
+        let voters = Array(ids.prefix(nodes))
         self.ids = ids
         self.seed = seed
         random = SplitMix64(seed: seed)
         var configurations: [String: RaftConfiguration] = [:]
         for (i, id) in ids.enumerated() {
-            let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
+            let config = RaftConfiguration(id: id, voters: voters.contains(id) ? voters : [], electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
                                            maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode)
             configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
@@ -194,7 +197,8 @@ struct RaftCluster {
     @discardableResult
     mutating func elect(limit: Int = 200) -> String? {
         for _ in 0..<limit {
-            if let l = leader, ids.allSatisfy({ !connected($0, l) || cores[$0]?.leader == l || cores[$0]?.role == .leader }) { return l }
+            if let l = leader, let members = cores[l]?.membership,
+               ids.allSatisfy({ !members.contains($0) || !connected($0, l) || cores[$0]?.leader == l || cores[$0]?.role == .leader }) { return l }
             tick()
         }
         return leader

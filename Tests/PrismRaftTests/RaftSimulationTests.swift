@@ -4,17 +4,20 @@ import Testing
 @Suite("Raft in simulation")
 struct RaftSimulationTests {
     /// Each seed: a replicated key-value store under loss, duplication, reordering, partitions,
-    /// crashes and restarts, with clients on every member; safety and linearizability checked.
+    /// crashes, restarts and membership changes, with clients on every node; safety and
+    /// linearizability checked.
     /// One test looping over the seeds, yielding after each: parallel cases of pure CPU work, or one
     /// long job, would hold the threads of the concurrency pool and starve the process tests.
     @Test("500 seeded histories keep Raft's safety properties and are linearizable")
     func seeds() async {
         var failing: [UInt64] = []
+        var changes = 0
         for seed in UInt64(0)..<500 {
             var options = RaftSimulation.Options()
             options.nodes = seed % 3 == 0 ? 5 : 3
             options.durationMillis = 600
             let outcome = RaftSimulation.run(seed: seed, options: options)
+            changes += outcome.membershipChanges
             if !outcome.violations.isEmpty || !outcome.history.contains(where: { $0.result == .ok }) {
                 failing.append(seed)
                 Issue.record("seed \(seed) (replay: prism sim raft --seeds 1 --start \(seed) --duration-ms 600): \(outcome.violations)")
@@ -22,6 +25,7 @@ struct RaftSimulationTests {
             await Task.yield()
         }
         #expect(failing.isEmpty, "failing seeds: \(failing)")
+        #expect(changes >= 500, "membership changes committed: \(changes)")
     }
 
     @Test("members snapshot, compact, and lagging members install the leader's snapshot")

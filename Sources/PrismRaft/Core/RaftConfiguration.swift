@@ -1,7 +1,9 @@
 /// A group member's settings. Times are in ticks (the host ticks every group at one rate).
 public struct RaftConfiguration: Sendable, Equatable {
     public var id: String
-    /// The voters, this node included.
+    /// The bootstrap voters: the group's membership until a membership entry or a snapshot says
+    /// otherwise. Empty for a node joining a running group: it waits, never campaigning, until
+    /// the leader's log or snapshot tells it the membership.
     public var voters: [String]
     /// A follower campaigns after a random wait in [electionTicks, 2·electionTicks).
     public var electionTicks: Int
@@ -33,7 +35,7 @@ public struct RaftConfiguration: Sendable, Equatable {
                 readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2, maxBytesPerMessage: Int = 1 << 20,
                 maxInflightBytes: Int = 32 << 20) {
         self.id = id
-        self.voters = voters.contains(id) ? voters : voters + [id]
+        self.voters = voters
         self.electionTicks = max(2, electionTicks)
         self.heartbeatTicks = max(1, min(heartbeatTicks, electionTicks - 1))
         self.preVote = preVote
@@ -45,6 +47,4 @@ public struct RaftConfiguration: Sendable, Equatable {
         self.readMode = checkQuorum ? readMode : .readIndex
         self.leaseMarginTicks = max(1, min(leaseMarginTicks, self.electionTicks - 1))
     }
-
-    var quorum: Int { voters.count / 2 + 1 }
 }

@@ -3,15 +3,19 @@
 /// persist, send and apply. No clock, socket or file inside, so the simulation and the
 /// multi-Raft host drive the same code and a seed replays a run.
 ///
-/// This increment: leader election with randomized timeouts, pre-vote and check-quorum, log
-/// replication with batching and a bound on appends in flight, and the commit rule (a leader
-/// commits only entries of its own term by counting, earlier ones with them).
+/// Leader election with randomized timeouts, pre-vote and check-quorum; log replication with
+/// batching, pipelining and flow control; the commit rule (a leader commits only entries of its
+/// own term by counting, earlier ones with them); ReadIndex and lease reads; snapshots; proposal
+/// forwarding; leadership transfer; membership changes one at a time, with learners.
 public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public let configuration: RaftConfiguration
     public private(set) var role: RaftRole = .follower
     public private(set) var term: UInt64
     public private(set) var vote: String?
     public private(set) var leader: String?
+    /// The membership in effect: the latest in the log, committed or not (§4.1 of Ongaro's
+    /// dissertation), else the snapshot's, else the bootstrap voters.
+    public private(set) var membership: Membership
 
     var log: RaftLog
     private var random: Random
@@ -37,6 +41,15 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// A leadership transfer under way: to whom (proposals wait; given up after an election timeout).
     public private(set) var transferee: String?
     private var transferElapsed = 0
+    /// The membership as of the snapshot, and the membership entries in the log after it.
+    private var baseMembership: Membership
+    private var membershipEntries: [MembershipEntry] = []
+
+    struct MembershipEntry: Sendable {
+        var index: UInt64
+        var term: UInt64
+        var membership: Membership
+    }
 
     struct PendingRead: Sendable {
         var context: UInt64
@@ -88,6 +101,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         self.snapshot = snapshot
         log = RaftLog(snapshotIndex: snapshot?.index ?? 0, snapshotTerm: snapshot?.term ?? 0, entries: entries, commit: hardState.commit)
         lastHardState = hardState
+        baseMembership = snapshot?.membership ?? Membership(voters: configuration.voters)
+        membership = baseMembership
+        noteMembershipEntries(log.entries)
         resetElectionTimeout()
     }
 
@@ -96,7 +112,16 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public var entries: [LogEntry] { log.entries }
     public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     private var id: String { configuration.id }
-    private var peers: [String] { configuration.voters.filter { $0 != id } }
+    private var isVoter: Bool { membership.isVoter(id) }
+    /// The other voters: elections, commits, leases and reads count them.
+    private var voterPeers: [String] { membership.voters.filter { $0 != id } }
+    /// Everyone else the leader replicates to (voters and learners).
+    private var replicas: [String] { membership.members.filter { $0 != id } }
+
+    /// The membership in effect at `index` (for a snapshot taken there).
+    public func membership(at index: UInt64) -> Membership {
+        membershipEntries.last { $0.index <= index }?.membership ?? baseMembership
+    }
 
     // MARK: Inputs
 
@@ -109,25 +134,26 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 transferElapsed += 1
                 if transferElapsed >= configuration.electionTicks { transferee = nil }
             }
-            for peer in peers {
+            for peer in replicas {
                 ticksSinceHeard[peer, default: 0] += 1
                 if let t = progress[peer]?.snapshotTicks { progress[peer]?.snapshotTicks = t + 1 }
             }
             if heartbeatElapsed >= configuration.heartbeatTicks {
                 heartbeatElapsed = 0
-                for peer in peers { sendHeartbeat(to: peer, context: pendingReads.last?.context ?? 0) }
+                for peer in replicas { sendHeartbeat(to: peer, context: pendingReads.last?.context ?? 0) }
             }
             if electionElapsed >= configuration.electionTicks {
                 electionElapsed = 0
                 if configuration.checkQuorum {
                     // Lost touch with a majority for a whole election timeout: step down, so a
                     // partitioned leader stops accepting work the majority side may overwrite.
-                    let active = 1 + peers.filter { progress[$0]?.active == true }.count
-                    for peer in peers { progress[peer]?.active = false }
-                    if active < configuration.quorum { becomeFollower(term: term, leader: nil) }
+                    let active = (isVoter ? 1 : 0) + voterPeers.filter { progress[$0]?.active == true }.count
+                    for peer in replicas { progress[peer]?.active = false }
+                    if active < membership.quorum { becomeFollower(term: term, leader: nil) }
                 }
             }
-        } else if electionElapsed >= randomizedElectionTimeout {
+        } else if electionElapsed >= randomizedElectionTimeout && isVoter {
+            // Learners, members removed and nodes still joining never campaign.
             campaign()
         }
     }
@@ -153,11 +179,25 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
     }
 
+    /// Proposes one membership change; it takes effect on each member as soon as the entry is in
+    /// its log. Returns the entry's index; refused while the last change is not committed, before
+    /// this leader has committed an entry of its term, and when the change makes no sense.
+    @discardableResult
+    public mutating func proposeMembershipChange(_ change: MembershipChange) throws(MembershipChangeError) -> UInt64 {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard transferee == nil else { throw .transferringLeadership }
+        if let pending = membershipEntries.last, pending.index > log.committed { throw .changePending(index: pending.index) }
+        guard log.term(at: log.committed) == term else { throw .leaderNotReady }
+        let next = try membership.applying(change)
+        appendAsLeader([next.encoded()], kind: .membership)
+        return log.lastIndex
+    }
+
     /// Hands leadership to `target` (a voter): once its log matches, it is told to campaign at
     /// once. Proposals are refused meanwhile; the transfer is abandoned after an election timeout.
     @discardableResult
     public mutating func transferLeadership(to target: String) -> Bool {
-        guard role == .leader, target != id, progress[target] != nil else { return false }
+        guard role == .leader, target != id, progress[target] != nil, membership.isVoter(target) else { return false }
         transferee = target
         transferElapsed = 0
         if progress[target]?.match == log.lastIndex {
@@ -187,13 +227,20 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public mutating func compact(_ snapshot: RaftSnapshot) {
         guard snapshot.index > log.snapshotIndex, log.term(at: snapshot.index) == snapshot.term else { return }
         log.compact(through: snapshot.index)
-        if log.snapshotIndex == snapshot.index { self.snapshot = snapshot }
+        guard log.snapshotIndex == snapshot.index else { return }
+        baseMembership = membership(at: snapshot.index)
+        membershipEntries.removeAll { $0.index <= snapshot.index }
+        var snapshot = snapshot
+        snapshot.membership = snapshot.membership ?? baseMembership
+        self.snapshot = snapshot
     }
 
     /// Handles a message from another member of the group.
     public mutating func step(_ envelope: RaftEnvelope) {
         let m = envelope.message, from = envelope.from
-        guard configuration.voters.contains(from), envelope.to == id else { return }
+        // From anyone: a member this node does not know of yet may be the leader that added it.
+        // Replies count only from the members they are tracked for.
+        guard envelope.to == id, from != id else { return }
         switch m {
         case .preVote(let t, let lastIndex, let lastTerm):
             // A pre-vote never changes our term; granted when the asker could win: its term
@@ -236,13 +283,13 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             }
             send(to: from, .voteResponse(term: term, granted: grant))
         case .preVoteResponse(_, let granted):
-            guard role == .preCandidate else { return }
+            guard role == .preCandidate, membership.isVoter(from) else { return }
             votes[from] = granted
-            if tally() >= configuration.quorum { becomeCandidate() } else if rejections() >= configuration.quorum { becomeFollower(term: term, leader: nil) }
+            if tally() >= membership.quorum { becomeCandidate() } else if rejections() >= membership.quorum { becomeFollower(term: term, leader: nil) }
         case .voteResponse(_, let granted):
-            guard role == .candidate else { return }
+            guard role == .candidate, membership.isVoter(from) else { return }
             votes[from] = granted
-            if tally() >= configuration.quorum { becomeLeader() } else if rejections() >= configuration.quorum { becomeFollower(term: term, leader: nil) }
+            if tally() >= membership.quorum { becomeLeader() } else if rejections() >= membership.quorum { becomeFollower(term: term, leader: nil) }
         case .append(_, let prevIndex, let prevTerm, let entries, let commit):
             if role != .follower { becomeFollower(term: term, leader: from) }
             leader = from
@@ -252,6 +299,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 return
             }
             let matched = log.accept(entries, after: prevIndex)
+            reconcileMembership()
+            noteMembershipEntries(entries)
             _ = log.commit(to: min(commit, matched))
             send(to: from, .appendResponse(term: term, index: matched, rejected: false))
         case .snapshot(_, let snap):
@@ -264,6 +313,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 return
             }
             log.restore(index: snap.index, term: snap.term)
+            baseMembership = snap.membership ?? Membership(voters: configuration.voters)
+            reconcileMembership()
             snapshot = snap
             receivedSnapshot = snap
             send(to: from, .appendResponse(term: term, index: snap.index, rejected: false))
@@ -307,7 +358,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             guard role == .leader, transferee == nil, !entries.isEmpty else { return }
             appendAsLeader(entries)
         case .timeoutNow:
-            guard role == .follower, from == leader else { return }
+            guard role == .follower, from == leader, isVoter else { return }
             becomeCandidate(transfer: true)
         case .readIndexResponse(_, let context, let index):
             guard role == .follower, from == leader else { return }
@@ -368,8 +419,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             votes = [id: true]
             electionElapsed = 0
             resetElectionTimeout()
-            if tally() >= configuration.quorum { return becomeCandidate() }
-            for peer in peers { send(to: peer, .preVote(term: term + 1, lastIndex: log.lastIndex, lastTerm: log.lastTerm)) }
+            if tally() >= membership.quorum { return becomeCandidate() }
+            for peer in voterPeers { send(to: peer, .preVote(term: term + 1, lastIndex: log.lastIndex, lastTerm: log.lastTerm)) }
         } else {
             becomeCandidate()
         }
@@ -383,8 +434,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         votes = [id: true]
         electionElapsed = 0
         resetElectionTimeout()
-        if tally() >= configuration.quorum { return becomeLeader() }
-        for peer in peers { send(to: peer, .vote(term: term, lastIndex: log.lastIndex, lastTerm: log.lastTerm, transfer: transfer)) }
+        if tally() >= membership.quorum { return becomeLeader() }
+        for peer in voterPeers { send(to: peer, .vote(term: term, lastIndex: log.lastIndex, lastTerm: log.lastTerm, transfer: transfer)) }
     }
 
     private mutating func becomeLeader() {
@@ -393,9 +444,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         electionElapsed = 0
         heartbeatElapsed = 0
         progress = [:]
-        for peer in peers { progress[peer] = Progress(next: log.lastIndex + 1, active: true) }
+        for peer in replicas { progress[peer] = Progress(next: log.lastIndex + 1, active: true) }
         // Not heard from yet in this term: no lease until a majority answers.
-        ticksSinceHeard = Dictionary(uniqueKeysWithValues: peers.map { ($0, configuration.electionTicks) })
+        ticksSinceHeard = Dictionary(uniqueKeysWithValues: replicas.map { ($0, configuration.electionTicks) })
         pendingReads = []
         readsAwaitingCommit = []
         transferee = nil
@@ -422,13 +473,27 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     // MARK: Replication
 
-    private mutating func appendAsLeader(_ batch: [[UInt8]]) {
+    private mutating func appendAsLeader(_ batch: [[UInt8]], kind: LogEntry.Kind = .normal) {
         var index = log.lastIndex
-        log.append(batch.map { data in
+        let appended = batch.map { data in
             index += 1
-            return LogEntry(term: term, index: index, data: data)
-        })
-        for peer in peers { sendAppend(to: peer) }
+            return LogEntry(term: term, index: index, data: data, kind: kind)
+        }
+        log.append(appended)
+        if kind == .membership {
+            noteMembershipEntries(appended)
+            // New members are probed from the end of the log back to what they hold; members
+            // removed get nothing more.
+            for peer in replicas where progress[peer] == nil {
+                progress[peer] = Progress(next: log.lastIndex + 1, active: true)
+                ticksSinceHeard[peer] = configuration.electionTicks
+            }
+            for peer in progress.keys where !membership.contains(peer) {
+                progress[peer] = nil
+                ticksSinceHeard[peer] = nil
+            }
+        }
+        for peer in replicas { sendAppend(to: peer) }
         maybeCommit()
     }
 
@@ -480,19 +545,19 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             return
         }
         let index = log.committed
-        if configuration.voters.count == 1 || (configuration.readMode == .lease && leaseHolds) {
+        if membership.voters == [id] || (configuration.readMode == .lease && leaseHolds) {
             return answerRead(ReadState(context: context, index: index), to: from)
         }
-        pendingReads.append(PendingRead(context: context, index: index, from: from, acks: [id]))
-        for peer in peers { sendHeartbeat(to: peer, context: context) }
+        pendingReads.append(PendingRead(context: context, index: index, from: from, acks: isVoter ? [id] : []))
+        for peer in voterPeers { sendHeartbeat(to: peer, context: context) }
     }
 
     /// A follower answered the heartbeat of read `context`: it (and every read before it,
     /// asked earlier) is confirmed by that follower.
     private mutating func confirmReads(upTo context: UInt64, by follower: String) {
-        guard let last = pendingReads.lastIndex(where: { $0.context == context }) else { return }
+        guard membership.isVoter(follower), let last = pendingReads.lastIndex(where: { $0.context == context }) else { return }
         for i in 0...last { pendingReads[i].acks.insert(follower) }
-        while let first = pendingReads.first, first.acks.count >= configuration.quorum {
+        while let first = pendingReads.first, first.acks.count >= membership.quorum {
             pendingReads.removeFirst()
             answerRead(ReadState(context: first.context, index: first.index), to: first.from)
         }
@@ -510,17 +575,23 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// leader can have been elected meanwhile (followers refuse votes while they hear from us).
     private var leaseHolds: Bool {
         let window = configuration.electionTicks - configuration.leaseMarginTicks
-        return 1 + peers.filter { ticksSinceHeard[$0, default: .max] < window }.count >= configuration.quorum
+        return (isVoter ? 1 : 0) + voterPeers.filter { ticksSinceHeard[$0, default: .max] < window }.count >= membership.quorum
     }
 
     /// The highest index a majority holds durably, if it is of this term.
     private mutating func maybeCommit() {
-        var matches = peers.map { progress[$0]?.match ?? 0 }
-        matches.append(log.stable)
+        // A leader that is removing itself leads until that commits, without counting itself.
+        var matches = voterPeers.map { progress[$0]?.match ?? 0 }
+        if isVoter { matches.append(log.stable) }
+        guard matches.count >= membership.quorum else { return }
         matches.sort(by: >)
-        let candidate = matches[configuration.quorum - 1]
+        let candidate = matches[membership.quorum - 1]
         if candidate > log.committed, log.term(at: candidate) == term, log.commit(to: candidate) {
-            for peer in peers where progress[peer]?.probing == false { sendAppend(to: peer) }
+            if !isVoter, (membershipEntries.last?.index ?? 0) <= log.committed {
+                // Its removal (or demotion) is committed: the remaining voters elect a leader.
+                return becomeFollower(term: term, leader: nil)
+            }
+            for peer in replicas where progress[peer]?.probing == false { sendAppend(to: peer) }
             let waiting = readsAwaitingCommit
             readsAwaitingCommit = []
             for read in waiting { handleRead(context: read.context, from: read.from) }
@@ -532,8 +603,27 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// Heard from a leader within the election timeout (check-quorum's lease).
     private var inLease: Bool { configuration.checkQuorum && leader != nil && role == .follower && electionElapsed < configuration.electionTicks }
 
-    private func tally() -> Int { votes.values.filter { $0 }.count }
-    private func rejections() -> Int { votes.values.filter { !$0 }.count }
+    private func tally() -> Int { votes.filter { $0.value && membership.isVoter($0.key) }.count }
+    private func rejections() -> Int { votes.filter { !$0.value && membership.isVoter($0.key) }.count }
+
+    // MARK: Membership
+
+    /// Records the membership entries among `entries` (now in the log) and puts the latest in effect.
+    private mutating func noteMembershipEntries(_ entries: [LogEntry]) {
+        for entry in entries where entry.kind == .membership && entry.index > log.snapshotIndex
+            && entry.index > (membershipEntries.last?.index ?? 0) && log.term(at: entry.index) == entry.term {
+            guard let m = Membership(encoded: entry.data) else { continue }
+            membershipEntries.append(MembershipEntry(index: entry.index, term: entry.term, membership: m))
+        }
+        membership = membershipEntries.last?.membership ?? baseMembership
+    }
+
+    /// Forgets membership entries the log no longer holds (a leader replaced them, or a snapshot
+    /// covers them) and puts the latest remaining in effect.
+    private mutating func reconcileMembership() {
+        membershipEntries.removeAll { $0.index <= log.snapshotIndex || log.term(at: $0.index) != $0.term }
+        membership = membershipEntries.last?.membership ?? baseMembership
+    }
 
     private mutating func resetElectionTimeout() {
         randomizedElectionTimeout = configuration.electionTicks + Int(random.next() % UInt64(configuration.electionTicks))

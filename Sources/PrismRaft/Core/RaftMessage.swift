@@ -4,11 +4,20 @@ public struct LogEntry: Hashable, Sendable {
     public var index: UInt64
     /// Empty for the entry a new leader appends to commit its predecessors' entries.
     public var data: [UInt8]
+    public var kind: Kind
 
-    public init(term: UInt64, index: UInt64, data: [UInt8]) {
+    public enum Kind: UInt8, Hashable, Sendable {
+        /// For the state machine.
+        case normal = 0
+        /// The group's new membership (`Membership.encoded`), in effect from when it is appended.
+        case membership = 1
+    }
+
+    public init(term: UInt64, index: UInt64, data: [UInt8], kind: Kind = .normal) {
         self.term = term
         self.index = index
         self.data = data
+        self.kind = kind
     }
 }
 
@@ -18,11 +27,14 @@ public struct RaftSnapshot: Hashable, Sendable {
     public var index: UInt64
     public var term: UInt64
     public var data: [UInt8]
+    /// The group's membership at `index` (nil: the bootstrap voters of the configuration).
+    public var membership: Membership?
 
-    public init(index: UInt64, term: UInt64, data: [UInt8]) {
+    public init(index: UInt64, term: UInt64, data: [UInt8], membership: Membership? = nil) {
         self.index = index
         self.term = term
         self.data = data
+        self.membership = membership
     }
 }
 

@@ -1,7 +1,8 @@
 import PrismStorage
 
 /// Raft logs and hard states of many groups in one LMDB environment: entries keyed by
-/// (group, index) big-endian, so a group's log is one ordered range; hard state keyed by group.
+/// (group, index) big-endian, so a group's log is one ordered range (value: term, kind, data);
+/// hard state and snapshot (index, term, membership, data) keyed by group.
 /// Writes go into a caller's transaction, so the host persists the readies of every group that
 /// has one in a single transaction and one sync (the group-commit writer's batch).
 public struct RaftLogStore: Sendable {
@@ -39,14 +40,18 @@ public struct RaftLogStore: Sendable {
     /// Persists a snapshot of the group's state machine (taken by this node, or received from
     /// the leader) and drops the entries it covers; entries after it stay only if they continue it.
     public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws {
-        let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 8 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
+        let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 9 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
         var covered: [[UInt8]] = []
         try txn.scan(entries, prefix: Self.bigEndian(group)) { key, _ in
             if !continues || Self.readBigEndian(key, at: 8) <= snapshot.index { covered.append(Array(key)) }
             return true
         }
         for key in covered { _ = try txn.delete(entries, key) }
-        try txn.put(snapshots, Self.bigEndian(group), Self.bigEndian(snapshot.index) + Self.bigEndian(snapshot.term) + snapshot.data)
+        let membership = snapshot.membership?.encoded()
+        let length = membership.map { UInt32($0.count) } ?? UInt32.max
+        let lengthBytes = (0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32($0))) }
+        try txn.put(snapshots, Self.bigEndian(group),
+                    Self.bigEndian(snapshot.index) + Self.bigEndian(snapshot.term) + lengthBytes + (membership ?? []) + snapshot.data)
     }
 
     /// Persists what a ready asks (hard state, entries replacing any conflicting suffix).
@@ -63,6 +68,7 @@ public struct RaftLogStore: Sendable {
         for key in stale { _ = try txn.delete(entries, key) }
         for entry in ready.entries {
             var value = Self.bigEndian(entry.term)
+            value.append(entry.kind.rawValue)
             value.append(contentsOf: entry.data)
             try txn.put(entries, Self.key(group, entry.index), value)
         }
@@ -73,8 +79,8 @@ public struct RaftLogStore: Sendable {
         let (hardState, log) = try load(group: group, in: txn)
         var snapshot: RaftSnapshot?
         if let bytes = try txn.get(snapshots, Self.bigEndian(group)) {
-            guard bytes.count >= 16 else { throw DecodeError.corruptSnapshot(group: group, bytes: bytes.count) }
-            snapshot = RaftSnapshot(index: Self.readBigEndian(bytes, at: 0), term: Self.readBigEndian(bytes, at: 8), data: Array(bytes[16...]))
+            guard let decoded = Self.decodeSnapshot(bytes) else { throw DecodeError.corruptSnapshot(group: group, bytes: bytes.count) }
+            snapshot = decoded
         }
         return Persisted(hardState: hardState, snapshot: snapshot, entries: log)
     }
@@ -89,12 +95,12 @@ public struct RaftLogStore: Sendable {
         var log: [LogEntry] = []
         var failure: DecodeError?
         try txn.scan(entries, prefix: Self.bigEndian(group)) { key, value in
-            guard key.count == 16, value.count >= 8 else {
+            guard key.count == 16, value.count >= 9, let kind = LogEntry.Kind(rawValue: value[value.startIndex + 8]) else {
                 failure = .corruptEntry(group: group, bytes: value.count)
                 return false
             }
             let index = Self.readBigEndian(key, at: 8)
-            log.append(LogEntry(term: Self.readBigEndian(value, at: 0), index: index, data: Array(value[8...])))
+            log.append(LogEntry(term: Self.readBigEndian(value, at: 0), index: index, data: Array(value[(value.startIndex + 9)...]), kind: kind))
             return true
         }
         if let failure { throw failure }
@@ -124,6 +130,20 @@ public struct RaftLogStore: Sendable {
     static func encode(_ hs: HardState) -> [UInt8] {
         let vote = Array((hs.vote ?? "").utf8.prefix(255))
         return bigEndian(hs.term) + bigEndian(hs.commit) + [hs.vote == nil ? 0xFF : UInt8(vote.count)] + vote
+    }
+
+    static func decodeSnapshot(_ bytes: [UInt8]) -> RaftSnapshot? {
+        guard bytes.count >= 20 else { return nil }
+        let length = bytes[16..<20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        var membership: Membership?
+        var dataStart = 20
+        if length != UInt32.max {
+            guard 20 + Int(length) <= bytes.count, let m = Membership(encoded: bytes[20..<(20 + Int(length))]) else { return nil }
+            membership = m
+            dataStart = 20 + Int(length)
+        }
+        return RaftSnapshot(index: readBigEndian(bytes, at: 0), term: readBigEndian(bytes, at: 8), data: Array(bytes[dataStart...]),
+                            membership: membership)
     }
 
     static func decodeHardState(_ bytes: [UInt8]) -> HardState? {

@@ -3,10 +3,11 @@ import PrismRaft
 import PrismStorage
 
 /// A replicated key-value store on Raft in the simulation: 3 or 5 unchanged `RaftCore`s on a
-/// virtual clock, a network that delays, reorders, duplicates and loses messages and is cut by
-/// partitions, members that crash (losing what was not durable) and restart from what was, and
-/// clients that send puts, gets (ReadIndex) and compare-and-sets to any member and give up after a
-/// timeout. One seed, one run. What it checks: election safety (one leader per term), that every
+/// virtual clock (and spare nodes outside the group), a network that delays, reorders, duplicates
+/// and loses messages and is cut by partitions, members that crash (losing what was not durable)
+/// and restart from what was, membership changes one at a time (a spare added as a learner,
+/// promoted, a voter or learner removed), and clients that send puts, gets (ReadIndex) and
+/// compare-and-sets to any node and give up after a timeout. One seed, one run. What it checks: election safety (one leader per term), that every
 /// member applies the same entries in the same order (log matching and state-machine safety,
 /// leader completeness through them), and linearizability of the clients' history.
 public struct RaftSimulation {
@@ -21,6 +22,11 @@ public struct RaftSimulation {
         /// Each member snapshots its state machine and compacts its log every so many applied
         /// entries (0: never).
         public var snapshotEvery: UInt64 = 40
+        /// Nodes started outside the group, for membership changes to add.
+        public var spares = 2
+        /// Propose a random membership change at the leader now and then; voters stay between
+        /// `nodes` and `nodes + spares`.
+        public var membershipChanges = true
         public init() {}
     }
 
@@ -32,6 +38,8 @@ public struct RaftSimulation {
         public var partitions: Int
         public var snapshotsTaken: Int
         public var snapshotsInstalled: Int
+        /// Membership changes that committed.
+        public var membershipChanges: Int
     }
 
     private enum Event {
@@ -42,6 +50,7 @@ public struct RaftSimulation {
         case timeout(client: Int, request: UInt64)
         case fault
         case clientStart(client: Int)
+        case reconfigure
     }
 
     private struct Node {
@@ -65,6 +74,7 @@ public struct RaftSimulation {
     private var queue = EventQueue<Event>()
     private var now: UInt64 = 0
     private let ids: [String]
+    private let bootstrapVoters: [String]
     private var nodes: [String: Node] = [:]
     private var durable: [String: (HardState, [LogEntry])] = [:]
     private var durableSnapshot: [String: RaftSnapshot] = [:]
@@ -80,12 +90,15 @@ public struct RaftSimulation {
     private var history: [KVOperation] = []
     private var nextRequest: UInt64 = 0
     private var crashes = 0, partitions = 0, restarts = 0
+    /// Committed membership entries seen applied (by index), to count each once.
+    private var committedChanges: Set<UInt64> = []
 
     public init(seed: UInt64, options: Options = Options()) {
         self.seed = seed
         self.options = options
         random = SplitMix64(seed: seed)
-        ids = (1...max(1, options.nodes)).map { "r\($0)" }
+        ids = (1...(max(1, options.nodes) + max(0, options.spares))).map { "r\($0)" }
+        bootstrapVoters = Array(ids.prefix(max(1, options.nodes)))
         for id in ids { start(id) }
     }
 
@@ -98,6 +111,7 @@ public struct RaftSimulation {
         let end = options.durationMillis * 1000
         queue.push(.tick, at: 1000)
         queue.push(.fault, at: 200_000)
+        if options.membershipChanges { queue.push(.reconfigure, at: 150_000) }
         for c in 0..<options.clients { queue.push(.clientStart(client: c), at: 50_000 + UInt64(c) * 1000) }
         while let (time, event) = queue.pop() {
             if time > end + options.clientTimeoutMillis * 1000 { break }
@@ -116,7 +130,8 @@ public struct RaftSimulation {
             violations.append("history not linearizable for keys \(verdict.failingKeys)" + (verdict.undecidedKeys.isEmpty ? "" : ", undecided \(verdict.undecidedKeys)"))
         }
         return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
-                       crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled)
+                       crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled,
+                       membershipChanges: committedChanges.count)
     }
 
     // MARK: Events
@@ -157,7 +172,26 @@ public struct RaftSimulation {
         case .fault:
             injectFault()
             if now < end { queue.push(.fault, at: now + 50_000 + random.next() % 250_000) }
+        case .reconfigure:
+            reconfigure()
+            if now < end { queue.push(.reconfigure, at: now + 100_000 + random.next() % 300_000) }
         }
+    }
+
+    /// One random change at the current leader: a spare joins as a learner, a learner is promoted
+    /// or leaves, or (above `nodes` voters) a voter leaves. Refusals (a change pending, a new
+    /// leader) are part of the run.
+    private mutating func reconfigure() {
+        let leaders = ids.filter { nodes[$0]?.core.role == .leader }
+        guard let leader = leaders.max(by: { (nodes[$0]?.core.term ?? 0) < (nodes[$1]?.core.term ?? 0) }),
+              let membership = nodes[leader]?.core.membership else { return }
+        var changes: [MembershipChange] = ids.filter { !membership.contains($0) }.map { .addLearner($0) }
+        for learner in membership.learners { changes += [.promote(learner), .promote(learner), .remove(learner)] }
+        if membership.voters.count > bootstrapVoters.count { changes += membership.voters.map { .remove($0) } }
+        guard !changes.isEmpty else { return }
+        let change = changes[Int(random.next() % UInt64(changes.count))]
+        _ = try? nodes[leader]?.core.proposeMembershipChange(change)
+        flush(leader)
     }
 
     private mutating func issue(client: Int, end: UInt64) {
@@ -208,7 +242,7 @@ public struct RaftSimulation {
         let (hardState, entries) = durable[id] ?? (HardState(), [])
         let snapshot = durableSnapshot[id]
         restarts += 1
-        let config = RaftConfiguration(id: id, voters: ids, electionTicks: 10, heartbeatTicks: 1, maxEntriesPerMessage: 16, maxInflightMessages: 8)
+        let config = RaftConfiguration(id: id, voters: bootstrapVoters.contains(id) ? bootstrapVoters : [], electionTicks: 10, heartbeatTicks: 1, maxEntriesPerMessage: 16, maxInflightMessages: 8)
         var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
                                        random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
         // The state machine is rebuilt from the snapshot, then the durable log up to the
@@ -222,7 +256,7 @@ public struct RaftSimulation {
             node.appliedCount = snapshot.index
         }
         for entry in entries where entry.index > node.appliedCount && entry.index <= hardState.commit {
-            if let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
+            if entry.kind == .normal, let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
             node.appliedCount = entry.index
         }
         nodes[id] = node
@@ -262,7 +296,8 @@ public struct RaftSimulation {
                 }
                 appliedLog[id, default: [:]][entry.index] = entry
                 node.appliedCount = entry.index
-                guard let command = KVCommand(entry.data) else { continue }
+                if entry.kind == .membership { committedChanges.insert(entry.index) }
+                guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
                 let success = node.machine.apply(command)
                 if let client = node.pending.removeValue(forKey: command.request) {
                     queue.push(.reply(client: client, request: command.request, result: success ? .ok : .fail, output: nil), at: now + latency())
@@ -273,7 +308,8 @@ public struct RaftSimulation {
             // Snapshot and compact now and then (durable first: the snapshot, then the log).
             if options.snapshotEvery > 0, node.appliedCount >= (node.core.snapshot?.index ?? 0) + options.snapshotEvery,
                node.appliedCount <= (durable[id]?.1.last?.index ?? 0), let term = durable[id]?.1.first(where: { $0.index == node.appliedCount })?.term {
-                let snap = RaftSnapshot(index: node.appliedCount, term: term, data: node.machine.snapshot())
+                let snap = RaftSnapshot(index: node.appliedCount, term: term, data: node.machine.snapshot(),
+                                        membership: node.core.membership(at: node.appliedCount))
                 durableSnapshot[id] = snap
                 durable[id]?.1.removeAll { $0.index <= snap.index }
                 node.core.compact(snap)
