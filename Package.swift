@@ -4,6 +4,9 @@ import PackageDescription
 let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
+/// The pure cores the simulations run millions of steps of: optimized in debug builds too, so the
+/// seeded runs of `make test` take minutes, not tens of minutes.
+let optimizedInDebug: [SwiftSetting] = strict + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "prism",
@@ -90,10 +93,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: strict),
+        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: optimizedInDebug),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
-        .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: strict),
-        .target(name: "PrismCheck", swiftSettings: strict),
+        .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: optimizedInDebug),
+        .target(name: "PrismCheck", swiftSettings: optimizedInDebug),
         .target(
             name: "PrismHTTP",
             dependencies: [

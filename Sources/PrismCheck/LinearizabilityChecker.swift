@@ -5,7 +5,9 @@
 /// algorithm with Lowe's memoization of visited (linearized set, state) pairs).
 ///
 /// Operations whose outcome is unknown may take effect at any point after their call, or never.
-/// A get whose outcome is unknown constrains nothing and is dropped.
+/// A get whose outcome is unknown constrains nothing and is dropped, and so are compare-and-sets
+/// that can neither take effect nor fail to (`droppingInert`): each operation left pending
+/// forever multiplies the states the search may visit.
 public enum LinearizabilityChecker {
     public struct Verdict: Sendable, Equatable {
         public var linearizable: Bool
@@ -20,7 +22,7 @@ public enum LinearizabilityChecker {
         for op in history where !(op.kind == .get && op.result == .unknown) { byKey[op.key, default: []].append(op) }
         var failing: [String] = [], undecided: [String] = []
         for key in byKey.keys.sorted() {
-            switch checkRegister(byKey[key] ?? [], maxStates: maxStatesPerKey) {
+            switch checkRegister(droppingInert(byKey[key] ?? []), maxStates: maxStatesPerKey) {
             case .some(true): continue
             case .some(false): failing.append(key)
             case nil: undecided.append(key)
@@ -29,23 +31,48 @@ public enum LinearizabilityChecker {
         return Verdict(linearizable: failing.isEmpty && undecided.isEmpty, failingKeys: failing, undecidedKeys: undecided)
     }
 
-    /// The register's transition for one operation from `state`, or nil if the operation
-    /// cannot take effect there.
-    static func step(_ op: KVOperation, _ state: String?) -> String?? {
+    /// A key's operations without the compare-and-sets whose expected value the register can never
+    /// hold when they take effect: one that failed then always could (it is a read that cannot be
+    /// wrong, placed anywhere in its interval), one whose outcome is unknown never took effect.
+    /// The register holds nil until a write takes effect and never again after (there is no
+    /// delete), and otherwise only values some operation of the key wrote.
+    public static func droppingInert(_ ops: [KVOperation]) -> [KVOperation] {
+        let written = Set(ops.compactMap { $0.kind == .get ? nil : $0.value })
+        // A write acknowledged before an operation was called took effect before it.
+        let firstAcknowledgedWrite = ops.filter { $0.kind != .get && $0.result == .ok }.map(\.returned).min()
+        return ops.filter { op in
+            guard op.kind == .cas, op.result != .ok else { return true }
+            if let expected = op.expected { return written.contains(expected) }
+            return !(firstAcknowledgedWrite.map { $0 < op.call } ?? false)
+        }
+    }
+
+    /// The register's transition for one operation from `state` (values interned: -1 is absent),
+    /// or nil if the operation cannot take effect there.
+    static func step(_ op: InternedOperation, _ state: Int) -> Int? {
         switch (op.kind, op.result) {
         case (.put, _):
-            return .some(op.value)
+            return op.value
         case (.get, _):
-            return op.output == state ? .some(state) : nil
+            return op.output == state ? state : nil
         case (.cas, .ok):
-            return state == op.expected ? .some(op.value) : nil
+            return state == op.expected ? op.value : nil
         case (.cas, .fail):
-            return state != op.expected ? .some(state) : nil
+            return state != op.expected ? state : nil
         case (.cas, .unknown):
             // If it took effect it succeeded (had it failed, it changed nothing, which is the
             // same as not taking effect at all).
-            return state == op.expected ? .some(op.value) : nil
+            return state == op.expected ? op.value : nil
         }
+    }
+
+    /// An operation with its values as small integers (-1: absent), so states hash cheaply.
+    struct InternedOperation {
+        var kind: KVOperation.Kind
+        var result: KVOperation.Result
+        var value: Int
+        var expected: Int
+        var output: Int
     }
 
     private struct Event {
@@ -57,18 +84,38 @@ public enum LinearizabilityChecker {
         var match: Int
     }
 
+    /// The operations with a known outcome that are linearized, and the register's value.
     private struct Memo: Hashable {
-        var linearized: [UInt64]
-        var state: String?
+        var known: [UInt64]
+        var state: Int
     }
 
     /// true: linearizable; false: not; nil: gave up after `maxStates`.
-    static func checkRegister(_ ops: [KVOperation], maxStates: Int) -> Bool? {
-        guard !ops.isEmpty else { return true }
+    ///
+    /// The memo is Lowe's, with dominance for operations whose outcome is unknown: a
+    /// configuration whose known operations and value were reached before with a subset of its
+    /// unknown operations used is not explored again. The earlier one had every choice it has
+    /// (an unknown operation has no return, so it never forces anything; one still available
+    /// may be left out), and it failed.
+    static func checkRegister(_ history: [KVOperation], maxStates: Int) -> Bool? {
+        guard !history.isEmpty else { return true }
+        var values: [String: Int] = [:]
+        func intern(_ v: String?) -> Int {
+            guard let v else { return -1 }
+            if let id = values[v] { return id }
+            values[v] = values.count
+            return values.count - 1
+        }
+        let ops = history.map { InternedOperation(kind: $0.kind, result: $0.result, value: intern($0.value), expected: intern($0.expected),
+                                                   output: intern($0.output)) }
+        let words = (ops.count + 63) / 64
+        var knownMask = [UInt64](repeating: 0, count: words)
+        for (i, op) in ops.enumerated() where op.result != .unknown { knownMask[i / 64] |= 1 << UInt64(i % 64) }
+
         // Events in time order; at equal times calls first (operations touching at an instant
         // count as concurrent, the permissive reading).
         var raw: [(time: UInt64, isCall: Bool, op: Int)] = []
-        for (i, op) in ops.enumerated() {
+        for (i, op) in history.enumerated() {
             raw.append((op.call, true, i))
             if op.result != .unknown { raw.append((max(op.returned, op.call), false, i)) }
         }
@@ -94,10 +141,24 @@ public enum LinearizabilityChecker {
             if n >= 0 { events[n].prev = i }
         }
 
-        var linearized = [UInt64](repeating: 0, count: (ops.count + 63) / 64)
-        var state: String? = nil
-        var stack: [(call: Int, state: String?)] = []
-        var seen = Set<Memo>()
+        var linearized = [UInt64](repeating: 0, count: words)
+        var state = -1
+        var stack: [(call: Int, state: Int)] = []
+        var seen: [Memo: [[UInt64]]] = [:]
+        /// Records the configuration `candidate` at `value`; false when it (or one dominating it) was seen.
+        func firstVisit(_ candidate: [UInt64], _ value: Int) -> Bool {
+            var known = candidate, unknown = candidate
+            for w in 0..<words {
+                known[w] &= knownMask[w]
+                unknown[w] &= ~knownMask[w]
+            }
+            let key = Memo(known: known, state: value)
+            if let earlier = seen[key] {
+                for used in earlier where (0..<words).allSatisfy({ used[$0] & ~unknown[$0] == 0 }) { return false }
+            }
+            seen[key, default: []].append(unknown)
+            return true
+        }
         /// Undoes the last linearized operation; returns where to look next (nil: nothing left to undo).
         func backtrack() -> Int? {
             guard let top = stack.popLast() else { return nil }
@@ -129,10 +190,13 @@ public enum LinearizabilityChecker {
             }
             let e = events[cursor]
             if e.isCall {
-                if let next = step(ops[e.op], state) {
+                // A put right after an operation of unknown outcome: what that one wrote nobody
+                // saw, so the sibling branch without it, which also puts, dominates this one.
+                let overwritesUnseen = ops[e.op].kind == .put && stack.last.map { ops[events[$0.call].op].result == .unknown } == true
+                if !overwritesUnseen, let next = step(ops[e.op], state) {
                     var candidate = linearized
                     candidate[e.op / 64] |= 1 << UInt64(e.op % 64)
-                    if seen.insert(Memo(linearized: candidate, state: next)).inserted {
+                    if firstVisit(candidate, next) {
                         stack.append((cursor, state))
                         linearized = candidate
                         state = next

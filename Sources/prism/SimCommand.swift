@@ -31,6 +31,9 @@ struct RaftSim: ParsableCommand {
     @Option(help: "Nodes outside the group at the start, for membership changes to add (0 to 8).")
     var spares = 2
 
+    @Option(help: "Each member snapshots and compacts its log every so many applied entries (0: never).")
+    var snapshotEvery: UInt64 = 40
+
     @Flag(help: "No membership changes (a fixed group).")
     var fixedMembership = false
 
@@ -90,7 +93,7 @@ struct RaftSim: ParsableCommand {
 
     func run() throws {
         if let historyDir { try FileManager.default.createDirectory(atPath: historyDir, withIntermediateDirectories: true) }
-        let command = "prism sim raft --seeds \(seeds) --start \(start) --nodes \(nodes) --spares \(spares) --duration-ms \(durationMs)"
+        let command = "prism sim raft --seeds \(seeds) --start \(start) --nodes \(nodes) --spares \(spares) --snapshot-every \(snapshotEvery) --duration-ms \(durationMs)"
             + (fixedMembership ? " --fixed-membership" : "")
         FileHandle.standardError.write(Data("[sim] \(command)\n".utf8))
         var ops = 0, violations = 0, changes = 0
@@ -102,6 +105,7 @@ struct RaftSim: ParsableCommand {
             options.nodes = nodes == 0 ? (seed % 3 == 0 ? 5 : 3) : nodes
             options.durationMillis = durationMs
             options.spares = spares
+            options.snapshotEvery = snapshotEvery
             options.membershipChanges = !fixedMembership
             let outcome = RaftSimulation.run(seed: seed, options: options)
             ops += outcome.history.count

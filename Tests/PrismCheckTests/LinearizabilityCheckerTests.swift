@@ -49,6 +49,29 @@ struct LinearizabilityCheckerTests {
         #expect(!ok([put(1, "a", 0, 10), lost, get(2, "b", 100, 110), get(2, "a", 200, 210)]))
         #expect(!ok([put(1, "a", 0, 10), lost, get(2, "b", 5, 8)]), "not before its call")
         #expect(ok([put(1, "a", 0, 10), cas(2, "a", "c", 20, 30, .unknown), get(3, "c", 40, 50)]))
+        // An unknown write may take effect long after its call, after writes that followed it.
+        let late = put(2, "b", 20, 0, result: .unknown)
+        #expect(ok([put(1, "a", 0, 10), late, put(3, "c", 30, 40), get(4, "b", 50, 60)]))
+        #expect(ok([put(1, "a", 0, 10), late, put(3, "c", 30, 40), get(4, "c", 50, 60), get(4, "b", 70, 80)]))
+        #expect(!ok([put(1, "a", 0, 10), late, put(3, "c", 30, 40), get(4, "b", 50, 60), get(4, "c", 70, 80)]))
+        // Several unknown writes, each overwritten unseen or seen once.
+        let unknowns = (0..<12).map { put(10 + $0, "u\($0)", 20 + UInt64($0), 0, result: .unknown) }
+        #expect(ok([put(1, "a", 0, 10)] + unknowns + [get(4, "u3", 100, 110), get(4, "u7", 120, 130), put(5, "z", 140, 150), get(4, "u1", 160, 170)]))
+        #expect(!ok([put(1, "a", 0, 10)] + unknowns + [get(4, "u3", 100, 110), get(4, "u7", 120, 130), get(4, "u3", 160, 170)]))
+    }
+
+    @Test("compare-and-sets that can neither take effect nor fail to are left out of the search, and only those")
+    func inertCompareAndSetsAreDropped() {
+        let kept = [put(1, "a", 0, 10), cas(2, "a", "b", 20, 30, .unknown), cas(3, "b", "c", 20, 30, .fail),
+                    cas(4, nil, "d", 5, 30, .unknown), cas(5, nil, "e", 5, 30, .fail), cas(6, "zz", "f", 40, 50, .ok)]
+        let inert = [cas(7, "never", "g", 20, 30, .unknown), cas(8, "never", "h", 20, 30, .fail),
+                     cas(9, nil, "i", 15, 30, .unknown), cas(10, nil, "j", 15, 30, .fail)]
+        #expect(LinearizabilityChecker.droppingInert(kept + inert).map(\.client) == kept.map(\.client))
+        // What the dropping must not hide: a failed compare-and-set against the value the key
+        // surely held, and one against absence before any write.
+        #expect(!ok([put(1, "a", 0, 10), cas(2, "a", "b", 20, 30, .fail)]))
+        #expect(!ok([cas(2, nil, "b", 0, 10, .fail), put(1, "a", 20, 30)]))
+        #expect(ok([put(1, "a", 0, 10), cas(2, "never", "b", 20, 30, .fail), cas(3, nil, "c", 20, 30, .fail), get(4, "a", 40, 50)]))
     }
 
     @Test func keysAreCheckedApartAndReported() {

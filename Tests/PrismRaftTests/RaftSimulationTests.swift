@@ -34,6 +34,7 @@ struct RaftSimulationTests {
         for seed in UInt64(0)..<40 {
             var options = RaftSimulation.Options()
             options.snapshotEvery = 20
+            options.durationMillis = 1500
             let outcome = RaftSimulation.run(seed: seed, options: options)
             #expect(outcome.violations.isEmpty, "seed \(seed): \(outcome.violations)")
             taken += outcome.snapshotsTaken

@@ -48,6 +48,8 @@ public struct RaftSimulation {
         case request(node: String, client: Int, request: UInt64)
         case reply(client: Int, request: UInt64, result: KVOperation.Result, output: String?)
         case timeout(client: Int, request: UInt64)
+        /// The node refused the request outright (it knows no leader): it never took effect.
+        case refused(client: Int, request: UInt64)
         case fault
         case clientStart(client: Int)
         case reconfigure
@@ -89,7 +91,7 @@ public struct RaftSimulation {
     private var inFlight: [UInt64: ClientOp] = [:]
     private var history: [KVOperation] = []
     private var nextRequest: UInt64 = 0
-    private var crashes = 0, partitions = 0, restarts = 0
+    private var crashes = 0, partitions = 0, restarts = 0, refused = 0
     /// Committed membership entries seen applied (by index), to count each once.
     private var committedChanges: Set<UInt64> = []
 
@@ -149,10 +151,11 @@ public struct RaftSimulation {
         case .request(let node, let client, let request):
             guard nodes[node] != nil, let op = inFlight[request] else { return }
             nodes[node]?.pending[request] = client
-            if op.command.kind == .get {
-                _ = nodes[node]?.core.readIndex(context: request)
-            } else {
-                _ = nodes[node]?.core.propose(op.command.encoded())
+            let accepted = op.command.kind == .get
+                ? nodes[node]?.core.readIndex(context: request) : nodes[node]?.core.propose(op.command.encoded())
+            if accepted != true {
+                nodes[node]?.pending[request] = nil
+                queue.push(.refused(client: client, request: request), at: now + latency())
             }
             flush(node)
         case .reply(let client, let request, let result, let output):
@@ -161,6 +164,12 @@ public struct RaftSimulation {
             op.result = result
             op.output = output
             history.append(op)
+            issue(client: client, end: end)
+        case .refused(let client, let request):
+            // Not in the history: the client knows it never happened (a checker drops such
+            // operations anyway; leaving them pending forever would only slow it down).
+            guard inFlight.removeValue(forKey: request) != nil else { return }
+            refused += 1
             issue(client: client, end: end)
         case .timeout(let client, let request):
             guard var op = inFlight.removeValue(forKey: request)?.op else { return }
