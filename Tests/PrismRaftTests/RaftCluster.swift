@@ -24,6 +24,8 @@ struct RaftCluster {
     /// Term → the leader of that term (election safety: never two).
     var leaders: [UInt64: String] = [:]
     var violations: [String] = []
+    /// Every message any node sent.
+    var messagesSent = 0
     /// What each node has made durable: its hard state and log, as a storage shell would.
     var durable: [String: (HardState, [LogEntry])] = [:]
     let configurations: [String: RaftConfiguration]
@@ -60,7 +62,8 @@ struct RaftCluster {
 
     /// `nodes` bootstrap voters, then `spares` nodes outside the group (joining: they wait for a
     /// leader to add them).
-    init(nodes: Int, spares: Int = 0, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex) {
+    init(nodes: Int, spares: Int = 0, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex,
+         quiesceTicks: Int = 0) {
         let ids = (1...(nodes + spares)).map { "r\($0)" }
         let voters = Array(ids.prefix(nodes))
         self.ids = ids
@@ -69,7 +72,7 @@ struct RaftCluster {
         var configurations: [String: RaftConfiguration] = [:]
         for (i, id) in ids.enumerated() {
             let config = RaftConfiguration(id: id, voters: voters.contains(id) ? voters : [], electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
-                                           maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode)
+                                           maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode, quiesceTicks: quiesceTicks)
             configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
         }
@@ -157,6 +160,7 @@ struct RaftCluster {
                         }
                     }
                     inFlight.append(contentsOf: ready.messages)
+                    messagesSent += ready.messages.count
                     core.advance(ready)
                 }
                 if core.role == .leader {

@@ -43,6 +43,10 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     private var transferElapsed = 0
     /// The membership as of the snapshot, and the membership entries in the log after it.
     private var baseMembership: Membership
+    /// Quiet: no heartbeats (leader) or election timer (follower) until woken.
+    public private(set) var isQuiesced = false
+    /// Ticks the leader has had nothing to do (towards `quiesceTicks`).
+    private var idleTicks = 0
     private var membershipEntries: [MembershipEntry] = []
 
     struct MembershipEntry: Sendable {
@@ -127,8 +131,13 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     /// One tick of the host's clock.
     public mutating func tick() {
+        if isQuiesced { return }
         electionElapsed += 1
         if role == .leader {
+            if configuration.quiesceTicks > 0 {
+                idleTicks = isIdle ? idleTicks + 1 : 0
+                if idleTicks >= configuration.quiesceTicks { return quiesce() }
+            }
             heartbeatElapsed += 1
             if transferee != nil {
                 transferElapsed += 1
@@ -167,6 +176,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     @discardableResult
     public mutating func propose(batch: [[UInt8]]) -> Bool {
         guard !batch.isEmpty else { return false }
+        unquiesce()
         switch role {
         case .leader:
             guard transferee == nil else { return false }
@@ -213,6 +223,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// known to forward it to; the caller retries. `context` should be unique and non-zero.
     @discardableResult
     public mutating func readIndex(context: UInt64) -> Bool {
+        unquiesce()
         if role == .leader {
             handleRead(context: context, from: nil)
             return true
@@ -241,6 +252,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         // From anyone: a member this node does not know of yet may be the leader that added it.
         // Replies count only from the members they are tracked for.
         guard envelope.to == id, from != id else { return }
+        if case .quiesce = m {} else { unquiesce() }
         switch m {
         case .preVote(let t, let lastIndex, let lastTerm):
             // A pre-vote never changes our term; granted when the asker could win: its term
@@ -258,7 +270,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             switch m {
             case .preVoteResponse(_, true):
                 break  // the term of a granted pre-vote is the one we asked about
-            case .append, .heartbeat, .readIndexResponse, .snapshot:
+            case .append, .heartbeat, .readIndexResponse, .snapshot, .quiesce:
                 becomeFollower(term: m.term, leader: from)
             default:
                 becomeFollower(term: m.term, leader: nil)
@@ -357,6 +369,15 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             // Forwarded by a follower; dropped (the follower's caller retries) when not leading.
             guard role == .leader, transferee == nil, !entries.isEmpty else { return }
             appendAsLeader(entries)
+        case .quiesce(_, let commit):
+            if role != .follower { becomeFollower(term: term, leader: from) }
+            leader = from
+            electionElapsed = 0
+            // Only with the whole log: a follower still missing entries keeps its timer.
+            if log.lastIndex == commit, log.lastTerm == term {
+                _ = log.commit(to: commit)
+                isQuiesced = true
+            }
         case .timeoutNow:
             guard role == .follower, from == leader, isVoter else { return }
             becomeCandidate(transfer: true)
@@ -455,6 +476,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     }
 
     private mutating func becomeFollower(term newTerm: UInt64, leader newLeader: String?) {
+        isQuiesced = false
+        idleTicks = 0
         if newTerm > term {
             term = newTerm
             vote = nil
@@ -605,6 +628,47 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     private func tally() -> Int { votes.filter { $0.value && membership.isVoter($0.key) }.count }
     private func rejections() -> Int { votes.filter { !$0.value && membership.isVoter($0.key) }.count }
+
+    // MARK: Quiescence
+
+    /// Nothing to replicate, commit, confirm or change: every replica holds the whole log.
+    private var isIdle: Bool {
+        log.committed == log.lastIndex && log.stable == log.lastIndex && pendingReads.isEmpty && readsAwaitingCommit.isEmpty
+            && transferee == nil && replicas.allSatisfy { progress[$0]?.match == log.lastIndex }
+    }
+
+    private mutating func quiesce() {
+        isQuiesced = true
+        idleTicks = 0
+        for peer in replicas { send(to: peer, .quiesce(term: term, commit: log.committed)) }
+    }
+
+    /// The host's failure detector suspects the leader of this quiet group: the follower's
+    /// election timer runs again, already past the lease (it campaigns within an election
+    /// timeout, and grants votes at once), since a quiet leader holds no lease.
+    public mutating func wake() {
+        guard isQuiesced else { return }
+        unquiesce()
+        if role != .leader { electionElapsed = configuration.electionTicks }
+    }
+
+    /// Ends quiet for work or a message: a leader heartbeats at once (waking its followers), a
+    /// follower's election timer runs again from the start.
+    private mutating func unquiesce() {
+        guard isQuiesced else { return }
+        isQuiesced = false
+        idleTicks = 0
+        electionElapsed = 0
+        if role == .leader {
+            // Not heard from while quiet: neither a lease nor a step-down from the quiet time.
+            heartbeatElapsed = 0
+            for peer in replicas {
+                progress[peer]?.active = true
+                ticksSinceHeard[peer] = configuration.electionTicks
+                sendHeartbeat(to: peer, context: 0)
+            }
+        }
+    }
 
     // MARK: Membership
 

@@ -77,11 +77,14 @@ public enum RaftMessage: Hashable, Sendable {
     case propose(term: UInt64, entries: [[UInt8]])
     /// Leadership transfer: campaign now (the sender stops leading once you win).
     case timeoutNow(term: UInt64)
+    /// The leader is going quiet: everything up to `commit` is everywhere. A follower whose log
+    /// ends there stops its election timer until a message, a proposal or `wake()`.
+    case quiesce(term: UInt64, commit: UInt64)
 
     public var term: UInt64 {
         switch self {
         case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _, _), .voteResponse(let t, _),
-             .propose(let t, _), .timeoutNow(let t), .snapshot(let t, _),
+             .propose(let t, _), .timeoutNow(let t), .snapshot(let t, _), .quiesce(let t, _),
              .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _, _), .heartbeatResponse(let t, _),
              .readIndex(let t, _), .readIndexResponse(let t, _, _):
             t

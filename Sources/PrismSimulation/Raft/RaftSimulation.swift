@@ -40,6 +40,8 @@ public struct RaftSimulation {
         public var snapshotsInstalled: Int
         /// Membership changes that committed.
         public var membershipChanges: Int
+        /// Ticks × nodes spent quiet (idle groups, odd seeds).
+        public var quietNodeTicks: Int
     }
 
     private enum Event {
@@ -53,6 +55,11 @@ public struct RaftSimulation {
         case fault
         case clientStart(client: Int)
         case reconfigure
+        /// The failure detector's verdict after a crash or a partition reaches every node: quiet
+        /// groups wake.
+        case suspect
+        /// Clients pause for a while (idle groups may go quiet).
+        case pause
     }
 
     private struct Node {
@@ -92,6 +99,10 @@ public struct RaftSimulation {
     private var history: [KVOperation] = []
     private var nextRequest: UInt64 = 0
     private var crashes = 0, partitions = 0, restarts = 0, refused = 0
+    /// While clients pause, until then.
+    private var clientsResume: UInt64 = 0
+    /// Ticks × nodes spent quiet.
+    private var quietNodeTicks = 0
     /// Committed membership entries seen applied (by index), to count each once.
     private var committedChanges: Set<UInt64> = []
 
@@ -114,6 +125,7 @@ public struct RaftSimulation {
         queue.push(.tick, at: 1000)
         queue.push(.fault, at: 200_000)
         if options.membershipChanges { queue.push(.reconfigure, at: 150_000) }
+        queue.push(.pause, at: 250_000 + random.next() % 100_000)
         for c in 0..<options.clients { queue.push(.clientStart(client: c), at: 50_000 + UInt64(c) * 1000) }
         while let (time, event) = queue.pop() {
             if time > end + options.clientTimeoutMillis * 1000 { break }
@@ -133,7 +145,7 @@ public struct RaftSimulation {
         }
         return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
                        crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled,
-                       membershipChanges: committedChanges.count)
+                       membershipChanges: committedChanges.count, quietNodeTicks: quietNodeTicks)
     }
 
     // MARK: Events
@@ -142,6 +154,7 @@ public struct RaftSimulation {
         switch event {
         case .tick:
             for id in ids { nodes[id]?.core.tick() }
+            quietNodeTicks += ids.filter { nodes[$0]?.core.isQuiesced == true }.count
             for id in ids { flush(id) }
             queue.push(.tick, at: now + 1000)
         case .deliver(let envelope):
@@ -180,7 +193,14 @@ public struct RaftSimulation {
             issue(client: client, end: end)
         case .fault:
             injectFault()
+            queue.push(.suspect, at: now + 5_000 + random.next() % 10_000)
             if now < end { queue.push(.fault, at: now + 50_000 + random.next() % 250_000) }
+        case .suspect:
+            for id in ids { nodes[id]?.core.wake() }
+            for id in ids { flush(id) }
+        case .pause:
+            clientsResume = now + 20_000 + random.next() % 30_000
+            if now < end { queue.push(.pause, at: clientsResume + 100_000 + random.next() % 200_000) }
         case .reconfigure:
             reconfigure()
             if now < end { queue.push(.reconfigure, at: now + 100_000 + random.next() % 300_000) }
@@ -205,6 +225,7 @@ public struct RaftSimulation {
 
     private mutating func issue(client: Int, end: UInt64) {
         guard now < end else { return }
+        if now < clientsResume { return queue.push(.clientStart(client: client), at: clientsResume) }
         nextRequest += 1
         let key = "k\(random.next() % 3)"
         let command: KVCommand
@@ -259,8 +280,10 @@ public struct RaftSimulation {
         restarts += 1
         // One seed in four runs without check-quorum: its lease makes a deposed leader step down
         // about when the others may elect anew, which would hide a read answered unconfirmed.
+        // Odd seeds let idle groups go quiet after 5 ticks.
         let config = RaftConfiguration(id: id, voters: bootstrapVoters.contains(id) ? bootstrapVoters : [], electionTicks: 10, heartbeatTicks: 1,
-                                       checkQuorum: seed % 4 != 3, maxEntriesPerMessage: 16, maxInflightMessages: 8)
+                                       checkQuorum: seed % 4 != 3, maxEntriesPerMessage: 16, maxInflightMessages: 8,
+                                       quiesceTicks: seed % 2 == 1 ? 5 : 0)
         var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
                                        random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
         // The state machine is rebuilt from the snapshot, then the durable log up to the
