@@ -95,7 +95,7 @@ let package = Package(
         ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: optimizedInDebug),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
-        .target(name: "PrismRaft", dependencies: ["PrismStorage"], swiftSettings: optimizedInDebug),
+        .target(name: "PrismRaft", dependencies: ["PrismStorage", "PrismTransport"], swiftSettings: optimizedInDebug),
         .target(name: "PrismCheck", swiftSettings: optimizedInDebug),
         .target(
             name: "PrismHTTP",

@@ -1,3 +1,5 @@
+import PrismTransport
+
 /// The binary encoding of gossip messages and push-pull states: LEB128 varints, length-prefixed
 /// UTF-8, maps in key order. Decoding never traps: hostile bytes fail with `GossipWireError`.
 ///
@@ -51,7 +53,7 @@ public enum GossipCodec {
         }
     }
 
-    static func readMessage(_ r: inout WireReader) throws(GossipWireError) -> GossipMessage {
+    static func readMessage(_ r: inout GossipWireReader) throws(GossipWireError) -> GossipMessage {
         let tag = try r.byte()
         guard let kind = MessageKind(rawValue: tag) else { throw .unknownKind(tag) }
         switch kind {
@@ -89,7 +91,7 @@ public enum GossipCodec {
     }
 
     public static func decodeBody(_ bytes: [UInt8]) throws(GossipWireError) -> [GossipMessage] {
-        var r = WireReader(bytes)
+        var r = GossipWireReader(bytes)
         let n = try r.count(minimumSize: 2)
         var out: [GossipMessage] = []
         out.reserveCapacity(n)
@@ -149,7 +151,7 @@ public enum GossipCodec {
 
     /// `receivedAt` becomes each member's `since` (how long it has been in its state is local knowledge).
     public static func decodePushPull(_ bytes: [UInt8], receivedAt: Moment) throws(GossipWireError) -> PushPullState {
-        var r = WireReader(bytes)
+        var r = GossipWireReader(bytes)
         let sender = try r.string()
         let join = try r.byte()
         guard join <= 1 else { throw .malformed("join flag \(join)") }
@@ -175,7 +177,7 @@ public enum GossipCodec {
         w.varint(UInt64(max(0, endpoint.port)))
     }
 
-    static func endpoint(_ r: inout WireReader) throws(GossipWireError) -> GossipEndpoint {
+    static func endpoint(_ r: inout GossipWireReader) throws(GossipWireError) -> GossipEndpoint {
         let host = try r.string(maxLength: 255)
         let port = try r.varint()
         guard port <= 65_535 else { throw .malformed("port \(port)") }
@@ -194,13 +196,13 @@ public enum GossipCodec {
         w.map(m.state)
     }
 
-    static func metadata(_ r: inout WireReader) throws(GossipWireError) -> MemberMetadata {
+    static func metadata(_ r: inout GossipWireReader) throws(GossipWireError) -> MemberMetadata {
         MemberMetadata(zone: try r.string(maxLength: 255), rack: try r.string(maxLength: 255), region: try r.string(maxLength: 255),
                        attributes: try r.map(), httpAddress: try r.string(maxLength: 300), rpcAddress: try r.string(maxLength: 300),
                        protocolVersion: try r.byte(), buildVersion: try r.string(maxLength: 255), state: try r.map())
     }
 
-    static func sequence(_ r: inout WireReader) throws(GossipWireError) -> UInt32 {
+    static func sequence(_ r: inout GossipWireReader) throws(GossipWireError) -> UInt32 {
         let v = try r.varint()
         guard v <= UInt64(UInt32.max) else { throw .malformed("sequence \(v)") }
         return UInt32(v)

@@ -1,14 +1,14 @@
 /// Appends the wire format's primitives: bytes, LEB128 varints and length-prefixed UTF-8.
-struct WireWriter {
-    private(set) var bytes: [UInt8] = []
+public struct WireWriter {
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    var count: Int { bytes.count }
+    public var count: Int { bytes.count }
 
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
+    public mutating func byte(_ value: UInt8) { bytes.append(value) }
 
-    mutating func varint(_ value: UInt64) {
+    public mutating func varint(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -17,16 +17,16 @@ struct WireWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         let utf8 = value.utf8
         varint(UInt64(utf8.count))
         bytes.append(contentsOf: utf8)
     }
 
-    mutating func raw(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
+    public mutating func raw(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
 
     /// A map in key order, so equal maps encode to equal bytes.
-    mutating func map(_ value: [String: String]) {
+    public mutating func map(_ value: [String: String]) {
         varint(UInt64(value.count))
         for key in value.keys.sorted() {
             string(key)

@@ -1,0 +1,75 @@
+/// How a wire format reports bytes it refuses; each format has its own error (with its own
+/// metric reasons), the reader only needs these two.
+public protocol WireDecodingFailure: Error {
+    static var truncated: Self { get }
+    static func malformed(_ why: String) -> Self
+}
+
+/// Reads what `WireWriter` wrote, from bytes that may be hostile: every read is bounds-checked
+/// and fails with the format's `Failure` instead of trapping.
+public struct WireReader<Failure: WireDecodingFailure> {
+    private let bytes: [UInt8]
+    public private(set) var offset: Int
+
+    public init(_ bytes: [UInt8], offset: Int = 0) {
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    public var remaining: Int { bytes.count - offset }
+    public var isAtEnd: Bool { offset >= bytes.count }
+
+    public mutating func byte() throws(Failure) -> UInt8 {
+        guard offset < bytes.count else { throw .truncated }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    public mutating func varint() throws(Failure) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try byte()
+            if shift == 63 && b > 1 { throw .malformed("varint overflows 64 bits") }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+            if shift > 63 { throw .malformed("varint longer than 10 bytes") }
+        }
+    }
+
+    /// A count or length that must fit in what is left (each element takes at least `minimumSize` bytes).
+    public mutating func count(minimumSize: Int = 1) throws(Failure) -> Int {
+        let n = try varint()
+        guard n <= UInt64(remaining / max(1, minimumSize)) else { throw .truncated }
+        return Int(n)
+    }
+
+    public mutating func string(maxLength: Int = 4096) throws(Failure) -> String {
+        let n = try count()
+        guard n <= maxLength else { throw .malformed("string of \(n) bytes exceeds \(maxLength)") }
+        let slice = bytes[offset..<offset + n]
+        offset += n
+        guard let s = String(validating: slice, as: UTF8.self) else { throw .malformed("invalid UTF-8") }
+        return s
+    }
+
+    public mutating func raw(_ n: Int) throws(Failure) -> ArraySlice<UInt8> {
+        guard n >= 0, n <= remaining else { throw .truncated }
+        defer { offset += n }
+        return bytes[offset..<offset + n]
+    }
+
+    public mutating func map(maxEntries: Int = 256) throws(Failure) -> [String: String] {
+        let n = try count(minimumSize: 2)
+        guard n <= maxEntries else { throw .malformed("map of \(n) entries exceeds \(maxEntries)") }
+        var out: [String: String] = [:]
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let key = try string(maxLength: 256)
+            out[key] = try string()
+        }
+        return out
+    }
+}
+
