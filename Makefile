@@ -35,7 +35,7 @@ run: release
 # from the CPU-bound ones (simulations, property tests): Swift's concurrency pool has a thread per
 # core and runs jobs to completion, so hundreds of CPU-bound cases queued in the same process would
 # hold back a server's handlers and a test's own waits for minutes.
-IO_TESTS := ^(PrismNodeTests|PrismHTTPTests|PrismTransportTests)\.|GossipAgentTests
+IO_TESTS := ^(PrismNodeTests|PrismHTTPTests|PrismTransportTests)\.|GossipAgentTests|RaftTransportTests
 
 test: EXTRA_APT_PACKAGES = $(TEST_APT_PACKAGES)
 test: deps

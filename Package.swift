@@ -95,7 +95,15 @@ let package = Package(
         ),
         .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: optimizedInDebug),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
-        .target(name: "PrismRaft", dependencies: ["PrismStorage", "PrismTransport"], swiftSettings: optimizedInDebug),
+        .target(
+            name: "PrismRaft",
+            dependencies: [
+                "PrismStorage", "PrismTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: optimizedInDebug
+        ),
         .target(name: "PrismCheck", swiftSettings: optimizedInDebug),
         .target(
             name: "PrismHTTP",
@@ -174,7 +182,14 @@ let package = Package(
         ),
         .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
         .testTarget(name: "PrismCheckTests", dependencies: ["PrismCheck", "PrismStorage"], swiftSettings: strict),
-        .testTarget(name: "PrismRaftTests", dependencies: ["PrismRaft", "PrismStorage", "PrismTestSupport", "PrismSimulation", "PrismCheck"], swiftSettings: strict),
+        .testTarget(
+            name: "PrismRaftTests",
+            dependencies: [
+                "PrismRaft", "PrismStorage", "PrismTestSupport", "PrismSimulation", "PrismCheck", "PrismTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PrismPlacementTests", dependencies: ["PrismPlacement", "PrismConfig", "PrismStorage"], swiftSettings: strict),
     ]
 )
