@@ -145,8 +145,11 @@ let package = Package(
             name: "prism",
             dependencies: [
                 "PrismRuntime", "PrismHTTP", "PrismConfig", "PrismSearch", "PrismStorage", "PrismMetrics", "PrismGossip", "PrismSimulation", "PrismTransport",
-                "PrismPlacement",
+                "PrismPlacement", "PrismRaft",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

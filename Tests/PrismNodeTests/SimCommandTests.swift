@@ -36,3 +36,25 @@ struct SimCommandTests {
         #expect(spares.standardError.contains("--spares must be between 0 and 8"))
     }
 }
+
+@Suite("prism bench raft")
+struct RaftBenchCommandTests {
+    @Test("three real node processes replicate puts and answer strong gets; the figures come out as JSON")
+    func runs() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--json"])
+        #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        for key in ["puts_per_s", "put_p50_ms", "put_p99_ms", "gets_per_s", "get_p50_ms", "cpu_us_per_put", "clients"] {
+            #expect(object[key] != nil, "\(key) missing")
+        }
+        #expect((object["puts_per_s"] as? Double ?? 0) > 0)
+        #expect((object["gets_per_s"] as? Double ?? 0) > 0)
+        #expect(object["clients"] as? Int == 4)
+    }
+
+    @Test func badArgumentsAreRefused() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "0"])
+        #expect(try await run.runToEnd() == 64)
+        #expect(run.standardError.contains("--clients must be between 1 and 4096"))
+    }
+}

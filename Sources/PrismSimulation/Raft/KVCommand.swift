@@ -2,20 +2,20 @@ import PrismCheck
 
 /// A client's request as it travels in a Raft entry: the request id (so the node the client
 /// asked can answer it when it applies the entry), the operation and its arguments.
-struct KVCommand: Equatable, Sendable {
-    var request: UInt64
-    var kind: KVOperation.Kind
-    var key: String
-    var value: String?
-    var expected: String?
+public struct KVCommand: Equatable, Sendable {
+    public var request: UInt64
+    public var kind: KVOperation.Kind
+    public var key: String
+    public var value: String?
+    public var expected: String?
 
     /// `id 0x1F kind 0x1F key 0x1F value 0x1F expected`, an absent value as 0x1E.
-    func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         let fields = [String(request), kind.rawValue, key, value ?? "\u{1E}", expected ?? "\u{1E}"]
         return Array(fields.joined(separator: "\u{1F}").utf8)
     }
 
-    init(request: UInt64, kind: KVOperation.Kind, key: String, value: String?, expected: String?) {
+    public init(request: UInt64, kind: KVOperation.Kind, key: String, value: String?, expected: String?) {
         self.request = request
         self.kind = kind
         self.key = key
@@ -23,7 +23,7 @@ struct KVCommand: Equatable, Sendable {
         self.expected = expected
     }
 
-    init?(_ bytes: [UInt8]) {
+    public init?(_ bytes: [UInt8]) {
         let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
         guard fields.count == 5, let request = UInt64(fields[0]), let kind = KVOperation.Kind(rawValue: fields[1]) else { return nil }
         self.init(request: request, kind: kind, key: fields[2], value: fields[3] == "\u{1E}" ? nil : fields[3],
@@ -32,14 +32,14 @@ struct KVCommand: Equatable, Sendable {
 }
 
 /// The replicated state machine: a string map with put and compare-and-set.
-struct KVStateMachine: Sendable {
-    private(set) var values: [String: String] = [:]
+public struct KVStateMachine: Sendable {
+    public private(set) var values: [String: String] = [:]
     /// Each request's outcome: a request applied twice (a forwarded proposal the network
     /// duplicated, a client retry) takes effect once and answers the same.
     private var outcomes: [UInt64: Bool] = [:]
 
     /// Applies a command; returns whether it succeeded (a cas against another value fails).
-    mutating func apply(_ command: KVCommand) -> Bool {
+    public mutating func apply(_ command: KVCommand) -> Bool {
         if let earlier = outcomes[command.request] { return earlier }
         let success = effect(command)
         outcomes[command.request] = success
@@ -47,15 +47,15 @@ struct KVStateMachine: Sendable {
     }
 
     /// The whole state (values and request outcomes) as bytes, in a fixed order.
-    func snapshot() -> [UInt8] {
+    public func snapshot() -> [UInt8] {
         var lines = values.sorted { $0.key < $1.key }.map { "v\u{1F}\($0.key)\u{1F}\($0.value)" }
         lines += outcomes.sorted { $0.key < $1.key }.map { "o\u{1F}\($0.key)\u{1F}\($0.value ? 1 : 0)" }
         return Array(lines.joined(separator: "\n").utf8)
     }
 
-    init() {}
+    public init() {}
 
-    init?(snapshot bytes: [UInt8]) {
+    public init?(snapshot bytes: [UInt8]) {
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let f = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
             guard f.count == 3 else { return nil }

@@ -1,0 +1,67 @@
+import NIOCore
+import NIOPosix
+import PrismStorage
+
+/// Drives a `MultiRaft` host for real: a tick timer, the transport, and LMDB. Everything runs on
+/// one event loop; each drain persists the readies of every group that has one in a single
+/// synced LMDB transaction (group commit: what arrived during the last sync goes in the next),
+/// then sends, then hands each group's committed entries and reads to `apply`, then advances.
+public final class RaftHostShell: Sendable {
+    public typealias Host = MultiRaft<SplitMix64>
+    /// Runs on the loop after a group's ready is durable and sent.
+    public typealias Apply = @Sendable (_ group: UInt64, _ ready: RaftReady) -> Void
+
+    public let loop: EventLoop
+    public let transport: RaftTransport
+    private let host: NIOLoopBoundBox<Host>
+    private let environment: LMDBEnvironment
+    private let store: RaftLogStore
+    private let apply: Apply
+
+    public init(host: sending Host, environment: LMDBEnvironment, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
+                tickInterval: TimeAmount, apply: @escaping Apply) {
+        self.loop = loop
+        self.transport = transport
+        self.host = .makeBoxSendingValue(host, eventLoop: loop)
+        self.environment = environment
+        self.store = store
+        self.apply = apply
+        loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
+            self.host.value.tick()
+            drain()
+        }
+    }
+
+    /// A batch from the transport (call on the loop: the transport's receiver runs there).
+    public func receive(_ batch: HostBatch, from node: String) {
+        loop.preconditionInEventLoop()
+        host.value.step(batch, from: node)
+        drain()
+    }
+
+    /// Runs `body` on the host (a proposal, a read), then persists and sends what it caused.
+    public func submit(_ body: @escaping @Sendable (inout Host) -> Void) {
+        loop.execute { [self] in
+            body(&host.value)
+            drain()
+        }
+    }
+
+    private func drain() {
+        while host.value.hasReady {
+            let ready = host.value.ready()
+            do {
+                try environment.write { txn in
+                    for g in ready.groups { try store.save(group: g.group, g.ready, in: txn) }
+                }
+            } catch {
+                // Not durable: nothing may be sent or acknowledged. The readies are dropped; the
+                // cores retransmit, and a node that cannot write stays silent.
+                return
+            }
+            for (node, batch) in ready.outgoing { transport.send(batch, to: node) }
+            for g in ready.groups { apply(g.group, g.ready) }
+            host.value.advance(ready)
+        }
+    }
+}

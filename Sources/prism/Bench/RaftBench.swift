@@ -1,0 +1,358 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import PrismTransport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `prism bench raft`: three `prism raft-node` processes on loopback (LMDB, fsync on), driven by
+/// concurrent clients over the client protocol: puts for `--seconds`, then strong gets.
+struct RaftBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raft",
+        abstract: "Replicated puts and linearizable gets against real Raft nodes on loopback.")
+
+    @Option(help: "Nodes (processes).") var nodes = 3
+    @Option(help: "Concurrent clients (one request in flight each).") var clients = 16
+    @Option(help: "Seconds per phase (puts, then strong gets).") var seconds = 5.0
+    @Option(help: "Bytes per value.") var valueBytes = 256
+    @Option(help: "Raft groups per node (clients spread over them).") var groups: UInt64 = 1
+    @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
+
+    struct Result: Encodable {
+        var command: String
+        var nodes: Int
+        var clients: Int
+        var groups: UInt64
+        var value_bytes: Int
+        var seconds: Double
+        var puts_per_s: Double
+        var put_p50_ms: Double
+        var put_p99_ms: Double
+        var gets_per_s: Double
+        var get_p50_ms: Double
+        var cpu_us_per_put: Double
+        var etcd: Figures?
+        /// Prism ÷ etcd (for CPU: etcd ÷ Prism, so above 1 is better for Prism everywhere).
+        var ratios: [String: Double]?
+    }
+
+    struct Figures: Encodable {
+        var puts_per_s: Double
+        var put_p50_ms: Double
+        var put_p99_ms: Double
+        var gets_per_s: Double
+        var get_p50_ms: Double
+        var cpu_us_per_put: Double
+    }
+
+    func validate() throws {
+        guard nodes >= 1 && nodes <= 7 else { throw ValidationError("--nodes must be between 1 and 7") }
+        guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
+    }
+
+    func run() async throws {
+        let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
+        BenchSupport.progress("[raft] \(command)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ids = (1...nodes).map { "n\($0)" }
+        let raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
+        var processes: [NodeProcess] = []
+        defer { for p in processes { p.stop() } }
+        for (i, id) in ids.enumerated() {
+            let peers = ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
+            let node = NodeProcess(arguments: ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
+                                               "--data-dir", "\(dir)/\(id)", "--groups", "\(groups)"] + peers)
+            try node.start()
+            processes.append(node)
+        }
+        for p in processes { try await p.waitReady() }
+        BenchSupport.progress("[raft] \(nodes) nodes ready; waiting for leaders")
+
+        let group = MultiThreadedEventLoopGroup.singleton
+        var connections: [String: [KVConnection]] = [:]
+        for (i, id) in ids.enumerated() {
+            // A few connections per node, shared by the clients.
+            for _ in 0..<min(clients, 8) {
+                connections[id, default: []].append(try await KVConnection.connect(port: clientPorts[i], group: group))
+            }
+        }
+        let router = LeaderRouter(ids: ids, connections: connections)
+        let value = String(repeating: "v", count: valueBytes)
+        for g in 1...groups { try await router.waitForLeader(group: g, value: value) }
+        BenchSupport.progress("[raft] every group has a leader; \(seconds) s of puts from \(clients) clients")
+
+        let cpuBefore = processes.map(\.cpuMicroseconds)
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { client, n, g in
+            try await router.call(.put, group: g, key: "k\(client)-\(n % 1000)", value: value)
+        }
+        let cpuAfter = processes.map(\.cpuMicroseconds)
+        BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { client, n, g in
+            try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
+        }
+        for list in connections.values { for c in list { c.close() } }
+        for p in processes { p.stop() }
+
+        let cpu = zip(cpuBefore, cpuAfter).reduce(0.0) { $0 + ($1.1 - $1.0) }
+        let prism = Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
+        var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, value_bytes: valueBytes,
+                            seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
+                            gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put)
+        if vsEtcd {
+            guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
+            let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
+            result.etcd = etcd
+            result.ratios = ["puts": prism.puts_per_s / max(etcd.puts_per_s, 1e-9), "strong_gets": prism.gets_per_s / max(etcd.gets_per_s, 1e-9),
+                             "cpu_per_put": etcd.cpu_us_per_put / max(prism.cpu_us_per_put, 1e-9)]
+        }
+        if json {
+            try BenchSupport.printJSON(result)
+        } else {
+            Self.printFigures("prism", prism, clients: clients)
+            if let etcd = result.etcd { Self.printFigures("etcd", etcd, clients: clients) }
+            if let r = result.ratios {
+                print(String(format: "prism/etcd: puts %.2fx, strong gets %.2fx, CPU per put %.2fx less", r["puts"] ?? 0, r["strong_gets"] ?? 0, r["cpu_per_put"] ?? 0))
+            }
+            print("reproduce: \(result.command)")
+        }
+    }
+
+    static func figures(puts: [Double], gets: [Double], seconds: Double, cpu: Double) -> Figures {
+        Figures(puts_per_s: Double(puts.count) / seconds, put_p50_ms: percentile(puts, 0.5), put_p99_ms: percentile(puts, 0.99),
+                gets_per_s: Double(gets.count) / seconds, get_p50_ms: percentile(gets, 0.5), cpu_us_per_put: puts.isEmpty ? 0 : cpu / Double(puts.count))
+    }
+
+    static func printFigures(_ name: String, _ f: Figures, clients: Int) {
+        print(String(format: "%@: puts %.0f/s (p50 %.2f ms, p99 %.2f ms, %.0f µs CPU each), strong gets %.0f/s (p50 %.2f ms), %d clients",
+                     name, f.puts_per_s, f.put_p50_ms, f.put_p99_ms, f.cpu_us_per_put, f.gets_per_s, f.get_p50_ms, clients))
+    }
+
+    /// The same phases against etcd: puts, then linearizable ranges, each client on its own
+    /// keep-alive connection to the leader.
+    func runEtcd(value: String, directory: String) async throws -> Figures {
+        BenchSupport.progress("[raft] starting a 3-member etcd")
+        let etcd = try EtcdCluster(members: 3, directory: directory)
+        defer { etcd.stop() }
+        let group = MultiThreadedEventLoopGroup.singleton
+        let port = try await etcd.leaderPort(group: group)
+        var pool: [HTTPJSONConnection] = []
+        for _ in 0..<clients { pool.append(try await HTTPJSONConnection.connect(port: port, group: group)) }
+        defer { for c in pool { c.close() } }
+        let connections = pool
+        let encodedValue = Data(value.utf8).base64EncodedString()
+        @Sendable func key(_ client: Int, _ n: Int) -> String { Data("k\(client)-\(n % 1000)".utf8).base64EncodedString() }
+        _ = try await connections[0].post("/v3/kv/put", #"{"key":"\#(key(0, 0))","value":"\#(encodedValue)"}"#)
+        BenchSupport.progress("[raft] etcd: \(seconds) s of puts from \(clients) clients")
+        let before = etcd.cpuMicroseconds
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: 1) { client, n, _ in
+            _ = try await connections[client].post("/v3/kv/put", #"{"key":"\#(key(client, n))","value":"\#(encodedValue)"}"#)
+        }
+        let cpu = etcd.cpuMicroseconds - before
+        BenchSupport.progress("[raft] etcd: \(puts.count) puts; \(seconds) s of linearizable gets")
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: 1) { client, n, _ in
+            _ = try await connections[client].post("/v3/kv/range", #"{"key":"\#(key(client, n))"}"#)
+        }
+        return Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
+    }
+
+    /// Runs `clients` loops of one request at a time for `seconds`; returns each request's latency (ms).
+    static func phase(clients: Int, seconds: Double, groups: UInt64,
+                      _ request: @escaping @Sendable (Int, Int, UInt64) async throws -> Void) async throws -> [Double] {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        return try await withThrowingTaskGroup(of: [Double].self) { tasks in
+            for client in 0..<clients {
+                tasks.addTask {
+                    var latencies: [Double] = []
+                    var n = 0
+                    while ContinuousClock.now < deadline {
+                        let start = ContinuousClock.now
+                        try await request(client, n, UInt64(client + n) % groups + 1)
+                        latencies.append(BenchSupport.seconds(ContinuousClock.now - start) * 1000)
+                        n += 1
+                    }
+                    return latencies
+                }
+            }
+            var all: [Double] = []
+            for try await l in tasks { all += l }
+            return all
+        }
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ValidationError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Sends each request to the group's leader, learning it from `notLeader` replies.
+final class LeaderRouter: Sendable {
+    let ids: [String]
+    let connections: [String: [KVConnection]]
+    private let leaders = Mutex<[UInt64: String]>([:])
+    private let nextID = Atomic<UInt64>(1)
+
+    init(ids: [String], connections: [String: [KVConnection]]) {
+        self.ids = ids
+        self.connections = connections
+    }
+
+    func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var attempt = 0
+        while ContinuousClock.now < deadline {
+            attempt += 1
+            let node = leaders.withLock { $0[group] } ?? ids[attempt % ids.count]
+            guard let pool = connections[node], !pool.isEmpty else { continue }
+            let id = nextID.add(1, ordering: .relaxed).newValue
+            let reply = try await pool[Int(id % UInt64(pool.count))].call(KVWire.Request(id: id, operation: operation, group: group, key: key, value: value))
+            switch reply.status {
+            case .ok: return
+            case .notLeader:
+                let hint = reply.value.flatMap { ids.contains($0) ? $0 : nil }
+                leaders.withLock { $0[group] = hint }
+                // No leader known there yet (an election): wait a little before asking around.
+                if hint == nil { try await Task.sleep(for: .milliseconds(5)) }
+            case .unavailable:
+                leaders.withLock { $0[group] = nil }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        throw ValidationError("group \(group): no leader answered within 10 s (\(attempt) attempts)")
+    }
+
+    func waitForLeader(group: UInt64, value: String) async throws {
+        try await call(.put, group: group, key: "warmup", value: value)
+    }
+}
+
+/// One client connection: requests written as frames, replies matched by id.
+final class KVConnection: Sendable {
+    let channel: Channel
+    private let waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>
+
+    private init(channel: Channel, waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>) {
+        self.channel = channel
+        self.waiting = waiting
+    }
+
+    static func connect(port: Int, group: EventLoopGroup) async throws -> KVConnection {
+        let loop = group.next()
+        let waiting = NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>.makeBoxSendingValue([:], eventLoop: loop)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: 1 << 22)))
+                    try channel.pipeline.syncOperations.addHandler(KVReplyHandler(waiting: waiting))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return KVConnection(channel: channel, waiting: waiting)
+    }
+
+    func call(_ request: KVWire.Request) async throws -> KVWire.Reply {
+        let promise = channel.eventLoop.makePromise(of: KVWire.Reply.self)
+        let bytes = KVWire.encode(request)
+        channel.eventLoop.execute { [self] in
+            waiting.value[request.id] = promise
+            channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator), promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    func close() { channel.close(promise: nil) }
+}
+
+private final class KVReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>
+
+    init(waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>) { self.waiting = waiting }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let reply = try? KVWire.reply(Array(unwrapInboundIn(data).readableBytesView)) else { return context.close(promise: nil) }
+        waiting.value.removeValue(forKey: reply.id)?.succeed(reply)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (_, promise) in waiting.value { promise.fail(TransportError.closedWithoutReply) }
+        waiting.value = [:]
+        context.fireChannelInactive()
+    }
+}
+
+/// A `prism raft-node` child process.
+final class NodeProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = Mutex("")
+
+    init(arguments: [String]) {
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.standardError
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    func start() throws { try process.run() }
+
+    func waitReady(timeout: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.withLock({ $0.contains("prism raft-node ready") }) { return }
+            guard process.isRunning else { throw ValidationError("raft-node exited with \(process.terminationStatus)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ValidationError("raft-node not ready in \(timeout) s")
+    }
+
+    /// User and system CPU so far, µs (from /proc).
+    var cpuMicroseconds: Double { Self.cpuMicroseconds(pid: process.processIdentifier) }
+
+    static func cpuMicroseconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1_000_000
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+import PrismRaft
+import PrismSimulation
+import PrismStorage
+import PrismTransport
+
+/// `prism raft-node`: one node of a replicated key-value store on Raft groups (the state machine
+/// the simulation checks), with LMDB (fsync on) and the Raft transport, answering the client
+/// protocol of `KVWire`. What `prism bench raft` starts, three at a time.
+struct RaftNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raft-node",
+        abstract: "Run one replicated key-value node on Raft (for prism bench raft).",
+        shouldDisplay: false)
+
+    @Option(help: "This node's id.") var id: String
+    @Option(help: "Where the Raft transport listens (host:port).") var raft: String
+    @Option(help: "Where clients connect (host:port).") var client: String
+    @Option(help: "A peer as id=host:port (repeat for each).") var peer: [String] = []
+    @Option(help: "Data directory (LMDB).") var dataDir: String
+    @Option(help: "Raft groups hosted (1...N).") var groups: UInt64 = 1
+    @Option(help: "Milliseconds per Raft tick (elections after 10 ticks).") var tickMs: Int = 10
+    @Option(help: "Idle ticks before a group goes quiet (0: never).") var quiesceTicks: Int = 0
+
+    func run() async throws {
+        var peers: [String: (String, Int)] = [:]
+        for p in peer {
+            let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let hp = Self.hostPort(parts[1]) else { throw ValidationError("--peer wants id=host:port, got \(p)") }
+            peers[parts[0]] = hp
+        }
+        guard let raftAddress = Self.hostPort(raft), let clientAddress = Self.hostPort(client) else {
+            throw ValidationError("--raft and --client want host:port")
+        }
+        let voters = ([id] + peers.keys).sorted()
+        let environment = try LMDBEnvironment(directory: dataDir)
+        let store = try RaftLogStore(environment: environment)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let state = NodeState(loop: loop)
+
+        var host = MultiRaft<SplitMix64>(node: id)
+        var machines: [UInt64: (KVStateMachine, UInt64)] = [:]
+        for group in 1...groups {
+            let persisted = try environment.read { try store.loadAll(group: group, in: $0) }
+            let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks)
+            host.create(group: group, core: RaftCore(configuration: config, hardState: persisted.hardState, snapshot: persisted.snapshot,
+                                                     entries: persisted.entries, random: SplitMix64(seed: group &* 0x9E37 &+ UInt64(bitPattern: Int64(id.hashValue)))))
+            // The state machine from the durable log up to the durable commit index.
+            var machine = KVStateMachine()
+            var applied: UInt64 = 0
+            for entry in persisted.entries where entry.index <= persisted.hardState.commit {
+                if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command) }
+                applied = entry.index
+            }
+            machines[group] = (machine, applied)
+        }
+        let loaded = machines
+        try await loop.submit { state.machines.value = loaded }.get()
+
+        let shellBox = ShellSlot()
+        let transport = try await RaftTransport.start(node: id, host: raftAddress.0, port: raftAddress.1, loop: loop) { from, batch in
+            shellBox.shell?.receive(batch, from: from)
+        }
+        for (peerID, (h, p)) in peers { transport.setAddress(try SocketAddress.makeAddressResolvingHost(h, port: p), of: peerID) }
+        let shell = RaftHostShell(host: host, environment: environment, store: store, transport: transport, loop: loop,
+                                  tickInterval: .milliseconds(Int64(tickMs))) { group, ready in
+            state.apply(group: group, ready)
+        }
+        shellBox.shell = shell
+        let server = try await ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: 1 << 22)))
+                    try child.pipeline.syncOperations.addHandler(KVRequestHandler(shell: shell, state: state))
+                }
+            }
+            .bind(host: clientAddress.0, port: clientAddress.1).get()
+        FileHandle.standardOutput.write(Data("prism raft-node ready id=\(id) raft=\(transport.port) client=\(server.localAddress?.port ?? 0)\n".utf8))
+        try await server.closeFuture.get()
+    }
+
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        return (String(text[..<colon]), port)
+    }
+}
+
+/// Set once the shell exists (the transport, created first, hands it batches).
+final class ShellSlot: @unchecked Sendable {
+    // Written once before any batch can arrive at a peer that knows our address, read on the loop.
+    var shell: RaftHostShell?
+}
+
+/// The node's state machines and waiting clients; touched only on the loop.
+final class NodeState: Sendable {
+    struct Waiting {
+        var channel: Channel
+        var id: UInt64
+    }
+
+    let machines: NIOLoopBoundBox<[UInt64: (KVStateMachine, UInt64)]>
+    /// Request id (in the Raft entry, or the read context) → who waits.
+    let pending: NIOLoopBoundBox<[UInt64: Waiting]>
+    /// Reads whose index is known, waiting for it to be applied: group → (index, context, key).
+    let reads: NIOLoopBoundBox<[UInt64: [(UInt64, UInt64, String)]]>
+    let readKeys: NIOLoopBoundBox<[UInt64: String]>
+
+    init(loop: EventLoop) {
+        machines = .makeBoxSendingValue([:], eventLoop: loop)
+        pending = .makeBoxSendingValue([:], eventLoop: loop)
+        reads = .makeBoxSendingValue([:], eventLoop: loop)
+        readKeys = .makeBoxSendingValue([:], eventLoop: loop)
+    }
+
+    func reply(_ waiting: Waiting, _ status: KVWire.Status, _ value: String?) {
+        let bytes = KVWire.encode(KVWire.Reply(id: waiting.id, status: status, value: value))
+        waiting.channel.writeAndFlush(Frame.encode(bytes, allocator: waiting.channel.allocator), promise: nil)
+    }
+
+    func apply(group: UInt64, _ ready: RaftReady) {
+        guard var (machine, applied) = machines.value[group] else { return }
+        for entry in ready.committed {
+            applied = entry.index
+            guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
+            let success = machine.apply(command)
+            if let waiting = pending.value.removeValue(forKey: command.request) { reply(waiting, success ? .ok : .unavailable, nil) }
+        }
+        for read in ready.reads {
+            guard let key = readKeys.value.removeValue(forKey: read.context) else { continue }
+            reads.value[group, default: []].append((read.index, read.context, key))
+        }
+        machines.value[group] = (machine, applied)
+        // Reads whose index is applied are answered from the state machine.
+        if var waiting = reads.value[group], !waiting.isEmpty {
+            waiting.removeAll { index, context, key in
+                guard index <= applied else { return false }
+                if let w = pending.value.removeValue(forKey: context) { reply(w, .ok, machine.values[key]) }
+                return true
+            }
+            reads.value[group] = waiting
+        }
+    }
+}
+
+/// Decodes client requests and hands them to the group's core; replies come from `NodeState`.
+final class KVRequestHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let shell: RaftHostShell
+    let state: NodeState
+
+    init(shell: RaftHostShell, state: NodeState) {
+        self.shell = shell
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let request = try? KVWire.request(Array(unwrapInboundIn(data).readableBytesView)) else {
+            return context.close(promise: nil)
+        }
+        let waiting = NodeState.Waiting(channel: context.channel, id: request.id)
+        let state = self.state
+        switch request.operation {
+        case .getEventual:
+            state.reply(waiting, .ok, state.machines.value[request.group]?.0.values[request.key])
+        case .put, .getStrong:
+            let loopBound = NIOLoopBound(waiting, eventLoop: context.eventLoop)
+            shell.submit { host in
+                let waiting = loopBound.value
+                let outcome: KVWire.Status? = host.with(group: request.group) { core in
+                    guard core.role == .leader else { return .notLeader }
+                    if request.operation == .put {
+                        let command = KVCommand(request: request.id, kind: .put, key: request.key, value: request.value, expected: nil)
+                        return core.propose(command.encoded()) ? nil : .unavailable
+                    }
+                    return core.readIndex(context: request.id) ? nil : .unavailable
+                } ?? .unavailable
+                if let outcome {
+                    state.reply(waiting, outcome, outcome == .notLeader ? host.groups[request.group]?.leader : nil)
+                } else {
+                    state.pending.value[request.id] = waiting
+                    if request.operation == .getStrong { state.readKeys.value[request.id] = request.key }
+                }
+            }
+        }
+    }
+}
