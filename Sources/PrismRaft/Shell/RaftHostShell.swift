@@ -3,9 +3,12 @@ import NIOPosix
 import PrismStorage
 
 /// Drives a `MultiRaft` host for real: a tick timer, the transport, and LMDB. Everything runs on
-/// one event loop; each drain persists the readies of every group that has one in a single
-/// synced LMDB transaction (group commit: what arrived during the last sync goes in the next),
-/// then sends, then hands each group's committed entries and reads to `apply`, then advances.
+/// one event loop. Inputs (ticks, batches, client work) only mark the host dirty; one drain runs
+/// after the inputs the loop has at hand, and persists the readies of every group that has one in
+/// a single synced LMDB transaction (group commit: what arrived during the last sync goes in the
+/// next), then sends, then hands each group's committed entries and reads to `apply`, then
+/// advances. A ready whose only change is a commit index is not written: the commit index need
+/// not be durable (a restarted node learns it again from the leader).
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -17,6 +20,9 @@ public final class RaftHostShell: Sendable {
     private let environment: LMDBEnvironment
     private let store: RaftLogStore
     private let apply: Apply
+    private let drainScheduled: NIOLoopBoundBox<Bool>
+    /// Term and vote last made durable, per group (to tell a commit-only hard state apart).
+    private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
 
     public init(host: sending Host, environment: LMDBEnvironment, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
                 tickInterval: TimeAmount, apply: @escaping Apply) {
@@ -26,9 +32,11 @@ public final class RaftHostShell: Sendable {
         self.environment = environment
         self.store = store
         self.apply = apply
+        drainScheduled = .makeBoxSendingValue(false, eventLoop: loop)
+        durableVotes = .makeBoxSendingValue([:], eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
             self.host.value.tick()
-            drain()
+            scheduleDrain()
         }
     }
 
@@ -36,13 +44,24 @@ public final class RaftHostShell: Sendable {
     public func receive(_ batch: HostBatch, from node: String) {
         loop.preconditionInEventLoop()
         host.value.step(batch, from: node)
-        drain()
+        scheduleDrain()
     }
 
     /// Runs `body` on the host (a proposal, a read), then persists and sends what it caused.
     public func submit(_ body: @escaping @Sendable (inout Host) -> Void) {
         loop.execute { [self] in
             body(&host.value)
+            scheduleDrain()
+        }
+    }
+
+    /// One drain after whatever else the loop has queued now (client requests read in the same
+    /// pass go into one write).
+    private func scheduleDrain() {
+        guard !drainScheduled.value else { return }
+        drainScheduled.value = true
+        loop.execute { [self] in
+            drainScheduled.value = false
             drain()
         }
     }
@@ -50,9 +69,18 @@ public final class RaftHostShell: Sendable {
     private func drain() {
         while host.value.hasReady {
             let ready = host.value.ready()
+            let mustWrite = ready.groups.contains { g in
+                guard g.ready.entries.isEmpty, g.ready.snapshot == nil else { return true }
+                guard let hs = g.ready.hardState else { return false }
+                guard let durable = durableVotes.value[g.group] else { return true }
+                return durable.0 != hs.term || durable.1 != hs.vote
+            }
             do {
-                try environment.write { txn in
-                    for g in ready.groups { try store.save(group: g.group, g.ready, in: txn) }
+                if mustWrite {
+                    try environment.write { txn in
+                        for g in ready.groups { try store.save(group: g.group, g.ready, in: txn) }
+                    }
+                    for g in ready.groups { if let hs = g.ready.hardState { durableVotes.value[g.group] = (hs.term, hs.vote) } }
                 }
             } catch {
                 // Not durable: nothing may be sent or acknowledged. The readies are dropped; the
