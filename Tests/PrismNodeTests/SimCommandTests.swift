@@ -52,6 +52,16 @@ struct RaftBenchCommandTests {
         #expect(object["clients"] as? Int == 4)
     }
 
+    @Test("every acknowledged put is there after kill -9 of every node and a restart on the same data")
+    func acknowledgedPutsSurviveKill9() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--crash-check", "--json"])
+        #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let check = try #require(object["crash_check"] as? [String: Int])
+        #expect((check["acknowledged_keys"] ?? 0) > 0)
+        #expect(check["lost"] == 0)
+    }
+
     @Test func badArgumentsAreRefused() async throws {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "0"])
         #expect(try await run.runToEnd() == 64)

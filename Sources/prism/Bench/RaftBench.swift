@@ -23,6 +23,8 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Raft groups per node (clients spread over them).") var groups: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
+    @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
+    var crashCheck = false
 
     struct Result: Encodable {
         var command: String
@@ -40,6 +42,8 @@ struct RaftBench: AsyncParsableCommand {
         var etcd: Figures?
         /// Prism ÷ etcd (for CPU: etcd ÷ Prism, so above 1 is better for Prism everywhere).
         var ratios: [String: Double]?
+        /// With --crash-check: keys whose last acknowledged put was read back after kill -9, and those lost.
+        var crash_check: [String: Int]?
     }
 
     struct Figures: Encodable {
@@ -65,49 +69,73 @@ struct RaftBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = (1...nodes).map { "n\($0)" }
         let raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
+        let arguments = ids.enumerated().map { i, id in
+            ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
+             "--data-dir", "\(dir)/\(id)", "--groups", "\(groups)"]
+                + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
+        }
+        let nodeCount = nodes
         var processes: [NodeProcess] = []
         defer { for p in processes { p.stop() } }
-        for (i, id) in ids.enumerated() {
-            let peers = ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
-            let node = NodeProcess(arguments: ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-                                               "--data-dir", "\(dir)/\(id)", "--groups", "\(groups)"] + peers)
-            try node.start()
-            processes.append(node)
-        }
-        for p in processes { try await p.waitReady() }
-        BenchSupport.progress("[raft] \(nodes) nodes ready; waiting for leaders")
-
-        let group = MultiThreadedEventLoopGroup.singleton
-        var connections: [String: [KVConnection]] = [:]
-        for (i, id) in ids.enumerated() {
-            // A few connections per node, shared by the clients.
-            for _ in 0..<min(clients, 8) {
-                connections[id, default: []].append(try await KVConnection.connect(port: clientPorts[i], group: group))
+        func startNodes() async throws -> LeaderRouter {
+            processes = arguments.map { NodeProcess(arguments: $0) }
+            for p in processes { try p.start() }
+            for p in processes { try await p.waitReady() }
+            BenchSupport.progress("[raft] \(nodeCount) nodes ready; waiting for leaders")
+            var connections: [String: [KVConnection]] = [:]
+            for (i, id) in ids.enumerated() {
+                // A few connections per node, shared by the clients.
+                for _ in 0..<min(clients, 8) {
+                    connections[id, default: []].append(try await KVConnection.connect(port: clientPorts[i], group: MultiThreadedEventLoopGroup.singleton))
+                }
             }
+            return LeaderRouter(ids: ids, connections: connections)
         }
-        let router = LeaderRouter(ids: ids, connections: connections)
+        var router = try await startNodes()
         let value = String(repeating: "v", count: valueBytes)
         for g in 1...groups { try await router.waitForLeader(group: g, value: value) }
         BenchSupport.progress("[raft] every group has a leader; \(seconds) s of puts from \(clients) clients")
 
         let cpuBefore = processes.map(\.cpuMicroseconds)
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { client, n, g in
-            try await router.call(.put, group: g, key: "k\(client)-\(n % 1000)", value: value)
+        let acknowledged = Mutex<[String: (UInt64, String)]>([:])
+        let check = crashCheck
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { [router] client, n, g in
+            let key = "k\(client)-\(n % 1000)"
+            // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
+            let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
+            _ = try await router.call(.put, group: g, key: key, value: v)
+            if check { acknowledged.withLock { $0[key] = (g, v) } }
         }
         let cpuAfter = processes.map(\.cpuMicroseconds)
-        BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { client, n, g in
-            try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
+        var crashResult: [String: Int]?
+        if crashCheck {
+            BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
+            router.close()
+            for p in processes { p.kill() }
+            router = try await startNodes()
+            var lost = 0
+            let expected = acknowledged.withLock { $0 }
+            for (key, (g, v)) in expected.sorted(by: { $0.key < $1.key }) {
+                let got = try await router.call(.getStrong, group: g, key: key, value: nil)
+                if got != v { lost += 1 }
+            }
+            crashResult = ["acknowledged_keys": expected.count, "lost": lost]
+            BenchSupport.progress("[raft] read back \(expected.count) keys after kill -9: \(lost) lost")
         }
-        for list in connections.values { for c in list { c.close() } }
+        BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { [router] client, n, g in
+            _ = try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
+        }
+        router.close()
         for p in processes { p.stop() }
 
         let cpu = zip(cpuBefore, cpuAfter).reduce(0.0) { $0 + ($1.1 - $1.0) }
         let prism = Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
         var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, value_bytes: valueBytes,
                             seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
-                            gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put)
-        if vsEtcd {
+                            gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
+                            crash_check: crashResult)
+        if vsEtcd && !crashCheck {
             guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
             let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
             result.etcd = etcd
@@ -122,8 +150,10 @@ struct RaftBench: AsyncParsableCommand {
             if let r = result.ratios {
                 print(String(format: "prism/etcd: puts %.2fx, strong gets %.2fx, CPU per put %.2fx less", r["puts"] ?? 0, r["strong_gets"] ?? 0, r["cpu_per_put"] ?? 0))
             }
+            if let c = crashResult { print("after kill -9: \(c["acknowledged_keys"] ?? 0) acknowledged keys read back, \(c["lost"] ?? 0) lost") }
             print("reproduce: \(result.command)")
         }
+        if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
     }
 
     static func figures(puts: [Double], gets: [Double], seconds: Double, cpu: Double) -> Figures {
@@ -222,7 +252,9 @@ final class LeaderRouter: Sendable {
         self.connections = connections
     }
 
-    func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?) async throws {
+    /// The reply's value (a get's).
+    @discardableResult
+    func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?) async throws -> String? {
         let deadline = ContinuousClock.now + .seconds(10)
         var attempt = 0
         while ContinuousClock.now < deadline {
@@ -232,7 +264,7 @@ final class LeaderRouter: Sendable {
             let id = nextID.add(1, ordering: .relaxed).newValue
             let reply = try await pool[Int(id % UInt64(pool.count))].call(KVWire.Request(id: id, operation: operation, group: group, key: key, value: value))
             switch reply.status {
-            case .ok: return
+            case .ok: return reply.value
             case .notLeader:
                 let hint = reply.value.flatMap { ids.contains($0) ? $0 : nil }
                 leaders.withLock { $0[group] = hint }
@@ -249,6 +281,8 @@ final class LeaderRouter: Sendable {
     func waitForLeader(group: UInt64, value: String) async throws {
         try await call(.put, group: group, key: "warmup", value: value)
     }
+
+    func close() { for list in connections.values { for c in list { c.close() } } }
 }
 
 /// One client connection: requests written as frames, replies matched by id.
@@ -347,6 +381,13 @@ final class NodeProcess: @unchecked Sendable {
         // After the command: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1_000_000
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    func kill() {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     func stop() {
