@@ -66,5 +66,8 @@ struct RaftBenchCommandTests {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "0"])
         #expect(try await run.runToEnd() == 64)
         #expect(run.standardError.contains("--clients must be between 1 and 4096"))
+        let idle = PrismProcess(arguments: ["bench", "raft", "--idle-groups", "0"])
+        #expect(try await idle.runToEnd() == 64)
+        #expect(idle.standardError.contains("--idle-groups must be between 1 and 100000"))
     }
 }

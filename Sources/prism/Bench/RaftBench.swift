@@ -23,6 +23,8 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Raft groups per node (clients spread over them).") var groups: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
+    @Option(help: "Instead of the load: host this many groups per node, let them go quiet, and report the CPU they cost idle over --seconds.")
+    var idleGroups: UInt64?
     @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
     var crashCheck = false
 
@@ -60,6 +62,7 @@ struct RaftBench: AsyncParsableCommand {
         guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
+        if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
     }
 
     func run() async throws {
@@ -69,9 +72,10 @@ struct RaftBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = (1...nodes).map { "n\($0)" }
         let raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
+        let hosted = idleGroups ?? groups
         let arguments = ids.enumerated().map { i, id in
             ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-             "--data-dir", "\(dir)/\(id)", "--groups", "\(groups)"]
+             "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
                 + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
         }
         let nodeCount = nodes
@@ -93,6 +97,9 @@ struct RaftBench: AsyncParsableCommand {
         }
         var router = try await startNodes()
         let value = String(repeating: "v", count: valueBytes)
+        if let idleGroups {
+            return try await measureIdle(groups: idleGroups, router: router, processes: processes, value: value, command: command)
+        }
         for g in 1...groups { try await router.waitForLeader(group: g, value: value) }
         BenchSupport.progress("[raft] every group has a leader; \(seconds) s of puts from \(clients) clients")
 
@@ -154,6 +161,40 @@ struct RaftBench: AsyncParsableCommand {
             print("reproduce: \(result.command)")
         }
         if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
+    }
+
+    /// Every group gets one put (so each has a leader and a committed entry), then goes quiet;
+    /// the CPU of the node processes over `seconds` after that, per node, in cores.
+    func measureIdle(groups: UInt64, router: LeaderRouter, processes: [NodeProcess], value: String, command: String) async throws {
+        BenchSupport.progress("[raft] one put in each of \(groups) groups")
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for lane in UInt64(0)..<64 {
+                tasks.addTask {
+                    var g = lane + 1
+                    while g <= groups {
+                        try await router.waitForLeader(group: g, value: value)
+                        g += 64
+                    }
+                }
+            }
+            try await tasks.waitForAll()
+        }
+        router.close()
+        BenchSupport.progress("[raft] \(groups) groups led; letting them go quiet, then \(seconds) s idle")
+        try await Task.sleep(for: .seconds(2))
+        let before = processes.map(\.cpuMicroseconds)
+        try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        let used = zip(before, processes.map(\.cpuMicroseconds)).map { $1 - $0 }
+        let cores = used.map { $0 / (seconds * 1_000_000) }
+        let result: [String: Double] = ["idle_groups": Double(groups), "seconds": seconds, "max_core_per_node": cores.max() ?? 0,
+                                        "mean_core_per_node": cores.reduce(0, +) / Double(max(1, cores.count))]
+        if json {
+            try BenchSupport.printJSON(result)
+        } else {
+            print(String(format: "%llu quiet groups per node: %.4f core per node (max %.4f) over %.1f s", groups, result["mean_core_per_node"] ?? 0,
+                         result["max_core_per_node"] ?? 0, seconds))
+            print("reproduce: \(command) --idle-groups \(groups)")
+        }
     }
 
     static func figures(puts: [Double], gets: [Double], seconds: Double, cpu: Double) -> Figures {
@@ -254,8 +295,8 @@ final class LeaderRouter: Sendable {
 
     /// The reply's value (a get's).
     @discardableResult
-    func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?) async throws -> String? {
-        let deadline = ContinuousClock.now + .seconds(10)
+    func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?, patience: Duration = .seconds(10)) async throws -> String? {
+        let deadline = ContinuousClock.now + patience
         var attempt = 0
         while ContinuousClock.now < deadline {
             attempt += 1
@@ -275,11 +316,12 @@ final class LeaderRouter: Sendable {
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
-        throw ValidationError("group \(group): no leader answered within 10 s (\(attempt) attempts)")
+        throw ValidationError("group \(group): no leader answered within \(patience) (\(attempt) attempts)")
     }
 
+    /// A put that succeeds once the group has a leader (thousands of groups electing at once take a while).
     func waitForLeader(group: UInt64, value: String) async throws {
-        try await call(.put, group: group, key: "warmup", value: value)
+        try await call(.put, group: group, key: "warmup", value: value, patience: .seconds(120))
     }
 
     func close() { for list in connections.values { for c in list { c.close() } } }
