@@ -210,10 +210,13 @@ public struct RaftSimulation {
     /// One random change at the current leader: a spare joins as a learner, a learner is promoted
     /// or leaves, or (above `nodes` voters) a voter leaves. Refusals (a change pending, a new
     /// leader) are part of the run.
+    /// The running member that leads in the highest term (a deposed leader may not know yet).
+    private var currentLeader: String? {
+        ids.filter { nodes[$0]?.core.role == .leader }.max { (nodes[$0]?.core.term ?? 0) < (nodes[$1]?.core.term ?? 0) }
+    }
+
     private mutating func reconfigure() {
-        let leaders = ids.filter { nodes[$0]?.core.role == .leader }
-        guard let leader = leaders.max(by: { (nodes[$0]?.core.term ?? 0) < (nodes[$1]?.core.term ?? 0) }),
-              let membership = nodes[leader]?.core.membership else { return }
+        guard let leader = currentLeader, let membership = nodes[leader]?.core.membership else { return }
         var changes: [MembershipChange] = ids.filter { !membership.contains($0) }.map { .addLearner($0) }
         for learner in membership.learners { changes += [.promote(learner), .promote(learner), .remove(learner)] }
         if membership.voters.count > bootstrapVoters.count { changes += membership.voters.map { .remove($0) } }
@@ -265,7 +268,7 @@ public struct RaftSimulation {
             // The leader alone on its side: it must stop answering reads it cannot confirm,
             // while the rest elect another and move on.
             side = [:]
-            if let leader = ids.filter({ nodes[$0]?.core.role == .leader }).max(by: { (nodes[$0]?.core.term ?? 0) < (nodes[$1]?.core.term ?? 0) }) {
+            if let leader = currentLeader {
                 side[leader] = 1
                 partitions += 1
             }
