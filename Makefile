@@ -1,8 +1,8 @@
 # Prism — build, run and test on Debian. `make run` starts a node; `make test` runs the tests.
 SWIFT ?= swift
 APT_PACKAGES := liblmdb-dev libssl-dev pkg-config libstdc++-12-dev
-# For the tests only: DNS discovery runs against dnsmasq inside a network namespace.
-TEST_APT_PACKAGES := dnsmasq-base iproute2
+# For the tests only: DNS discovery runs against dnsmasq inside a network namespace; TLS tests make certificates with openssl.
+TEST_APT_PACKAGES := dnsmasq-base iproute2 openssl
 ARGS ?=
 
 .PHONY: all deps build release run test test-long bench-storage docs clean
@@ -35,7 +35,7 @@ run: release
 # from the CPU-bound ones (simulations, property tests): Swift's concurrency pool has a thread per
 # core and runs jobs to completion, so hundreds of CPU-bound cases queued in the same process would
 # hold back a server's handlers and a test's own waits for minutes.
-IO_TESTS := ^(PrismNodeTests|PrismHTTPTests|PrismTransportTests)\.|GossipAgentTests|RaftTransportTests
+IO_TESTS := ^(PrismNodeTests|PrismHTTPTests|PrismTransportTests)\.|GossipAgentTests|RaftTransport
 
 test: EXTRA_APT_PACKAGES = $(TEST_APT_PACKAGES)
 test: deps

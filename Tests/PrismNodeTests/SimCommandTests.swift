@@ -62,6 +62,29 @@ struct RaftBenchCommandTests {
         #expect(check["lost"] == 0)
     }
 
+    @Test("the same load over mutual TLS (a cluster certificate made by openssl)")
+    func overTLS() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--tls", "--json"])
+        #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        #expect(object["tls"] as? Bool == true)
+        #expect((object["puts_per_s"] as? Double ?? 0) > 0)
+    }
+
+    @Test("a node refuses to start on TLS files it cannot use, naming the setting and the file")
+    func badTLSFiles() async throws {
+        let dir = TemporaryDirectory()
+        let garbage = dir.write("cert.pem", "not a certificate\n")
+        let run = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", dir.file("data"),
+                                           "--cert-path", garbage, "--key-path", dir.file("missing-key.pem")])
+        #expect(try await run.runToEnd() != 0)
+        #expect(run.standardError.contains("cluster.transport.cert_path = \"\(garbage)\""), "\(run.standardError)")
+        let half = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", dir.file("data"),
+                                            "--cert-path", garbage])
+        #expect(try await half.runToEnd() == 64)
+        #expect(half.standardError.contains("--cert-path and --key-path go together"))
+    }
+
     @Test func badArgumentsAreRefused() async throws {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "0"])
         #expect(try await run.runToEnd() == 64)

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import PrismTransport
 import Synchronization
 
@@ -8,6 +10,8 @@ import Synchronization
 /// on first use with a `hello` and reopened with exponential backoff when it breaks. Incoming
 /// connections must start with a `hello` whose versions overlap ours; a bad frame, a missing or
 /// incompatible hello, or an oversized frame closes that connection only, and is counted.
+/// With `Settings.tls` every connection is mutual TLS first (`ClusterTLS`): a peer that cannot
+/// prove it holds the cluster's key never gets to the hello.
 ///
 /// Raft tolerates lost messages, so a full queue (a peer down, or not reading: backpressure)
 /// drops instead of buffering without bound.
@@ -21,6 +25,12 @@ public final class RaftTransport: Sendable {
         public var connectTimeout: TimeAmount = .seconds(1)
         public var minimumBackoff: TimeAmount = .milliseconds(50)
         public var maximumBackoff: TimeAmount = .seconds(5)
+        /// A connection that breaks sooner than this after opening counts as a failed attempt and
+        /// backs off. Needed for TLS 1.3, where the client finishes its handshake before the server
+        /// has checked the client's certificate: a refused client sees an open connection close.
+        public var stableConnection: TimeAmount = .seconds(1)
+        /// Nil: plain TCP.
+        public var tls: ClusterTLS?
         public init() {}
     }
 
@@ -44,6 +54,7 @@ public final class RaftTransport: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
+                    if let tls = settings.tls { try child.pipeline.syncOperations.addHandler(tls.serverHandler()) }
                     try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: settings.maxFrameSize)))
                     try child.pipeline.syncOperations.addHandler(InboundHandler(statistics: statistics, connections: inbound, receive: receive))
                 }
@@ -121,6 +132,15 @@ public final class RaftTransport: Sendable {
             .connectTimeout(settings.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: settings.maxQueuedBytes / 2, high: settings.maxQueuedBytes))
+            .channelInitializer { [settings, statistics, self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let tls = settings.tls else { return }
+                    try channel.pipeline.syncOperations.addHandler(tls.clientHandler())
+                    try channel.pipeline.syncOperations.addHandler(OutboundHandshakeHandler(statistics: statistics) {
+                        self.establish(bound.value)
+                    })
+                }
+            }
             .connect(to: outbound.address)
             .whenComplete { [self] result in
                 let outbound = bound.value
@@ -128,9 +148,11 @@ public final class RaftTransport: Sendable {
                 switch result {
                 case .success(let channel):
                     guard peers.value[peer] === outbound else { return channel.close(promise: nil) }
-                    statistics.connected()
                     outbound.channel = channel
-                    outbound.backoff = settings.minimumBackoff
+                    // Plain TCP is established once connected; TLS once its handshake completes
+                    // (the writes below wait in the TLS handler until then).
+                    outbound.established = false
+                    if settings.tls == nil { establish(outbound) }
                     channel.write(hello, promise: nil)
                     for frame in outbound.queue {
                         statistics.sent(bytes: frame.readableBytes)
@@ -139,16 +161,37 @@ public final class RaftTransport: Sendable {
                     channel.flush()
                     outbound.queue = []
                     outbound.queuedBytes = 0
-                    channel.closeFuture.whenComplete { _ in
-                        if bound.value.channel === channel { bound.value.channel = nil }
+                    channel.closeFuture.whenComplete { [self] _ in
+                        let outbound = bound.value
+                        guard outbound.channel === channel else { return }
+                        outbound.channel = nil
+                        if outbound.established, NIODeadline.now() - outbound.establishedAt >= settings.stableConnection {
+                            outbound.backoff = settings.minimumBackoff
+                        } else {
+                            // Refused (a failed handshake, a peer that does not trust us) or
+                            // broken at once: back off as after a failed connect, instead of
+                            // reconnecting at every send.
+                            backOff(outbound)
+                        }
                     }
                 case .failure:
                     statistics.connectFailed()
-                    outbound.nextAttempt = .now() + outbound.backoff
-                    outbound.backoff = min(outbound.backoff * 2, settings.maximumBackoff)
+                    backOff(outbound)
                     if !outbound.queue.isEmpty { connect(peer, outbound) }
                 }
             }
+    }
+
+    /// Runs on the loop: the connection is usable.
+    private func establish(_ outbound: Outbound) {
+        outbound.established = true
+        outbound.establishedAt = .now()
+        statistics.connected()
+    }
+
+    private func backOff(_ outbound: Outbound) {
+        outbound.nextAttempt = .now() + outbound.backoff
+        outbound.backoff = min(outbound.backoff * 2, settings.maximumBackoff)
     }
 
     /// Whether an outgoing connection to `peer` is open now.
@@ -174,6 +217,9 @@ private final class Outbound {
     let address: SocketAddress
     var channel: Channel?
     var connecting = false
+    /// The open channel has finished its TLS handshake (always, for plain TCP).
+    var established = false
+    var establishedAt = NIODeadline.uptimeNanoseconds(0)
     var queue: [ByteBuffer] = []
     var queuedBytes = 0
     var backoff: TimeAmount
@@ -234,12 +280,49 @@ private final class InboundHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // An oversized frame (or a broken stream): this connection goes, the transport stays.
-        refuse(context, error is TransportError ? "too_large" : "malformed")
+        // An oversized frame, a failed TLS handshake (or a broken stream): this connection goes,
+        // the transport stays. A peer that vanishes without closing TLS is not a refusal.
+        switch error {
+        case NIOSSLError.uncleanShutdown: context.close(promise: nil)
+        case is NIOSSLError, is BoringSSLError: refuse(context, "tls")
+        case is TransportError: refuse(context, "too_large")
+        default: refuse(context, "malformed")
+        }
     }
 
     private func refuse(_ context: ChannelHandlerContext, _ reason: String) {
         statistics.drop(reason)
+        context.close(promise: nil)
+    }
+}
+
+/// On an outgoing TLS connection: reports the completed handshake, and counts and closes a failed
+/// one (the peer does not trust our certificate, or we do not trust its).
+private final class OutboundHandshakeHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let statistics: RaftTransportStatistics
+    let completed: () -> Void
+    private var done = false
+
+    init(statistics: RaftTransportStatistics, completed: @escaping () -> Void) {
+        self.statistics = statistics
+        self.completed = completed
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event, !done {
+            done = true
+            completed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Peers send nothing back on our outgoing connection; drop whatever comes.
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if !done, !(error is NIOSSLError && (error as? NIOSSLError) == .uncleanShutdown) { statistics.drop("tls_handshake") }
         context.close(promise: nil)
     }
 }

@@ -22,6 +22,7 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Bytes per value.") var valueBytes = 256
     @Option(help: "Raft groups per node (clients spread over them).") var groups: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Mutual TLS between the nodes, with a cluster certificate made by openssl as the clustering guide makes it.") var tls = false
     @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
     @Option(help: "Instead of the load: host this many groups per node, let them go quiet, and report the CPU they cost idle over --seconds.")
     var idleGroups: UInt64?
@@ -33,6 +34,7 @@ struct RaftBench: AsyncParsableCommand {
         var nodes: Int
         var clients: Int
         var groups: UInt64
+        var tls: Bool
         var value_bytes: Int
         var seconds: Double
         var puts_per_s: Double
@@ -67,15 +69,17 @@ struct RaftBench: AsyncParsableCommand {
 
     func run() async throws {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
+            + (tls ? " --tls" : "")
         BenchSupport.progress("[raft] \(command)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = (1...nodes).map { "n\($0)" }
         let raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
         let hosted = idleGroups ?? groups
+        let tlsArguments = tls ? try Self.makeClusterCertificate(in: dir) : []
         let arguments = ids.enumerated().map { i, id in
             ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-             "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
+             "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
                 + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
         }
         let nodeCount = nodes
@@ -138,7 +142,7 @@ struct RaftBench: AsyncParsableCommand {
 
         let cpu = zip(cpuBefore, cpuAfter).reduce(0.0) { $0 + ($1.1 - $1.0) }
         let prism = Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
-        var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, value_bytes: valueBytes,
+        var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, tls: tls, value_bytes: valueBytes,
                             seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
                             crash_check: crashResult)
@@ -263,6 +267,21 @@ struct RaftBench: AsyncParsableCommand {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+    }
+
+    /// The clustering guide's command (a self-signed RSA 4096 certificate); the nodes' TLS flags.
+    static func makeClusterCertificate(in dir: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["req", "-x509", "-newkey", "rsa:4096", "-keyout", "\(dir)/cluster-key.pem", "-out", "\(dir)/cluster-cert.pem",
+                             "-days", "2", "-nodes", "-subj", "/CN=prism-cluster"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { throw ValidationError("--tls needs /usr/bin/openssl (apt-get install openssl): \(error)") }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("openssl req exited with \(process.terminationStatus)") }
+        return ["--cert-path", "\(dir)/cluster-cert.pem", "--key-path", "\(dir)/cluster-key.pem"]
     }
 
     static func freePort() throws -> Int {

@@ -24,6 +24,9 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "Raft groups hosted (1...N).") var groups: UInt64 = 1
     @Option(help: "Milliseconds per Raft tick (elections after 10 ticks).") var tickMs: Int = 10
     @Option(help: "Idle ticks before a group goes quiet (0: never).") var quiesceTicks: Int = 0
+    @Option(help: "Certificate (PEM) for mutual TLS on the Raft transport (with --key-path).") var certPath: String?
+    @Option(help: "Private key (PEM) of --cert-path.") var keyPath: String?
+    @Option(help: "CA bundle peers' certificates must chain to (default: the certificate itself).") var caPath: String?
 
     func run() async throws {
         var peers: [String: (String, Int)] = [:]
@@ -34,6 +37,12 @@ struct RaftNodeCommand: AsyncParsableCommand {
         }
         guard let raftAddress = Self.hostPort(raft), let clientAddress = Self.hostPort(client) else {
             throw ValidationError("--raft and --client want host:port")
+        }
+        var transportSettings = RaftTransport.Settings()
+        switch (certPath, keyPath) {
+        case (let cert?, let key?): transportSettings.tls = try ClusterTLS(certificatePath: cert, keyPath: key, caPath: caPath)
+        case (nil, nil): guard caPath == nil else { throw ValidationError("--ca-path needs --cert-path and --key-path") }
+        default: throw ValidationError("--cert-path and --key-path go together")
         }
         let voters = ([id] + peers.keys).sorted()
         let environment = try LMDBEnvironment(directory: dataDir)
@@ -61,7 +70,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
         try await loop.submit { state.machines.value = loaded }.get()
 
         let shellBox = ShellSlot()
-        let transport = try await RaftTransport.start(node: id, host: raftAddress.0, port: raftAddress.1, loop: loop) { from, batch in
+        let transport = try await RaftTransport.start(node: id, host: raftAddress.0, port: raftAddress.1,
+                                                       settings: transportSettings, loop: loop) { from, batch in
             shellBox.shell?.receive(batch, from: from)
         }
         for (peerID, (h, p)) in peers { transport.setAddress(try SocketAddress.makeAddressResolvingHost(h, port: p), of: peerID) }
@@ -80,7 +90,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 }
             }
             .bind(host: clientAddress.0, port: clientAddress.1).get()
-        FileHandle.standardOutput.write(Data("prism raft-node ready id=\(id) raft=\(transport.port) client=\(server.localAddress?.port ?? 0)\n".utf8))
+        FileHandle.standardOutput.write(Data("prism raft-node ready id=\(id) raft=\(transport.port) tls=\(transportSettings.tls != nil) client=\(server.localAddress?.port ?? 0)\n".utf8))
         try await server.closeFuture.get()
     }
 
