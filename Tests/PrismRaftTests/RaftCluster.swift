@@ -63,7 +63,7 @@ struct RaftCluster {
     /// `nodes` bootstrap voters, then `spares` nodes outside the group (joining: they wait for a
     /// leader to add them).
     init(nodes: Int, spares: Int = 0, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex,
-         quiesceTicks: Int = 0) {
+         quiesceTicks: Int = 0, startQuiet: Bool = false) {
         let ids = (1...(nodes + spares)).map { "r\($0)" }
         let voters = Array(ids.prefix(nodes))
         self.ids = ids
@@ -72,7 +72,8 @@ struct RaftCluster {
         var configurations: [String: RaftConfiguration] = [:]
         for (i, id) in ids.enumerated() {
             let config = RaftConfiguration(id: id, voters: voters.contains(id) ? voters : [], electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
-                                           maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode, quiesceTicks: quiesceTicks)
+                                           maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode, quiesceTicks: quiesceTicks,
+                                           startQuiet: startQuiet)
             configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
         }

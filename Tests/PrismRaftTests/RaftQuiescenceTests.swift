@@ -76,6 +76,32 @@ struct RaftQuiescenceTests {
         #expect(cluster.violations.isEmpty, "\(cluster.violations)")
     }
 
+    @Test("a group started quiet elects nobody and sends nothing until work arrives; then the member given work campaigns at once")
+    func startsQuiet() throws {
+        var cluster = RaftCluster(nodes: 3, seed: 24, quiesceTicks: 5, startQuiet: true)
+        cluster.tick(200)
+        #expect(cluster.messagesSent == 0 && cluster.leader == nil)
+        #expect(cluster.cores["r2"]?.propose(data("first")) == false, "no leader yet: refused, but it starts an election")
+        cluster.tick(1)
+        #expect(cluster.leader == "r2", "the member given work leads after one tick, not an election timeout")
+        cluster.cores["r2"]?.propose(data("first"))
+        cluster.settle()
+        cluster.tick(2)
+        #expect(cluster.ids.allSatisfy { cluster.applied[$0]?.last?.data == data("first") })
+        cluster.tick(10)
+        #expect(cluster.ids.allSatisfy { cluster.cores[$0]?.isQuiesced == true }, "and quiet again once idle")
+        // A restarted member starts quiet too, and the group's leader still serves it.
+        cluster.crash("r3")
+        cluster.restart("r3")
+        #expect(cluster.cores["r3"]?.isQuiesced == true)
+        cluster.cores["r3"]?.propose(data("via r3"))
+        #expect(cluster.cores["r3"]?.role == .follower)
+        cluster.settle()
+        cluster.tick(3)
+        #expect(cluster.leader == "r2" && cluster.cores["r2"]?.term == cluster.cores["r3"]?.term)
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
+    }
+
     @Test("a follower missing entries does not go quiet")
     func laggingFollowerKeepsItsTimer() throws {
         var core = RaftCore(configuration: RaftConfiguration(id: "r2", voters: ["r1", "r2", "r3"], quiesceTicks: 5), random: SplitMix64(seed: 1))

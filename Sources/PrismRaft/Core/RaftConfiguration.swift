@@ -32,13 +32,18 @@ public struct RaftConfiguration: Sendable, Equatable {
     /// until a proposal, a read, a message or the host's `wake()` (its failure detector suspects
     /// the leader). 0: never. Idle groups then cost nothing per tick.
     public var quiesceTicks: Int
+    /// The group starts (and restarts) quiet: no timers, no elections, until a message, work or
+    /// `wake()`. Work at a quiet follower that knows no leader campaigns at the next tick. A
+    /// node hosting thousands of groups then elects leaders as groups are used, not all at once
+    /// at start, where every group's timers and elections at the same time would swamp it.
+    public var startQuiet: Bool
 
     public enum ReadMode: String, Sendable, Equatable { case readIndex, lease }
 
     public init(id: String, voters: [String], electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
                 checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64,
                 readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2, maxBytesPerMessage: Int = 1 << 20,
-                maxInflightBytes: Int = 32 << 20, quiesceTicks: Int = 0) {
+                maxInflightBytes: Int = 32 << 20, quiesceTicks: Int = 0, startQuiet: Bool = false) {
         self.id = id
         self.voters = voters
         self.electionTicks = max(2, electionTicks)
@@ -52,5 +57,6 @@ public struct RaftConfiguration: Sendable, Equatable {
         self.readMode = checkQuorum ? readMode : .readIndex
         self.leaseMarginTicks = max(1, min(leaseMarginTicks, self.electionTicks - 1))
         self.quiesceTicks = max(0, quiesceTicks)
+        self.startQuiet = startQuiet
     }
 }

@@ -15,7 +15,12 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public private(set) var leader: String?
     /// The membership in effect: the latest in the log, committed or not (§4.1 of Ongaro's
     /// dissertation), else the snapshot's, else the bootstrap voters.
-    public private(set) var membership: Membership
+    public private(set) var membership: Membership {
+        didSet { cachePeers() }
+    }
+    /// From `membership`, kept with it: read on every tick of a leader.
+    private var voterPeers: [String] = []
+    private var replicas: [String] = []
 
     var log: RaftLog
     private var random: Random
@@ -108,7 +113,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         baseMembership = snapshot?.membership ?? Membership(voters: configuration.voters)
         membership = baseMembership
         noteMembershipEntries(log.entries)
+        cachePeers()
         resetElectionTimeout()
+        isQuiesced = configuration.startQuiet
     }
 
     public var commitIndex: UInt64 { log.committed }
@@ -117,10 +124,12 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     private var id: String { configuration.id }
     private var isVoter: Bool { membership.isVoter(id) }
-    /// The other voters: elections, commits, leases and reads count them.
-    private var voterPeers: [String] { membership.voters.filter { $0 != id } }
-    /// Everyone else the leader replicates to (voters and learners).
-    private var replicas: [String] { membership.members.filter { $0 != id } }
+    /// The other voters (elections, commits, leases and reads count them), and everyone else the
+    /// leader replicates to (voters and learners).
+    private mutating func cachePeers() {
+        voterPeers = membership.voters.filter { $0 != id }
+        replicas = membership.members.filter { $0 != id }
+    }
 
     /// The membership in effect at `index` (for a snapshot taken there).
     public func membership(at index: UInt64) -> Membership {
@@ -176,7 +185,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     @discardableResult
     public mutating func propose(batch: [[UInt8]]) -> Bool {
         guard !batch.isEmpty else { return false }
-        unquiesce()
+        wakeForWork()
         switch role {
         case .leader:
             guard transferee == nil else { return false }
@@ -223,7 +232,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// known to forward it to; the caller retries. `context` should be unique and non-zero.
     @discardableResult
     public mutating func readIndex(context: UInt64) -> Bool {
-        unquiesce()
+        wakeForWork()
         if role == .leader {
             handleRead(context: context, from: nil)
             return true
@@ -650,6 +659,17 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         guard isQuiesced else { return }
         unquiesce()
         if role != .leader { electionElapsed = configuration.electionTicks }
+    }
+
+    /// Work arrived (`propose` and `readIndex` call it; a host that turns work away from a
+    /// follower calls it too): a quiet group wakes, and a quiet follower that knows no leader (a
+    /// group started quiet, or whose leader went while it was quiet) campaigns at the next tick
+    /// rather than after a whole election timeout. Campaigning starts with a pre-vote, so a
+    /// follower that merely missed a live leader disturbs nothing.
+    public mutating func wakeForWork() {
+        guard isQuiesced else { return }
+        unquiesce()
+        if role == .follower, leader == nil, isVoter { electionElapsed = randomizedElectionTimeout }
     }
 
     /// Ends quiet for work or a message: a leader heartbeats at once (waking its followers), a

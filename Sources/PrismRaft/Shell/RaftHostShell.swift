@@ -55,6 +55,11 @@ public final class RaftHostShell: Sendable {
         }
     }
 
+    /// Reads the host on its loop (figures for logs and metrics).
+    public func inspect<T: Sendable>(_ body: @escaping @Sendable (Host) -> T) -> EventLoopFuture<T> {
+        loop.submit { [self] in body(host.value) }
+    }
+
     /// One drain after whatever else the loop has queued now (client requests read in the same
     /// pass go into one write).
     private func scheduleDrain() {
@@ -67,8 +72,9 @@ public final class RaftHostShell: Sendable {
     }
 
     private func drain() {
-        while host.value.hasReady {
+        while true {
             let ready = host.value.ready()
+            if ready.groups.isEmpty { return }
             let mustWrite = ready.groups.contains { g in
                 guard g.ready.entries.isEmpty, g.ready.snapshot == nil else { return true }
                 guard let hs = g.ready.hardState else { return false }

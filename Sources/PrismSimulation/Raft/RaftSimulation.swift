@@ -283,10 +283,11 @@ public struct RaftSimulation {
         restarts += 1
         // One seed in four runs without check-quorum: its lease makes a deposed leader step down
         // about when the others may elect anew, which would hide a read answered unconfirmed.
-        // Odd seeds let idle groups go quiet after 5 ticks.
+        // Odd seeds let idle groups go quiet after 5 ticks; half of them start quiet too (they
+        // elect a leader only when a client's request arrives).
         let config = RaftConfiguration(id: id, voters: bootstrapVoters.contains(id) ? bootstrapVoters : [], electionTicks: 10, heartbeatTicks: 1,
                                        checkQuorum: seed % 4 != 3, maxEntriesPerMessage: 16, maxInflightMessages: 8,
-                                       quiesceTicks: seed % 2 == 1 ? 5 : 0)
+                                       quiesceTicks: seed % 2 == 1 ? 5 : 0, startQuiet: seed % 4 == 1)
         var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
                                        random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
         // The state machine is rebuilt from the snapshot, then the durable log up to the

@@ -177,6 +177,7 @@ struct RaftBench: AsyncParsableCommand {
                     var g = lane + 1
                     while g <= groups {
                         try await router.waitForLeader(group: g, value: value)
+                        if g % 1000 == 0 { BenchSupport.progress("[raft] \(g) of \(groups) groups led") }
                         g += 64
                     }
                 }

@@ -23,7 +23,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "Data directory (LMDB).") var dataDir: String
     @Option(help: "Raft groups hosted (1...N).") var groups: UInt64 = 1
     @Option(help: "Milliseconds per Raft tick (elections after 10 ticks).") var tickMs: Int = 10
-    @Option(help: "Idle ticks before a group goes quiet (0: never).") var quiesceTicks: Int = 0
+    @Option(help: "Idle ticks before a group goes quiet (0: never; otherwise groups also start quiet and elect on first use).")
+    var quiesceTicks: Int = 0
     @Option(help: "Certificate (PEM) for mutual TLS on the Raft transport (with --key-path).") var certPath: String?
     @Option(help: "Private key (PEM) of --cert-path.") var keyPath: String?
     @Option(help: "CA bundle peers' certificates must chain to (default: the certificate itself).") var caPath: String?
@@ -54,7 +55,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
         var machines: [UInt64: (KVStateMachine, UInt64)] = [:]
         for group in 1...groups {
             let persisted = try environment.read { try store.loadAll(group: group, in: $0) }
-            let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks)
+            let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks, startQuiet: quiesceTicks > 0)
             host.create(group: group, core: RaftCore(configuration: config, hardState: persisted.hardState, snapshot: persisted.snapshot,
                                                      entries: persisted.entries, random: SplitMix64(seed: group &* 0x9E37 &+ UInt64(bitPattern: Int64(id.hashValue)))))
             // The state machine from the durable log up to the durable commit index.
@@ -90,6 +91,17 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 }
             }
             .bind(host: clientAddress.0, port: clientAddress.1).get()
+        // A line on stderr whenever the groups' state changes (checked every 2 s): how many
+        // are awake (ticking) and how many this node leads.
+        let lastStats = NIOLoopBoundBox.makeBoxSendingValue("", eventLoop: loop)
+        loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
+            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages)" }
+                .whenSuccess { line in
+                    guard line != lastStats.value else { return }
+                    lastStats.value = line
+                    FileHandle.standardError.write(Data("prism raft-node \(id) \(line)\n".utf8))
+                }
+        }
         FileHandle.standardOutput.write(Data("prism raft-node ready id=\(id) raft=\(transport.port) tls=\(transportSettings.tls != nil) client=\(server.localAddress?.port ?? 0)\n".utf8))
         try await server.closeFuture.get()
     }
@@ -182,7 +194,11 @@ final class KVRequestHandler: ChannelInboundHandler {
             shell.submit { host in
                 let waiting = loopBound.value
                 let outcome: KVWire.Status? = host.with(group: request.group) { core in
-                    guard core.role == .leader else { return .notLeader }
+                    guard core.role == .leader else {
+                        // A group started quiet elects when first used.
+                        core.wakeForWork()
+                        return .notLeader
+                    }
                     if request.operation == .put {
                         let command = KVCommand(request: request.id, kind: .put, key: request.key, value: request.value, expected: nil)
                         return core.propose(command.encoded()) ? nil : .unavailable
@@ -190,7 +206,7 @@ final class KVRequestHandler: ChannelInboundHandler {
                     return core.readIndex(context: request.id) ? nil : .unavailable
                 } ?? .unavailable
                 if let outcome {
-                    state.reply(waiting, outcome, outcome == .notLeader ? host.groups[request.group]?.leader : nil)
+                    state.reply(waiting, outcome, outcome == .notLeader ? host.leader(of: request.group) : nil)
                 } else {
                     state.pending.value[request.id] = waiting
                     if request.operation == .getStrong { state.readKeys.value[request.id] = request.key }
