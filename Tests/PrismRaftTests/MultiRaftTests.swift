@@ -140,5 +140,20 @@ struct MultiRaftTests {
         let dropped = cluster.nodes.filter { $0 != leader }.map { cluster.hosts[$0]?.unknownGroupMessages ?? 0 }
         #expect(dropped.allSatisfy { $0 > 0 }, "the leader's heartbeats for 77 reach nodes that no longer host it")
         #expect((UInt64(1)...3).allSatisfy { cluster.leader(of: $0) != nil }, "the other groups carry on")
+
+        // A group from the middle goes everywhere: the others (one of them moved into its place)
+        // still replicate, and each core is still the one of its group.
+        for node in cluster.nodes { cluster.hosts[node]?.remove(group: 2) }
+        #expect(cluster.nodes.allSatisfy { cluster.hosts[$0]?.groups[2] == nil && cluster.hosts[$0]?.count == ($0 == leader ? 3 : 2) })
+        for group in [UInt64(1), 3, 77] where cluster.leader(of: group) != nil {
+            let l = try #require(cluster.leader(of: group))
+            cluster.hosts[l]?.with(group: group) { $0.propose(Array("after \(group)".utf8)) }
+        }
+        cluster.tick(5)
+        for group in [UInt64(1), 3] {
+            #expect(cluster.nodes.allSatisfy { cluster.applied[$0]?[group]?.last?.data == Array("after \(group)".utf8) }, "group \(group)")
+        }
+        #expect(cluster.applied[leader]?[77]?.last?.data != Array("after 77".utf8), "77 alone cannot commit")
+        #expect(cluster.violations.isEmpty, "\(cluster.violations)")
     }
 }
