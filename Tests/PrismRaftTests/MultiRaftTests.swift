@@ -43,7 +43,7 @@ struct HostCluster {
                 for g in ready.groups {
                     applied[node, default: [:]][g.group, default: []].append(contentsOf: g.ready.committed)
                 }
-                for (to, batch) in ready.outgoing.sorted(by: { $0.key < $1.key }) {
+                for (to, batch) in ready.early.sorted(by: { $0.key < $1.key }) + ready.outgoing.sorted(by: { $0.key < $1.key }) {
                     batches += 1
                     carried += batch.count
                     plainHeartbeats += batch.messages.filter { if case .heartbeat(_, _, 0) = $0.message { true } else { false } }.count

@@ -381,3 +381,38 @@ struct RaftFlowControlTests {
         #expect(appended(ready).flatMap { $0 }.count == 3, "the acknowledgement frees the whole window")
     }
 }
+
+/// What may leave a node before its disk write completes.
+@Suite("Raft send before persisting")
+struct RaftSendBeforePersistingTests {
+    @Test("only a leader's messages in a term and vote already durable may leave before the write; vote requests, votes and acknowledgements wait")
+    func sendBeforePersisting() throws {
+        let config = { (id: String) in RaftConfiguration(id: id, voters: ["a", "b", "c"], preVote: false) }
+        var a = RaftCore(configuration: config("a"), random: SplitMix64(seed: 1))
+        var b = RaftCore(configuration: config("b"), random: SplitMix64(seed: 2))
+        for _ in 0..<30 where a.role == .follower { a.tick() }
+        var ready = a.ready()
+        #expect(a.role == .candidate && !ready.sendBeforePersisting, "vote requests carry a vote not yet durable")
+        a.advance(ready)
+        let request = try #require(ready.messages.first { $0.to == "b" })
+        b.step(request)
+        ready = b.ready()
+        #expect(!ready.sendBeforePersisting, "a vote waits for the write")
+        b.advance(ready)
+        for message in ready.messages { a.step(message) }
+        ready = a.ready()
+        #expect(a.role == .leader && ready.sendBeforePersisting, "elected in the term its candidacy made durable: its first appends may leave at once")
+        a.advance(ready)
+        a.propose(Array("x".utf8))
+        ready = a.ready()
+        #expect(ready.sendBeforePersisting && !ready.entries.isEmpty, "a leader's append in a durable term leaves before its write")
+        #expect(a.commitIndex < ready.entries.last?.index ?? 0, "and its own entry does not count until advance")
+        let append = ready.messages.first { $0.to == "b" }
+        a.advance(ready)
+        if let append {
+            b.step(append)
+            let ack = b.ready()
+            #expect(!ack.sendBeforePersisting, "a follower's acknowledgement waits for its write")
+        }
+    }
+}

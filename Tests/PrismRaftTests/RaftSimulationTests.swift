@@ -11,7 +11,7 @@ struct RaftSimulationTests {
     @Test("500 seeded histories keep Raft's safety properties and are linearizable")
     func seeds() async {
         var failing: [UInt64] = []
-        var changes = 0, quiet = 0
+        var changes = 0, quiet = 0, crashedBeforeDurable = 0
         for seed in UInt64(0)..<500 {
             var options = RaftSimulation.Options()
             options.nodes = seed % 3 == 0 ? 5 : 3
@@ -19,6 +19,7 @@ struct RaftSimulationTests {
             let outcome = RaftSimulation.run(seed: seed, options: options)
             changes += outcome.membershipChanges
             quiet += outcome.quietNodeTicks
+            crashedBeforeDurable += outcome.crashesBeforeDurable
             if !outcome.violations.isEmpty || !outcome.history.contains(where: { $0.result == .ok }) {
                 failing.append(seed)
                 Issue.record("seed \(seed) (replay: prism sim raft --seeds 1 --start \(seed) --duration-ms 600): \(outcome.violations)")
@@ -28,6 +29,7 @@ struct RaftSimulationTests {
         #expect(failing.isEmpty, "failing seeds: \(failing)")
         #expect(changes >= 500, "membership changes committed: \(changes)")
         #expect(quiet > 0, "no group ever went quiet")
+        #expect(crashedBeforeDurable > 0, "no leader ever crashed between sending appends and making them durable")
     }
 
     @Test("members snapshot, compact, and lagging members install the leader's snapshot")

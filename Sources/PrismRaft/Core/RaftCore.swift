@@ -423,8 +423,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// What to persist, send and apply now.
     public mutating func ready() -> RaftReady {
         let hs = hardState
+        let early = role == .leader && receivedSnapshot == nil && hs.term == lastHardState.term && hs.vote == lastHardState.vote
         let ready = RaftReady(snapshot: receivedSnapshot, hardState: hs != lastHardState ? hs : nil, entries: log.unstable,
-                              committed: log.takeCommitted(), messages: outbox, reads: readsReady)
+                              committed: log.takeCommitted(), messages: outbox, reads: readsReady, sendBeforePersisting: early)
         receivedSnapshot = nil
         outbox.removeAll(keepingCapacity: true)
         readsReady.removeAll(keepingCapacity: true)

@@ -144,8 +144,8 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     public var hasReady: Bool { touched.contains { group in slots[group].map { peek($0) { $0.hasReady } } == true } }
 
-    /// What every touched group asks: persist all `groups` readies in one write, then send
-    /// `outgoing`, then apply each group's committed entries and serve its reads, then `advance`.
+    /// What every touched group asks: send `early` (or not before the write), persist all
+    /// `groups` readies in one write, then send `outgoing`, then apply each group's committed entries and serve its reads, then `advance`.
     public mutating func ready() -> HostReady {
         var out = HostReady()
         for group in touched {
@@ -153,7 +153,11 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
             isTouched[slot] = false
             guard let ready = poke(slot, { $0.hasReady ? $0.ready() : nil }) else { continue }
             for envelope in ready.messages {
-                out.outgoing[envelope.to, default: HostBatch()].add(group: group, envelope.message)
+                if ready.sendBeforePersisting {
+                    out.early[envelope.to, default: HostBatch()].add(group: group, envelope.message)
+                } else {
+                    out.outgoing[envelope.to, default: HostBatch()].add(group: group, envelope.message)
+                }
             }
             out.groups.append(GroupReady(group: group, ready: ready))
         }
@@ -190,11 +194,15 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
 
 public struct HostReady: Sendable {
     public var groups: [GroupReady] = []
+    /// To send once the groups' readies are durable.
     public var outgoing: [String: HostBatch] = [:]
+    /// May be sent before (leaders' appends and heartbeats: `RaftReady.sendBeforePersisting`),
+    /// so the followers' writes overlap the leader's.
+    public var early: [String: HostBatch] = [:]
 
     public init() {}
 
-    public var isEmpty: Bool { groups.isEmpty && outgoing.isEmpty }
+    public var isEmpty: Bool { groups.isEmpty && outgoing.isEmpty && early.isEmpty }
 }
 
 public struct GroupReady: Sendable {

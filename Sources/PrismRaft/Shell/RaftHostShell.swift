@@ -75,6 +75,8 @@ public final class RaftHostShell: Sendable {
         while true {
             let ready = host.value.ready()
             if ready.groups.isEmpty { return }
+            // Leaders' appends go out now, so the followers write while we do.
+            for (node, batch) in ready.early { transport.send(batch, to: node) }
             let mustWrite = ready.groups.contains { g in
                 guard g.ready.entries.isEmpty, g.ready.snapshot == nil else { return true }
                 guard let hs = g.ready.hardState else { return false }

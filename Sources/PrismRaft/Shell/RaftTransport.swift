@@ -93,7 +93,8 @@ public final class RaftTransport: Sendable {
     /// or the peer is unknown).
     public func send(_ batch: HostBatch, to peer: String) {
         let payload = RaftWire.encode(.batch(batch))
-        loop.execute { [self] in
+        // At once when called on the loop (the host shell does, before its disk write).
+        inLoop { [self] in
             guard let outbound = peers.value[peer] else { return statistics.drop("unknown_peer") }
             let frame = Frame.encode(payload, allocator: ByteBufferAllocator())
             if let channel = outbound.channel, channel.isActive {
@@ -107,6 +108,10 @@ public final class RaftTransport: Sendable {
             outbound.queuedBytes += frame.readableBytes
             connect(peer, outbound)
         }
+    }
+
+    private func inLoop(_ work: @escaping @Sendable () -> Void) {
+        if loop.inEventLoop { work() } else { loop.execute(work) }
     }
 
     /// Runs on the loop.

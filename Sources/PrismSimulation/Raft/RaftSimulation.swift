@@ -42,6 +42,8 @@ public struct RaftSimulation {
         public var membershipChanges: Int
         /// Ticks × nodes spent quiet (idle groups, odd seeds).
         public var quietNodeTicks: Int
+        /// Leaders that crashed after sending appends and before they were durable.
+        public var crashesBeforeDurable: Int
     }
 
     private enum Event {
@@ -99,6 +101,8 @@ public struct RaftSimulation {
     private var history: [KVOperation] = []
     private var nextRequest: UInt64 = 0
     private var crashes = 0, partitions = 0, restarts = 0, refused = 0
+    /// Crashes of a leader between sending its appends and making them durable.
+    private var crashesBeforeDurable = 0
     /// While clients pause, until then.
     private var clientsResume: UInt64 = 0
     /// Ticks × nodes spent quiet.
@@ -145,7 +149,8 @@ public struct RaftSimulation {
         }
         return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
                        crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled,
-                       membershipChanges: committedChanges.count, quietNodeTicks: quietNodeTicks)
+                       membershipChanges: committedChanges.count, quietNodeTicks: quietNodeTicks,
+                       crashesBeforeDurable: crashesBeforeDurable)
     }
 
     // MARK: Events
@@ -312,6 +317,17 @@ public struct RaftSimulation {
         guard var node = nodes[id] else { return }
         while node.core.hasReady {
             let ready = node.core.ready()
+            if ready.sendBeforePersisting {
+                // A leader's appends leave before its own write; now and then it crashes during
+                // that write, and what the ready held never becomes durable here.
+                for message in ready.messages { send(message) }
+                if !ready.entries.isEmpty, random.next() % 1000 == 0, ids.allSatisfy({ nodes[$0] != nil }) {
+                    nodes[id] = nil
+                    crashes += 1
+                    crashesBeforeDurable += 1
+                    return
+                }
+            }
             var (hardState, log) = durable[id] ?? (HardState(), [])
             if let snap = ready.snapshot {
                 // Persist the snapshot; the log keeps only what continues it.
@@ -334,7 +350,9 @@ public struct RaftSimulation {
                 log.append(contentsOf: ready.entries)
             }
             durable[id] = (hardState, log)
-            for message in ready.messages { send(message) }
+            if !ready.sendBeforePersisting {
+                for message in ready.messages { send(message) }
+            }
             for entry in ready.committed {
                 if node.appliedCount + 1 != entry.index {
                     violations.append("\(id) applied entry \(entry.index) after \(node.appliedCount)")
