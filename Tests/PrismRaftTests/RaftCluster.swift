@@ -26,6 +26,9 @@ struct RaftCluster {
     var violations: [String] = []
     /// Every message any node sent.
     var messagesSent = 0
+    var snapshotChunksSent = 0, snapshotAcksSent = 0
+    /// Snapshots each node installed from a leader.
+    var installed: [String: [RaftSnapshot]] = [:]
     /// What each node has made durable: its hard state and log, as a storage shell would.
     var durable: [String: (HardState, [LogEntry])] = [:]
     let configurations: [String: RaftConfiguration]
@@ -63,7 +66,7 @@ struct RaftCluster {
     /// `nodes` bootstrap voters, then `spares` nodes outside the group (joining: they wait for a
     /// leader to add them).
     init(nodes: Int, spares: Int = 0, seed: UInt64, preVote: Bool = true, checkQuorum: Bool = true, readMode: RaftConfiguration.ReadMode = .readIndex,
-         quiesceTicks: Int = 0, startQuiet: Bool = false) {
+         quiesceTicks: Int = 0, startQuiet: Bool = false, maxSnapshotChunkBytes: Int = 1 << 20) {
         let ids = (1...(nodes + spares)).map { "r\($0)" }
         let voters = Array(ids.prefix(nodes))
         self.ids = ids
@@ -73,7 +76,7 @@ struct RaftCluster {
         for (i, id) in ids.enumerated() {
             let config = RaftConfiguration(id: id, voters: voters.contains(id) ? voters : [], electionTicks: 10, heartbeatTicks: 1, preVote: preVote, checkQuorum: checkQuorum,
                                            maxEntriesPerMessage: 8, maxInflightMessages: 4, readMode: readMode, quiesceTicks: quiesceTicks,
-                                           startQuiet: startQuiet)
+                                           startQuiet: startQuiet, maxSnapshotChunkBytes: maxSnapshotChunkBytes)
             configurations[id] = config
             cores[id] = Core(configuration: config, random: SplitMix64(seed: seed &* 31 &+ UInt64(i)))
         }
@@ -153,6 +156,12 @@ struct RaftCluster {
                             violations.append("\(id): cannot persist: \(error)")
                         }
                     }
+                    if let snap = ready.snapshot {
+                        // The snapshot stands for the entries up to its index (as applied elsewhere).
+                        installed[id, default: []].append(snap)
+                        let longest = applied.values.max { $0.count < $1.count } ?? []
+                        applied[id] = Array(longest.prefix(Int(snap.index)))
+                    }
                     applied[id, default: []].append(contentsOf: ready.committed)
                     for r in ready.reads {
                         reads[id, default: []].append(r)
@@ -162,6 +171,10 @@ struct RaftCluster {
                     }
                     inFlight.append(contentsOf: ready.messages)
                     messagesSent += ready.messages.count
+                    for m in ready.messages {
+                        if case .snapshot = m.message { snapshotChunksSent += 1 }
+                        if case .snapshotAck = m.message { snapshotAcksSent += 1 }
+                    }
                     core.advance(ready)
                 }
                 if core.role == .leader {

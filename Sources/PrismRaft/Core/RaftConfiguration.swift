@@ -37,13 +37,18 @@ public struct RaftConfiguration: Sendable, Equatable {
     /// node hosting thousands of groups then elects leaders as groups are used, not all at once
     /// at start, where every group's timers and elections at the same time would swamp it.
     public var startQuiet: Bool
+    /// Most snapshot bytes per message: a snapshot goes as a stream of chunks, one in flight,
+    /// each acknowledged, so a large one neither needs one huge frame nor starts over when a
+    /// chunk is lost.
+    public var maxSnapshotChunkBytes: Int
 
     public enum ReadMode: String, Sendable, Equatable { case readIndex, lease }
 
     public init(id: String, voters: [String], electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
                 checkQuorum: Bool = true, maxEntriesPerMessage: Int = 256, maxInflightMessages: Int = 64,
                 readMode: ReadMode = .readIndex, leaseMarginTicks: Int = 2, maxBytesPerMessage: Int = 1 << 20,
-                maxInflightBytes: Int = 32 << 20, quiesceTicks: Int = 0, startQuiet: Bool = false) {
+                maxInflightBytes: Int = 32 << 20, quiesceTicks: Int = 0, startQuiet: Bool = false,
+                maxSnapshotChunkBytes: Int = 1 << 20) {
         self.id = id
         self.voters = voters
         self.electionTicks = max(2, electionTicks)
@@ -58,5 +63,6 @@ public struct RaftConfiguration: Sendable, Equatable {
         self.leaseMarginTicks = max(1, min(leaseMarginTicks, self.electionTicks - 1))
         self.quiesceTicks = max(0, quiesceTicks)
         self.startQuiet = startQuiet
+        self.maxSnapshotChunkBytes = max(1, maxSnapshotChunkBytes)
     }
 }

@@ -43,6 +43,8 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// sent to followers whose next entry was compacted away.
     public private(set) var snapshot: RaftSnapshot?
     private var receivedSnapshot: RaftSnapshot?
+    /// The chunks of a leader's snapshot received so far (whole once `done`).
+    private var incomingSnapshot: RaftSnapshot?
     /// A leadership transfer under way: to whom (proposals wait; given up after an election timeout).
     public private(set) var transferee: String?
     private var transferElapsed = 0
@@ -94,9 +96,12 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
         /// Heard from since the last check-quorum round.
         var active = false
-        /// Ticks since a snapshot was sent and not yet acknowledged (resent after an election
-        /// timeout, not at every heartbeat: it may be large).
+        /// Ticks since a snapshot chunk was sent and not yet acknowledged (resent after an
+        /// election timeout, not at every heartbeat).
         var snapshotTicks: Int?
+        /// The snapshot being streamed to this follower, and how many of its bytes it holds.
+        var snapshotIndex: UInt64?
+        var snapshotOffset = 0
     }
 
     /// From what was persisted: hard state, the last snapshot (the state machine restored from
@@ -324,15 +329,35 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             noteMembershipEntries(entries)
             _ = log.commit(to: min(commit, matched))
             send(to: from, .appendResponse(term: term, index: matched, rejected: false))
-        case .snapshot(_, let snap):
+        case .snapshot(_, let chunk, let offset, let done):
             if role != .follower { becomeFollower(term: term, leader: from) }
             leader = from
             electionElapsed = 0
-            if snap.index <= log.committed {
+            if chunk.index <= log.committed {
                 // Already there: what it has up to its commit index is the leader's.
+                incomingSnapshot = nil
                 send(to: from, .appendResponse(term: term, index: log.committed, rejected: false))
                 return
             }
+            if offset == 0 {
+                incomingSnapshot = chunk
+            } else if var incoming = incomingSnapshot, incoming.index == chunk.index, incoming.term == chunk.term,
+                      UInt64(incoming.data.count) == offset {
+                incomingSnapshot = nil  // appended to in place, not copied
+                incoming.data.append(contentsOf: chunk.data)
+                incomingSnapshot = incoming
+            } else {
+                // Not the next chunk (lost, duplicated, reordered, or a restart lost the rest):
+                // say what we hold, and the leader goes on from there.
+                let held = incomingSnapshot.map { $0.index == chunk.index && $0.term == chunk.term ? $0.data.count : 0 } ?? 0
+                send(to: from, .snapshotAck(term: term, index: chunk.index, received: UInt64(held)))
+                return
+            }
+            guard done, let snap = incomingSnapshot else {
+                send(to: from, .snapshotAck(term: term, index: chunk.index, received: UInt64(incomingSnapshot?.data.count ?? 0)))
+                return
+            }
+            incomingSnapshot = nil
             log.restore(index: snap.index, term: snap.term)
             baseMembership = snap.membership ?? Membership(voters: configuration.voters)
             reconcileMembership()
@@ -345,6 +370,15 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             electionElapsed = 0
             _ = log.commit(to: commit)
             send(to: from, .heartbeatResponse(term: term, context: context))
+        case .snapshotAck(_, let index, let received):
+            guard role == .leader, var p = progress[from], p.snapshotIndex == index else { return }
+            p.active = true
+            ticksSinceHeard[from] = 0
+            p.snapshotOffset = Int(min(received, UInt64(snapshot?.data.count ?? 0)))
+            p.snapshotTicks = nil
+            p.clearInflight()
+            progress[from] = p
+            sendAppend(to: from)
         case .appendResponse(_, let index, let rejected):
             guard role == .leader, var p = progress[from] else { return }
             p.active = true
@@ -363,6 +397,7 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
                 if index > p.match { p.match = index }
                 p.next = max(p.next, index + 1)
                 p.snapshotTicks = nil
+                p.snapshotIndex = nil
                 p.acknowledge(through: index)
                 if p.probing { p.clearInflight() }
                 p.probing = false
@@ -543,13 +578,22 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
         if p.probing ? !p.inflight.isEmpty
             : p.inflight.count >= configuration.maxInflightMessages || p.bytesInFlight >= configuration.maxInflightBytes { return false }
         guard p.next <= log.lastIndex + 1 else { return false }
-        guard let prevTerm = log.term(at: p.next - 1) else {
-            // Its next entry was compacted away: it gets the snapshot instead.
+        // (Index 0 always has term 0, so a follower with an empty log is caught by the first test.)
+        guard p.next - 1 >= log.snapshotIndex, let prevTerm = log.term(at: p.next - 1) else {
+            // Its next entry was compacted away: it gets the snapshot instead, chunk by chunk.
             guard let snapshot else { return false }
-            send(to: peer, .snapshot(term: term, snapshot: snapshot))
+            if p.snapshotIndex != snapshot.index {
+                p.snapshotIndex = snapshot.index
+                p.snapshotOffset = 0
+            }
+            let start = min(p.snapshotOffset, snapshot.data.count)
+            let end = min(snapshot.data.count, start + configuration.maxSnapshotChunkBytes)
+            let chunk = RaftSnapshot(index: snapshot.index, term: snapshot.term, data: Array(snapshot.data[start..<end]),
+                                     membership: snapshot.membership)
+            send(to: peer, .snapshot(term: term, snapshot: chunk, offset: UInt64(start), done: end == snapshot.data.count))
             p.probing = true
             p.inflight = [snapshot.index]
-            p.inflightBytes = [snapshot.data.count]
+            p.inflightBytes = [end - start]
             p.snapshotTicks = 0
             progress[peer] = p
             return false

@@ -70,9 +70,13 @@ public enum RaftMessage: Hashable, Sendable {
     /// A follower asks the leader for a read index (ReadIndex on a follower).
     case readIndex(term: UInt64, context: UInt64)
     case readIndexResponse(term: UInt64, context: UInt64, index: UInt64)
-    /// The leader's snapshot, for a follower whose next entry it no longer holds (the
-    /// transport streams `data` in chunks).
-    case snapshot(term: UInt64, snapshot: RaftSnapshot)
+    /// One chunk of the leader's snapshot, for a follower whose next entry it no longer holds:
+    /// `snapshot.data` holds the snapshot's bytes from `offset`, and `done` marks the last chunk.
+    /// A snapshot of any size goes as chunks of at most `maxSnapshotChunkBytes`, one in flight.
+    case snapshot(term: UInt64, snapshot: RaftSnapshot, offset: UInt64, done: Bool)
+    /// The follower holds the first `received` bytes of the snapshot at `index` (after a chunk,
+    /// or instead of one that does not follow on: the leader resends from there).
+    case snapshotAck(term: UInt64, index: UInt64, received: UInt64)
     /// A follower forwards proposals to the leader.
     case propose(term: UInt64, entries: [[UInt8]])
     /// Leadership transfer: campaign now (the sender stops leading once you win).
@@ -84,7 +88,7 @@ public enum RaftMessage: Hashable, Sendable {
     public var term: UInt64 {
         switch self {
         case .preVote(let t, _, _), .preVoteResponse(let t, _), .vote(let t, _, _, _), .voteResponse(let t, _),
-             .propose(let t, _), .timeoutNow(let t), .snapshot(let t, _), .quiesce(let t, _),
+             .propose(let t, _), .timeoutNow(let t), .snapshot(let t, _, _, _), .snapshotAck(let t, _, _), .quiesce(let t, _),
              .append(let t, _, _, _, _), .appendResponse(let t, _, _), .heartbeat(let t, _, _), .heartbeatResponse(let t, _),
              .readIndex(let t, _), .readIndexResponse(let t, _, _):
             t

@@ -21,7 +21,7 @@ public enum RaftWire {
 
     enum Tag: UInt8 {
         case preVote = 1, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse
-        case readIndex, readIndexResponse, snapshot, propose, timeoutNow, quiesce
+        case readIndex, readIndexResponse, snapshot, propose, timeoutNow, quiesce, snapshotAck
     }
 
     // MARK: Encoding
@@ -94,9 +94,9 @@ public enum RaftWire {
         case .readIndexResponse(let term, let context, let index):
             w.byte(Tag.readIndexResponse.rawValue)
             w.varint(term); w.varint(context); w.varint(index)
-        case .snapshot(let term, let snapshot):
+        case .snapshot(let term, let snapshot, let offset, let done):
             w.byte(Tag.snapshot.rawValue)
-            w.varint(term); w.varint(snapshot.index); w.varint(snapshot.term)
+            w.varint(term); w.varint(snapshot.index); w.varint(snapshot.term); w.varint(offset); w.byte(done ? 1 : 0)
             if let membership = snapshot.membership {
                 w.byte(1)
                 bytes(membership.encoded(), into: &w)
@@ -104,6 +104,9 @@ public enum RaftWire {
                 w.byte(0)
             }
             bytes(snapshot.data, into: &w)
+        case .snapshotAck(let term, let index, let received):
+            w.byte(Tag.snapshotAck.rawValue)
+            w.varint(term); w.varint(index); w.varint(received)
         case .propose(let term, let entries):
             w.byte(Tag.propose.rawValue)
             w.varint(term)
@@ -187,13 +190,16 @@ public enum RaftWire {
         case .readIndexResponse:
             return .readIndexResponse(term: try r.varint(), context: try r.varint(), index: try r.varint())
         case .snapshot:
-            let term = try r.varint(), index = try r.varint(), snapTerm = try r.varint()
+            let term = try r.varint(), index = try r.varint(), snapTerm = try r.varint(), offset = try r.varint(), done = try flag(&r)
             var membership: Membership?
             if try flag(&r) {
                 guard let m = Membership(encoded: try bytes(&r)) else { throw .malformed("snapshot membership") }
                 membership = m
             }
-            return .snapshot(term: term, snapshot: RaftSnapshot(index: index, term: snapTerm, data: try bytes(&r), membership: membership))
+            return .snapshot(term: term, snapshot: RaftSnapshot(index: index, term: snapTerm, data: try bytes(&r), membership: membership),
+                             offset: offset, done: done)
+        case .snapshotAck:
+            return .snapshotAck(term: try r.varint(), index: try r.varint(), received: try r.varint())
         case .propose:
             let term = try r.varint()
             var entries: [[UInt8]] = []

@@ -289,10 +289,12 @@ public struct RaftSimulation {
         // One seed in four runs without check-quorum: its lease makes a deposed leader step down
         // about when the others may elect anew, which would hide a read answered unconfirmed.
         // Odd seeds let idle groups go quiet after 5 ticks; half of them start quiet too (they
-        // elect a leader only when a client's request arrives).
+        // elect a leader only when a client's request arrives). Two seeds in three stream
+        // snapshots in chunks of 96 bytes (the key-value state is a few kilobytes).
         let config = RaftConfiguration(id: id, voters: bootstrapVoters.contains(id) ? bootstrapVoters : [], electionTicks: 10, heartbeatTicks: 1,
                                        checkQuorum: seed % 4 != 3, maxEntriesPerMessage: 16, maxInflightMessages: 8,
-                                       quiesceTicks: seed % 2 == 1 ? 5 : 0, startQuiet: seed % 4 == 1)
+                                       quiesceTicks: seed % 2 == 1 ? 5 : 0, startQuiet: seed % 4 == 1,
+                                       maxSnapshotChunkBytes: seed % 3 == 1 ? 1 << 20 : 96)
         var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
                                        random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
         // The state machine is rebuilt from the snapshot, then the durable log up to the
