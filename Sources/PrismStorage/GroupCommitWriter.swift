@@ -79,6 +79,19 @@ public final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
+    /// Callback form of `submit`, for event-loop code: `completion` runs on the writer thread once
+    /// the batch is durable (or failed); hop to your own thread from there.
+    public func submit<T: Sendable>(_ work: @escaping @Sendable (WriteTransaction) throws -> T,
+                                    completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        enqueue(Request(
+            run: { txn in
+                let value = try work(txn)
+                return { completion(.success(value)) }
+            },
+            fail: { completion(.failure($0)) }
+        ))
+    }
+
     /// Blocking form of `submit` for callers outside Swift concurrency (benchmarks, tools).
     public func submitAndWait<T: Sendable>(_ work: @escaping @Sendable (WriteTransaction) throws -> T) throws -> T {
         let done = ConditionLock()

@@ -2,13 +2,16 @@ import NIOCore
 import NIOPosix
 import PrismStorage
 
-/// Drives a `MultiRaft` host for real: a tick timer, the transport, and LMDB. Everything runs on
-/// one event loop. Inputs (ticks, batches, client work) only mark the host dirty; one drain runs
-/// after the inputs the loop has at hand, and persists the readies of every group that has one in
-/// a single synced LMDB transaction (group commit: what arrived during the last sync goes in the
-/// next), then sends, then hands each group's committed entries and reads to `apply`, then
-/// advances. A ready whose only change is a commit index is not written: the commit index need
-/// not be durable (a restarted node learns it again from the leader).
+/// Drives a `MultiRaft` host for real: a tick timer, the transport, and LMDB through the
+/// group-commit writer. The host lives on one event loop. Inputs (ticks, batches, client work)
+/// only mark it dirty; one drain runs after the inputs the loop has at hand and hands the readies
+/// of every group that has one to the writer as one synced transaction. While the writer syncs,
+/// the loop goes on reading the network and client requests into the cores; when the write is
+/// durable the drain sends, hands each group's committed entries and reads to `apply`, advances,
+/// and takes the next ready, which holds everything that arrived meanwhile (group commit with the
+/// sync off the loop). A leader's appends go out before the write (`HostReady.early`). A ready
+/// whose only change is a commit index is not written: the commit index need not be durable (a
+/// restarted node learns it again from the leader).
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -17,22 +20,26 @@ public final class RaftHostShell: Sendable {
     public let loop: EventLoop
     public let transport: RaftTransport
     private let host: NIOLoopBoundBox<Host>
-    private let environment: LMDBEnvironment
+    private let writer: GroupCommitWriter
     private let store: RaftLogStore
     private let apply: Apply
     private let drainScheduled: NIOLoopBoundBox<Bool>
+    /// A ready is with the writer: the next waits until it is durable (a core gives out its
+    /// unstable entries until `advance`).
+    private let writing: NIOLoopBoundBox<Bool>
     /// Term and vote last made durable, per group (to tell a commit-only hard state apart).
     private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
 
-    public init(host: sending Host, environment: LMDBEnvironment, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
+    public init(host: sending Host, writer: GroupCommitWriter, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
                 tickInterval: TimeAmount, apply: @escaping Apply) {
         self.loop = loop
         self.transport = transport
         self.host = .makeBoxSendingValue(host, eventLoop: loop)
-        self.environment = environment
+        self.writer = writer
         self.store = store
         self.apply = apply
         drainScheduled = .makeBoxSendingValue(false, eventLoop: loop)
+        writing = .makeBoxSendingValue(false, eventLoop: loop)
         durableVotes = .makeBoxSendingValue([:], eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
             self.host.value.tick()
@@ -72,7 +79,7 @@ public final class RaftHostShell: Sendable {
     }
 
     private func drain() {
-        while true {
+        while !writing.value {
             let ready = host.value.ready()
             if ready.groups.isEmpty { return }
             // Leaders' appends go out now, so the followers write while we do.
@@ -83,21 +90,33 @@ public final class RaftHostShell: Sendable {
                 guard let durable = durableVotes.value[g.group] else { return true }
                 return durable.0 != hs.term || durable.1 != hs.vote
             }
-            do {
-                if mustWrite {
-                    try environment.write { txn in
-                        for g in ready.groups { try store.save(group: g.group, g.ready, in: txn) }
-                    }
-                    for g in ready.groups { if let hs = g.ready.hardState { durableVotes.value[g.group] = (hs.term, hs.vote) } }
-                }
-            } catch {
-                // Not durable: nothing may be sent or acknowledged. The readies are dropped; the
-                // cores retransmit, and a node that cannot write stays silent.
-                return
+            guard mustWrite else {
+                finish(ready)
+                continue
             }
-            for (node, batch) in ready.outgoing { transport.send(batch, to: node) }
-            for g in ready.groups { apply(g.group, g.ready) }
-            host.value.advance(ready)
+            writing.value = true
+            let groups = ready.groups, store = self.store
+            writer.submit({ txn in
+                for g in groups { try store.save(group: g.group, g.ready, in: txn) }
+            }, completion: { [self] result in
+                loop.execute { [self] in
+                    writing.value = false
+                    if case .success = result {
+                        for g in ready.groups { if let hs = g.ready.hardState { durableVotes.value[g.group] = (hs.term, hs.vote) } }
+                        finish(ready)
+                    }
+                    // Not durable: nothing may be sent or acknowledged. The readies are dropped;
+                    // the cores retransmit, and a node that cannot write stays silent.
+                    drain()
+                }
+            })
         }
+    }
+
+    /// Runs on the loop once `ready` is durable (or needed no write).
+    private func finish(_ ready: HostReady) {
+        for (node, batch) in ready.outgoing { transport.send(batch, to: node) }
+        for g in ready.groups { apply(g.group, g.ready) }
+        host.value.advance(ready)
     }
 }

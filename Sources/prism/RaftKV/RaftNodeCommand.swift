@@ -76,7 +76,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
             shellBox.shell?.receive(batch, from: from)
         }
         for (peerID, (h, p)) in peers { transport.setAddress(try SocketAddress.makeAddressResolvingHost(h, port: p), of: peerID) }
-        let shell = RaftHostShell(host: host, environment: environment, store: store, transport: transport, loop: loop,
+        let writer = GroupCommitWriter(environment: environment)
+        let shell = RaftHostShell(host: host, writer: writer, store: store, transport: transport, loop: loop,
                                   tickInterval: .milliseconds(Int64(tickMs))) { group, ready in
             state.apply(group: group, ready)
         }
