@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import PrismTestSupport
 import Testing
 
@@ -83,6 +86,47 @@ struct RaftBenchCommandTests {
                                             "--cert-path", garbage])
         #expect(try await half.runToEnd() == 64)
         #expect(half.standardError.contains("--cert-path and --key-path go together"))
+    }
+
+    /// Process ids whose parent is `parent` (from /proc).
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            // After "pid (comm) state": the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent
+        }
+    }
+
+    @Test("the nodes exit when the bench that started them is killed with SIGKILL")
+    func nodesDieWithTheBench() async throws {
+        // Output to files that outlive the bench, so nothing but the bench's death tells the nodes.
+        let dir = TemporaryDirectory()
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: PrismProcess.binary)
+        run.arguments = ["bench", "raft", "--clients", "1", "--seconds", "60"]
+        _ = FileManager.default.createFile(atPath: dir.file("err"), contents: nil)
+        run.standardError = FileHandle(forWritingAtPath: dir.file("err"))
+        run.standardOutput = FileHandle.nullDevice
+        try run.run()
+        let bench = run.processIdentifier
+        var nodes: [Int32] = []
+        for _ in 0..<600 where nodes.count < 3 {
+            try await Task.sleep(for: .milliseconds(50))
+            nodes = Self.children(of: bench)
+        }
+        #expect(nodes.count == 3, "three raft-node children: \(nodes)")
+        kill(bench, SIGKILL)
+        run.waitUntilExit()
+        var alive = nodes
+        for _ in 0..<100 where !alive.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            alive = alive.filter { kill($0, 0) == 0 && (try? String(contentsOfFile: "/proc/\($0)/stat", encoding: .utf8))?.contains(") Z") != true }
+        }
+        #expect(alive.isEmpty, "orphaned nodes still running: \(alive)")
+        for pid in alive { kill(pid, SIGKILL) }
     }
 
     @Test func badArgumentsAreRefused() async throws {

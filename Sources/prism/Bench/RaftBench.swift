@@ -407,10 +407,14 @@ private final class KVReplyHandler: ChannelInboundHandler {
 final class NodeProcess: @unchecked Sendable {
     let process = Process()
     private let output = Mutex("")
+    private let stdin = Pipe()
 
     init(arguments: [String]) {
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = arguments
+        process.arguments = arguments + ["--exit-with-stdin"]
+        // Held open by this process only: when it ends, however it ends, the node sees its stdin
+        // close and exits, instead of living on as an orphan.
+        process.standardInput = stdin
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.standardError

@@ -25,11 +25,20 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds per Raft tick (elections after 10 ticks).") var tickMs: Int = 10
     @Option(help: "Idle ticks before a group goes quiet (0: never; otherwise groups also start quiet and elect on first use).")
     var quiesceTicks: Int = 0
+    @Flag(help: "Exit when standard input closes (what starts the node holds it open; a node outlives no bench).")
+    var exitWithStdin = false
     @Option(help: "Certificate (PEM) for mutual TLS on the Raft transport (with --key-path).") var certPath: String?
     @Option(help: "Private key (PEM) of --cert-path.") var keyPath: String?
     @Option(help: "CA bundle peers' certificates must chain to (default: the certificate itself).") var caPath: String?
 
     func run() async throws {
+        if exitWithStdin {
+            Thread.detachNewThread {
+                // Reads until end of file: the parent is gone.
+                _ = FileHandle.standardInput.readDataToEndOfFile()
+                Glibc.exit(0)
+            }
+        }
         var peers: [String: (String, Int)] = [:]
         for p in peer {
             let parts = p.split(separator: "=", maxSplits: 1).map(String.init)
