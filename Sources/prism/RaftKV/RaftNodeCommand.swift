@@ -155,7 +155,9 @@ final class NodeState: Sendable {
     }
 
     func apply(group: UInt64, _ ready: RaftReady) {
-        guard var (machine, applied) = machines.value[group] else { return }
+        // Taken out while it changes: a copy left in the dictionary would make every apply copy
+        // the whole key-value state (copy on write).
+        guard var (machine, applied) = machines.value.removeValue(forKey: group) else { return }
         for entry in ready.committed {
             applied = entry.index
             guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
