@@ -327,7 +327,7 @@ private final class OutboundHandshakeHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if !done, !(error is NIOSSLError && (error as? NIOSSLError) == .uncleanShutdown) { statistics.drop("tls_handshake") }
+        if !done, (error as? NIOSSLError) != .uncleanShutdown { statistics.drop("tls_handshake") }
         context.close(promise: nil)
     }
 }
