@@ -250,6 +250,8 @@ public final class CollectionStore: Sendable {
                 }
                 try txn.put(tables.1, nameKey, stats.encoded)
             }
+            // Searchable when this returns: the batch's postings reach the buffer behind the writer.
+            await buffers.settled()
         }
         return UpsertResult(indexed: documents.count - failures.count, failures: failures)
     }

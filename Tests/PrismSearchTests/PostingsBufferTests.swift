@@ -69,11 +69,16 @@ struct PostingsBufferTests {
     @Test func answersAreTheSameWhereverPostingsAre() async throws {
         let direct = try await makeStore(0)
         let small = try await makeStore(7)
+        // Flushes of a few hundred documents: common terms arrive with full blocks already
+        // encoded and are written as they are, leaving a partly filled block between flushes.
+        let medium = try await makeStore(300)
         let large = try await makeStore(1_000_000)
-        for fixture in [direct, small, large] { try await write(fixture, rounds: 60, seed: 42) }
+        for fixture in [direct, small, medium, large] { try await write(fixture, rounds: 60, seed: 42) }
         let expected = try answers(direct)
         #expect(expected.contains { $0.hasPrefix("alpha [") && !$0.hasSuffix(": ") })
         #expect(try answers(small) == expected)
+        #expect(try answers(medium) == expected)
+        #expect(medium.store.postingsFlushes >= 2)
         #expect(try answers(large) == expected)
         // Everything still buffered in the large store is written out; nothing changes.
         #expect(large.store.bufferedDocuments > 0)
@@ -84,6 +89,45 @@ struct PostingsBufferTests {
         for fixture in [direct, large] { try await write(fixture, rounds: 10, seed: 7) }
         let afterMore = try answers(direct)
         #expect(try answers(large) == afterMore)
+    }
+
+    /// Postings reach the buffer behind the writer; an upsert still returns only once its
+    /// documents are searchable, with other writers in flight and flushes in between.
+    @Test func documentsAreSearchableWhenTheirUpsertReturns() async throws {
+        for bufferDocuments in [40, 1_000_000] {
+            let fixture = try await makeStore(bufferDocuments, shards: 2)
+            let store = fixture.store
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        var rng = SplitMix64(seed: UInt64(writer + 1))
+                        var misses = 0
+                        for batch in 0..<15 {
+                            let tag = "tag\(writer)x\(batch)"
+                            let docs: [JSONValue] = (0..<10).map { i in
+                                .object(["id": .string("w\(writer)-\(batch)-\(i)"),
+                                         "fields": .object(["body": .string(PostingsBufferTests.body(&rng) + " " + tag)])])
+                            }
+                            _ = try await store.upsert("c", documents: docs)
+                            var r = SearchRequest()
+                            r.query = tag
+                            r.limit = 20
+                            r.includeDocuments = false
+                            if try store.search("c", r).total != 10 { misses += 1 }
+                        }
+                        return misses
+                    }
+                }
+                var misses = 0
+                for try await m in group { misses += m }
+                #expect(misses == 0, "buffer of \(bufferDocuments) documents")
+            }
+            var r = SearchRequest()
+            r.query = "body:*"
+            r.limit = 1
+            #expect(try store.search("c", r).total == 600)
+            if bufferDocuments == 40 { #expect(store.postingsFlushes >= 10) }
+        }
     }
 
     /// A restart rebuilds the buffer from the stored documents: the answers stay the same.

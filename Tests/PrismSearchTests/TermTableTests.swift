@@ -34,4 +34,28 @@ struct TermTableTests {
         #expect(idA.id == 0 && idB.id == 1 && idB.inserted)
         #expect(b.withUnsafeBytes { colliding.find($0, hash: 7) } == 1)
     }
+
+    /// The short-key hash the inversion uses: keys of every length from 0 to 48 bytes (each of
+    /// its code paths), ones that differ in a single byte, and ones that only differ in length
+    /// get few collisions, and a table keyed by it finds every key again.
+    @Test func shortKeyHashSpreadsTokens() {
+        var rng = SplitMix64(seed: 9)
+        var keys: [[UInt8]] = []
+        for length in 0...48 {
+            for _ in 0..<200 { keys.append((0..<length).map { _ in UInt8.random(in: 0x61...0x7A, using: &rng) }) }
+        }
+        // One byte apart, and a prefix of each other.
+        for i in 0..<500 { keys.append(Array("word\(i)".utf8)); keys.append(Array("word\(i)x".utf8)) }
+        keys.append(contentsOf: [[0], [0, 0], [0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0]])
+        let distinct = Set(keys)
+        let hashes = Set(distinct.map { key in key.withUnsafeBytes { TermTable.hash($0) } })
+        #expect(hashes.count >= distinct.count - 2, "\(distinct.count - hashes.count) collisions among \(distinct.count) keys")
+        var table = TermTable()
+        for key in distinct { _ = key.withUnsafeBytes { table.insert($0, hash: TermTable.hash($0)) } }
+        #expect(table.count == distinct.count)
+        for key in distinct {
+            let id = key.withUnsafeBytes { table.find($0, hash: TermTable.hash($0)) }
+            #expect(id.map { Array(table.bytes($0)) } == key)
+        }
+    }
 }

@@ -115,6 +115,15 @@ struct PostingsBatch: Sendable {
         positionStarts[positionStarts.count - 1] = positions.count
     }
 
+    /// Makes room for what an inversion is about to add.
+    mutating func reserve(terms: Int, entries moreEntries: Int, positions morePositions: Int) {
+        keys.reserveCapacity(keys.count + terms)
+        entryStarts.reserveCapacity(entryStarts.count + terms)
+        positionStarts.reserveCapacity(positionStarts.count + terms)
+        entries.reserveCapacity(entries.count + moreEntries)
+        positions.reserveCapacity(positions.count + morePositions)
+    }
+
     /// Renumbers the documents: adds `base` to every document number.
     mutating func shiftDocuments(by base: UInt32) {
         guard base > 0 else { return }
@@ -137,59 +146,85 @@ struct PostingsBatch: Sendable {
 }
 
 /// Inverts one text field over a batch of documents by sorting rather than by growing a list per
-/// term: every token is appended as (term id, document, position) to three flat arrays (one hash
-/// lookup per token, no per-term allocation), then a stable counting sort by term id groups each
-/// term's postings in document order. Pure: the index writer stores the result, recovery rebuilds
-/// the postings buffer with it.
+/// term: every token is appended as (term id, document << 32 | position) to two flat arrays (one
+/// hash lookup per token, no per-term allocation), then a stable counting sort by term id scatters
+/// the (document, position) pairs into term order, so the per-term pass reads them in sequence
+/// (gathering them through a permutation missed the cache on every token). Pure: the index writer
+/// stores the result, recovery rebuilds the postings buffer with it.
 struct FieldInversion {
     var postings = PostingsBatch()
     /// Tokens per document that has any.
     var lengths: [(docnum: UInt32, tokens: Int)] = []
 
-    init(_ texts: [(docnum: UInt32, text: String)], analyzer: Analyzer, termKey: ([UInt8]) -> [UInt8]) {
+    init(_ texts: [(docnum: UInt32, text: String)], analyzer: Analyzer, shard: ShardKey, field: Int) {
         var table = TermTable()
-        var tokenTerms: [Int32] = [], tokenDocs: [UInt32] = [], tokenPositions: [UInt32] = []
-        var normByDoc: [UInt32: UInt8] = [:]
+        var tokenTerms: [Int32] = []
+        var tokenPostings: [UInt64] = []
+        let estimate = texts.reduce(0) { $0 + $1.text.utf8.count } / 6
+        tokenTerms.reserveCapacity(estimate)
+        tokenPostings.reserveCapacity(estimate)
+        // Norm ids by document, in an array over the batch's document range.
+        let lowest = texts.map(\.docnum).min() ?? 0
+        let span = Int((texts.map(\.docnum).max() ?? lowest) - lowest) + 1
+        var norms = [UInt8](repeating: 0, count: texts.isEmpty ? 0 : span)
         for (docnum, text) in texts {
             var tokens = 0
+            let docBits = UInt64(docnum) << 32
             analyzer.forEachToken(text) { bytes, position in
-                let id = table.insert(bytes, hash: StableHash.xxHash64(raw: bytes)).id
-                tokenTerms.append(Int32(id))
-                tokenDocs.append(docnum)
-                tokenPositions.append(UInt32(position))
+                let id = table.insert(bytes, hash: TermTable.hash(bytes)).id
+                tokenTerms.append(Int32(truncatingIfNeeded: id))
+                tokenPostings.append(docBits | UInt64(UInt32(truncatingIfNeeded: position)))
                 tokens += 1
             }
             guard tokens > 0 else { continue }
             lengths.append((docnum, tokens))
-            normByDoc[docnum] = FieldNorm.id(forLength: tokens)
+            norms[Int(docnum - lowest)] = FieldNorm.id(forLength: tokens)
         }
         let termCount = table.count
         guard termCount > 0 else { return }
+        let tokenCount = tokenTerms.count
         var starts = [Int](repeating: 0, count: termCount + 1)
-        for t in tokenTerms { starts[Int(t) + 1] += 1 }
-        for i in 1...termCount { starts[i] += starts[i - 1] }
-        var order = [Int32](repeating: 0, count: tokenTerms.count)
-        var fill = starts
-        for (i, t) in tokenTerms.enumerated() {
-            order[fill[Int(t)]] = Int32(i)
-            fill[Int(t)] += 1
-        }
-        for termID in 0..<termCount {
-            postings.beginTerm(TermKey(termKey(Array(table.bytes(termID)))))
-            var currentDoc: UInt32 = 0
-            var frequency: UInt32 = 0
-            for slot in starts[termID]..<starts[termID + 1] {
-                let i = Int(order[slot])
-                let doc = tokenDocs[i]
-                if frequency > 0 && doc != currentDoc {
-                    postings.append(doc: currentDoc, frequency: frequency, normID: normByDoc[currentDoc] ?? 0)
-                    frequency = 0
+        var sorted = [UInt64](repeating: 0, count: tokenCount)
+        tokenTerms.withUnsafeBufferPointer { terms in
+            starts.withUnsafeMutableBufferPointer { starts in
+                for t in terms { starts[Int(t) + 1] += 1 }
+                for i in 1...termCount { starts[i] += starts[i - 1] }
+                var fill = Array(starts)
+                fill.withUnsafeMutableBufferPointer { fill in
+                    tokenPostings.withUnsafeBufferPointer { pairs in
+                        sorted.withUnsafeMutableBufferPointer { sorted in
+                            for i in 0..<terms.count {
+                                let t = Int(terms[i])
+                                sorted[fill[t]] = pairs[i]
+                                fill[t] += 1
+                            }
+                        }
+                    }
                 }
-                currentDoc = doc
-                frequency += 1
-                postings.appendPosition(tokenPositions[i])
             }
-            if frequency > 0 { postings.append(doc: currentDoc, frequency: frequency, normID: normByDoc[currentDoc] ?? 0) }
+        }
+        postings.reserve(terms: termCount, entries: tokenCount, positions: tokenCount)
+        sorted.withUnsafeBufferPointer { sorted in
+            norms.withUnsafeBufferPointer { norms in
+                for termID in 0..<termCount {
+                    let key = table.withBytes(termID) { shard.term(field, $0) }
+                    postings.beginTerm(TermKey(key))
+                    var currentDoc: UInt32 = 0
+                    var frequency: UInt32 = 0
+                    for slot in starts[termID]..<starts[termID + 1] {
+                        let pair = sorted[slot]
+                        let doc = UInt32(truncatingIfNeeded: pair >> 32)
+                        if frequency > 0 && doc != currentDoc {
+                            postings.append(doc: currentDoc, frequency: frequency, normID: norms[Int(currentDoc - lowest)])
+                            frequency = 0
+                        }
+                        currentDoc = doc
+                        frequency += 1
+                        postings.appendPosition(UInt32(truncatingIfNeeded: pair))
+                    }
+                    if frequency > 0 { postings.append(doc: currentDoc, frequency: frequency, normID: norms[Int(currentDoc - lowest)]) }
+                }
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import PrismStorage
 import Synchronization
 
@@ -122,6 +123,12 @@ struct BufferedPostings {
 
 /// The postings buffers of every shard of every collection of a store, with the buffers just
 /// retired by a flush (a reader whose snapshot predates the flush still needs them).
+///
+/// Committed batches reach their buffer on a queue of their own rather than on the writer's
+/// thread: the append is the largest part of indexing after analysis, and the writer is the one
+/// thread every write waits for. Commit hooks enqueue in commit order, so buffers still grow in
+/// document order; an upsert waits for its batch to be appended (`settled`) before it returns,
+/// and readers wait for the documents of their snapshot (`forReader`).
 final class PostingsBuffers: Sendable {
     /// Documents a buffer collects before its postings are written to LMDB.
     let flushDocuments: Int
@@ -138,6 +145,8 @@ final class PostingsBuffers: Sendable {
 
     private let entries = Mutex<[Key: Entry]>([:])
     private let flushes = Atomic<Int>(0)
+    /// Serial: appends and retirements run here in the order the writer enqueued them.
+    private let appender = DispatchQueue(label: "prism.postings-buffer")
 
     /// Buffers written to LMDB since start.
     var flushCount: Int { flushes.load(ordering: .relaxed) }
@@ -164,15 +173,41 @@ final class PostingsBuffers: Sendable {
         entries.withLock { $0[Key(shard: shard, incarnation: incarnation)] = Entry(current: buffer) }
     }
 
-    /// Appends a committed batch to the shard's current buffer (a commit hook).
+    /// Appends a committed batch to the shard's current buffer, on the appender queue (called from
+    /// a commit hook, so in commit order); `misplaced` runs there if the batch does not continue it.
+    func enqueueAppend(_ batch: PostingsBatch, shard: ShardKey, incarnation: UInt64, from: UInt32, through: UInt32,
+                       misplaced: @escaping @Sendable () -> Void) {
+        appender.async {
+            if !self.append(batch, shard: shard, incarnation: incarnation, from: from, through: through) { misplaced() }
+        }
+    }
+
+    /// Appends a committed batch to the shard's current buffer now.
     func append(_ batch: PostingsBatch, shard: ShardKey, incarnation: UInt64, from: UInt32, through: UInt32) -> Bool {
         guard let buffer = entries.withLock({ $0[Key(shard: shard, incarnation: incarnation)]?.current }) else { return false }
         return buffer.append(batch, from: from, through: through)
     }
 
-    /// Starts a new, empty buffer at `base` once a flush committed (a commit hook); the old one
-    /// stays reachable for readers of older snapshots until two more flushes.
-    func retire(shard: ShardKey, incarnation: UInt64, newBase base: UInt32) {
+    /// Returns once every append and retirement enqueued before the call has run (an upsert
+    /// awaits this so its documents are searchable when it returns).
+    func settled() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in appender.async { done.resume() } }
+    }
+
+    /// Blocks until every append and retirement enqueued so far has run (the writer, before it
+    /// decides on a flush, which must see the whole buffer). Never called on the appender queue.
+    func settle() {
+        appender.sync {}
+    }
+
+    /// Starts a new, empty buffer at `base` once a flush committed, on the appender queue (called
+    /// from a commit hook); the old one stays reachable for readers of older snapshots until two
+    /// more flushes.
+    func enqueueRetire(shard: ShardKey, incarnation: UInt64, newBase base: UInt32) {
+        appender.async { self.retire(shard: shard, incarnation: incarnation, newBase: base) }
+    }
+
+    private func retire(shard: ShardKey, incarnation: UInt64, newBase base: UInt32) {
         flushes.add(1, ordering: .relaxed)
         entries.withLock { all in
             let key = Key(shard: shard, incarnation: incarnation)
@@ -213,7 +248,9 @@ final class PostingsBuffers: Sendable {
         entries.withLock { $0.values.reduce(0) { $0 + $1.current.documents } }
     }
 
+    /// Forgets the collection's buffers (after its deletion committed), once queued appends ran.
     func drop(collection: String) {
+        settle()
         let prefix = ShardKey.collectionPrefix(collection)
         entries.withLock { all in all = all.filter { !$0.key.shard.prefix.starts(with: prefix) } }
     }

@@ -34,7 +34,7 @@ enum PostingsRecovery {
                     guard case .text(let text)? = document.value(field.name) else { return nil }
                     return (docnum, text)
                 }
-                postings.append(contentsOf: FieldInversion(texts, analyzer: analyzer) { reader.key.term(ordinal, $0) }.postings)
+                postings.append(contentsOf: FieldInversion(texts, analyzer: analyzer, shard: reader.key, field: ordinal).postings)
             }
             guard buffer.append(postings, from: from, through: through) else {
                 throw EngineError.unavailable("postings recovery of collection '\(schema.collection)' went out of order")

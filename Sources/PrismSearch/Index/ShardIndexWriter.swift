@@ -47,7 +47,7 @@ struct ShardIndexWriter {
                 guard case .text(let text)? = document.value(field.name) else { return nil }
                 return (UInt32(i), text)
             }
-            let inversion = FieldInversion(texts, analyzer: analyzer) { key.term(ordinal, $0) }
+            let inversion = FieldInversion(texts, analyzer: analyzer, shard: key, field: ordinal)
             lengths += inversion.lengths.map { (ordinal, $0.docnum, $0.tokens) }
             if postings.termCount == 0 { postings = inversion.postings } else { postings.append(contentsOf: inversion.postings) }
         }
@@ -169,11 +169,21 @@ struct ShardIndexWriter {
                                _ txn: WriteTransaction) throws {
         guard meta.nextDocnum > start.nextDocnum else { return }
         guard let buffers = postingsBuffers else { return try flush(nil, with: batch, through: meta.nextDocnum, meta: &meta, txn) }
-        guard let buffer = buffers.current(key, incarnation: incarnation, flushed: start.flushedDocnum, next: start.nextDocnum) else {
-            throw EngineError.unavailable("the postings buffer of collection '\(schema.collection)' was not recovered")
+        func currentBuffer() throws -> PostingsBuffer {
+            guard let buffer = buffers.current(key, incarnation: incarnation, flushed: start.flushedDocnum, next: start.nextDocnum) else {
+                throw EngineError.unavailable("the postings buffer of collection '\(schema.collection)' was not recovered")
+            }
+            return buffer
         }
         let (key, incarnation) = (self.key, self.incarnation)
         let (from, through) = (start.nextDocnum, meta.nextDocnum)
+        var buffer = try currentBuffer()
+        // Appends run behind the writer; a flush must see all of them, so wait for the queue
+        // when this batch would fill the buffer (once per flush, not per batch).
+        if Int(start.nextDocnum - buffer.base) + Int(through - from) >= buffers.flushDocuments {
+            buffers.settle()
+            buffer = try currentBuffer()
+        }
         // Flush only when the buffer holds exactly what this transaction started from (an earlier
         // request of the same batch may have added documents whose postings wait in its hook).
         let mergeable = buffer.base == start.flushedDocnum && buffer.end == start.nextDocnum
@@ -182,7 +192,7 @@ struct ShardIndexWriter {
         } else {
             let collection = schema.collection
             txn.afterCommit {
-                if !buffers.append(batch, shard: key, incarnation: incarnation, from: from, through: through) {
+                buffers.enqueueAppend(batch, shard: key, incarnation: incarnation, from: from, through: through) {
                     Logger(label: "prism.index").critical("postings buffer out of order; searches miss documents until restart",
                                                           metadata: ["collection": "\(collection)", "from": "\(from)"])
                 }
@@ -195,6 +205,7 @@ struct ShardIndexWriter {
     @discardableResult
     func flushBuffer(_ txn: WriteTransaction) throws -> Int {
         guard let buffers = postingsBuffers else { return 0 }
+        buffers.settle()
         let fields = schema.backends.text?.fields ?? []
         var meta = try txn.withValue(tables.meta, key.meta) { ShardMeta.decode($0, fields: fields.count) }
         guard let buffer = buffers.current(key, incarnation: incarnation, flushed: meta.flushedDocnum, next: meta.nextDocnum),
@@ -209,6 +220,8 @@ struct ShardIndexWriter {
     /// order, moves the shard's flushed mark to `through`, and starts a new buffer once that commits.
     private func flush(_ buffer: PostingsBuffer?, with batch: PostingsBatch, through: UInt32,
                        meta: inout ShardMeta, _ txn: WriteTransaction) throws {
+        let clock = ContinuousClock()
+        let started = clock.now
         var (table, lists) = buffer?.snapshot() ?? (TermTable(), [])
         batch.forEachTerm { key, entries, positions in
             let (id, inserted) = key.bytes.withUnsafeBytes { table.insert($0, hash: key.hash) }
@@ -223,19 +236,24 @@ struct ShardIndexWriter {
         meta.flushedDocnum = through
         guard buffer != nil, let buffers = postingsBuffers else { return }
         let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, table.count)
+        let duration = clock.now - started
         txn.afterCommit {
-            buffers.retire(shard: key, incarnation: incarnation, newBase: through)
+            buffers.enqueueRetire(shard: key, incarnation: incarnation, newBase: through)
             Logger(label: "prism.index").debug("postings flushed to LMDB", metadata: [
                 "collection": "\(collection)", "shard": "\(key.shard)", "documents": "\(documents)", "terms": "\(terms)",
+                "duration": "\(duration)",
             ])
         }
     }
 
-    /// Appends to the term's last block while it has room, then starts new blocks. Positions
-    /// blocks are concatenations, so the last one is extended without decoding it.
-    /// `sealed` are already encoded blocks of the first `sealed.count * 128` postings: when the
-    /// term's last stored block is full (or there is none) they are written as they are. Blocks
-    /// are keyed by their last document, so extending the last block moves it to a new key.
+    /// Writes a term's buffered postings as blocks. A term with full blocks already encoded in the
+    /// buffer (`sealed`, the first `sealed.count * 128` postings: a common term) has them written
+    /// as they are, and its remainder as one more block, without reading what is stored: its
+    /// stored last block may stay partly filled (at most one such block per flush; readers take
+    /// blocks of any size). A rarer term is appended to its last stored block while that has
+    /// room (positions blocks are concatenations, so it is extended without decoding), so the
+    /// many terms with a few postings per flush do not each grow a block per flush. Blocks are
+    /// keyed by their last document, so extending the last block moves it to a new key.
     private func append(_ postings: PendingPostings, sealed: [BufferedBlock] = [], to termPrefix: [UInt8], _ txn: WriteTransaction) throws {
         guard !postings.entries.isEmpty else { return }
         let df = try txn.withValue(tables.terms, termPrefix) { $0.map { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } } ?? 0
@@ -244,15 +262,7 @@ struct ShardIndexWriter {
         var positions: [UInt8] = []
         var start = 0
         var p = 0
-        let last = try txn.withLast(tables.postings, prefix: termPrefix) { k, v -> (key: [UInt8], block: PostingsBlock, positions: [UInt8])? in
-            guard let (postingsPart, positionsPart) = BlockRecord.split(v), let decoded = PostingsBlock.decode(postingsPart) else { return nil }
-            return (Array(k), decoded, Array(positionsPart))
-        }
-        if let last = last ?? nil, !last.block.isFull {
-            try txn.delete(tables.postings, last.key)
-            block = last.block
-            positions = last.positions
-        } else if let lastSealed = sealed.last {
+        if let lastSealed = sealed.last {
             for encoded in sealed {
                 guard let summary = encoded.postings.withUnsafeBytes({ BlockSummary(encoded: $0, last: encoded.last) }) else { continue }
                 try txn.put(tables.postings, key.block(termPrefix, summary), BlockRecord.encode(postings: encoded.postings, positions: encoded.positions))
@@ -260,6 +270,16 @@ struct ShardIndexWriter {
             start = sealed.count * PostingsBlock.capacity
             p = lastSealed.positionsEnd
             guard start < postings.count else { return }
+        } else {
+            let last = try txn.withLast(tables.postings, prefix: termPrefix) { k, v -> (key: [UInt8], block: PostingsBlock, positions: [UInt8])? in
+                guard let (postingsPart, positionsPart) = BlockRecord.split(v), let decoded = PostingsBlock.decode(postingsPart) else { return nil }
+                return (Array(k), decoded, Array(positionsPart))
+            }
+            if let last = last ?? nil, !last.block.isFull {
+                try txn.delete(tables.postings, last.key)
+                block = last.block
+                positions = last.positions
+            }
         }
         for entry in postings.entries[start...] {
             if block.isFull {

@@ -29,7 +29,21 @@ struct ShardKey: Sendable, Hashable {
 
     /// Prefix of all blocks of `term` in `field`: field:u16 termLength:u16 term.
     func term(_ field: Int, _ term: [UInt8]) -> [UInt8] {
-        prefix + [UInt8(field >> 8), UInt8(field & 0xFF), UInt8(term.count >> 8), UInt8(term.count & 0xFF)] + term
+        term.withUnsafeBytes { self.term(field, $0) }
+    }
+
+    /// As above, from the term's bytes in place (one allocation: indexing makes a key per term
+    /// per batch).
+    func term(_ field: Int, _ term: UnsafeRawBufferPointer) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(prefix.count + 4 + term.count)
+        key.append(contentsOf: prefix)
+        key.append(UInt8(truncatingIfNeeded: field >> 8))
+        key.append(UInt8(truncatingIfNeeded: field))
+        key.append(UInt8(truncatingIfNeeded: term.count >> 8))
+        key.append(UInt8(truncatingIfNeeded: term.count))
+        key.append(contentsOf: term)
+        return key
     }
 
     /// Key of a term's postings block: the term, the block's last document (so the first key at

@@ -27,6 +27,40 @@ struct TermTable {
     /// The bytes of entry `id`.
     func bytes(_ id: Int) -> ArraySlice<UInt8> { arena[starts[id]..<starts[id + 1]] }
 
+    /// Calls `body` with the bytes of entry `id` in place.
+    func withBytes<R>(_ id: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[starts[id]..<starts[id + 1]])) }
+    }
+
+    /// A fast hash for short keys (tokens), for a table whose hashes are never stored or compared
+    /// with another table's: the first and last 8 bytes (overlapping when shorter than 16) and
+    /// the length, mixed by multiplication; longer keys fold in every 8 bytes.
+    @inline(__always)
+    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        let n = key.count
+        let m: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var h = UInt64(truncatingIfNeeded: n) &* m
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                h = (h ^ UInt64(littleEndian: key.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* m
+                h ^= h >> 29
+                i += 8
+            }
+            h = (h ^ UInt64(littleEndian: key.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))) &* m
+        } else if n >= 4 {
+            let a = UInt64(UInt32(littleEndian: key.loadUnaligned(as: UInt32.self)))
+            let b = UInt64(UInt32(littleEndian: key.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+            h = (h ^ (a << 32 | b)) &* m
+        } else if n > 0 {
+            let v = UInt64(key[0]) << 16 | UInt64(key[n / 2]) << 8 | UInt64(key[n - 1])
+            h = (h ^ v) &* m
+        }
+        h ^= h >> 32
+        h = h &* m
+        return h ^ (h >> 29)
+    }
+
     /// The id of `key`, adding it when new.
     @inline(__always)
     mutating func insert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (id: Int, inserted: Bool) {

@@ -18,6 +18,7 @@ struct SearchBench: AsyncParsableCommand {
     @Option(help: "Corpus seed.") var seed: UInt64 = 1
     @Option(help: "Shards of the collection.") var shards: Int = 1
     @Option(help: "Documents per upsert call.") var batch: Int = 1000
+    @Option(help: "Upsert calls kept in flight while indexing (a bulk loader's concurrency).") var inFlight: Int = 4
     @Option(help: "Working directory (a fresh subfolder is made and removed).")
     var dir: String = FileManager.default.temporaryDirectory.path
     @Option(help: "Use this corpus (JSON lines {\"id\", \"body\"}) instead of the generated one; see bench/search/natural_corpus.py.")
@@ -76,7 +77,7 @@ struct SearchBench: AsyncParsableCommand {
         var report = Report(prism: prism, queries: queries, seed: seed,
                             command: (self.corpus.map { "prism bench search --corpus \($0) --query-file \(queryFile ?? "")" }
                                      ?? "prism bench search --docs \(docs) --queries \(queries) --seed \(seed)")
-                                     + " --repeat \(rounds) --shards \(shards)\(vsTantivy ? " --vs-tantivy" : "")")
+                                     + " --repeat \(rounds) --shards \(shards) --batch \(batch) --in-flight \(inFlight)\(vsTantivy ? " --vs-tantivy" : "")")
         if vsTantivy {
             let tantivy = try runTantivy(corpus, folder: folder)
             report.tantivy = tantivy
@@ -114,6 +115,13 @@ struct SearchBench: AsyncParsableCommand {
         print("reproduce: \(report.command)")
     }
 
+    /// User plus system CPU time of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     private func runPrism(_ corpus: SyntheticCorpus, folder: String) async throws -> EngineFigures {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
@@ -129,16 +137,18 @@ struct SearchBench: AsyncParsableCommand {
         BenchSupport.progress("prism: indexing")
         let clock = ContinuousClock()
         let start = clock.now
-        // Two batches in flight, as a bulk loader would keep them: one is validated while the
-        // writer indexes the other (Tantivy's writer likewise indexes on its own thread while
-        // the caller adds documents).
+        let cpuStart = Self.processCPUSeconds()
+        // Several batches in flight, as a bulk loader keeps them: some are analyzed while the
+        // writer stores another and a third reaches the postings buffer (Tantivy's writer
+        // likewise indexes on its own thread while the caller adds documents).
         let documents = corpus.documents
         let batchSize = batch
+        let concurrency = max(1, inFlight)
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             var inFlight = 0
             while next < documents.count {
-                if inFlight == 2 {
+                if inFlight == concurrency {
                     try await group.next()
                     inFlight -= 1
                 }
@@ -153,9 +163,13 @@ struct SearchBench: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
+        let upserted = clock.now
         // Timed to the end of writing every posting to LMDB, as Tantivy is timed to its commit.
         try await store.flushPostings()
         let indexSeconds = BenchSupport.seconds(clock.now - start)
+        BenchSupport.progress(String(format: "prism: indexed in %.2f s (upserts %.2f s, final postings flush %.2f s), %.2f CPU s",
+                                     indexSeconds, BenchSupport.seconds(upserted - start), BenchSupport.seconds(clock.now - upserted),
+                                     Self.processCPUSeconds() - cpuStart))
 
         BenchSupport.progress("prism: querying")
         var requests: [SearchRequest] = []
