@@ -9,6 +9,8 @@ enum IndexMetrics {
                 .set(Int64(collections.bufferedDocuments))
             m.gauge("prism_index_postings_flushes", help: "Postings buffers written to LMDB since start")
                 .set(Int64(collections.postingsFlushes))
+            m.gauge("prism_index_postings_flush_seconds", help: "Seconds the writer spent writing postings buffers to LMDB since start")
+                .set(collections.postingsFlushSeconds)
             m.gauge("prism_index_cached_column_bytes", help: "Bytes of full column chunks (norms, doc values, tie keys) copied into memory for queries")
                 .set(Int64(collections.cachedColumnBytes))
         }

@@ -112,6 +112,9 @@ public final class CollectionStore: Sendable {
     /// Postings buffers written to LMDB since start (a metric).
     public var postingsFlushes: Int { postingsBuffers.flushCount }
 
+    /// Seconds spent writing postings buffers to LMDB since start (a metric).
+    public var postingsFlushSeconds: Double { postingsBuffers.flushSeconds }
+
     /// Bytes of column chunks copied into memory for queries (a metric).
     public var cachedColumnBytes: Int { sealedChunks.byteCount }
 

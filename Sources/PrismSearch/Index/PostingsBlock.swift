@@ -25,9 +25,14 @@ struct PostingsBlock: Equatable {
         envelopePoints.append(UInt64(frequency) << 8 | UInt64(normID))
     }
 
-    func encoded() -> [UInt8] {
-        var out: [UInt8] = [UInt8(docs.count)]
-        out.reserveCapacity(PostingsBlock.headerSize + docs.count * 3)
+    func encoded() -> [UInt8] { encoded(envelope: envelope) }
+
+    /// Encodes with the block's envelope computed already (the writer puts it in the key too).
+    func encoded(envelope: ScoreEnvelope) -> [UInt8] {
+        // Room for the worst case (5-byte deltas and frequencies), so encoding never regrows.
+        var out: [UInt8] = []
+        out.reserveCapacity(PostingsBlock.headerSize + docs.count * 10)
+        out.append(UInt8(docs.count))
         envelope.encode(into: &out)
         let first = docs.first ?? 0
         withUnsafeBytes(of: first.littleEndian) { out += $0 }
@@ -42,8 +47,9 @@ struct PostingsBlock: Equatable {
 
     /// Encodes packed postings (`PendingPostings` entries) straight into the block layout.
     static func encode(_ entries: UnsafeBufferPointer<UInt64>) -> [UInt8] {
-        var out: [UInt8] = [UInt8(entries.count)]
-        out.reserveCapacity(PostingsBlock.headerSize + entries.count * 3)
+        var out: [UInt8] = []
+        out.reserveCapacity(PostingsBlock.headerSize + entries.count * 10)
+        out.append(UInt8(entries.count))
         ScoreEnvelope(count: entries.count) { UInt64(PendingPostings.frequency(entries[$0])) << 8 | UInt64(PendingPostings.normID(entries[$0])) }
             .encode(into: &out)
         let first = entries.first.map(PendingPostings.doc) ?? 0

@@ -148,8 +148,19 @@ final class PostingsBuffers: Sendable {
     /// Serial: appends and retirements run here in the order the writer enqueued them.
     private let appender = DispatchQueue(label: "prism.postings-buffer")
 
+    private let flushNanoseconds = Atomic<Int>(0)
+
     /// Buffers written to LMDB since start.
     var flushCount: Int { flushes.load(ordering: .relaxed) }
+
+    /// Time the writer spent writing buffers to LMDB since start (the writer commits nothing else
+    /// meanwhile).
+    var flushSeconds: Double { Double(flushNanoseconds.load(ordering: .relaxed)) / 1e9 }
+
+    func recordFlush(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        flushNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
 
     init(flushDocuments: Int) {
         self.flushDocuments = max(0, flushDocuments)

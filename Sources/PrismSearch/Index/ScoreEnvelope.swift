@@ -34,23 +34,35 @@ struct ScoreEnvelope: Equatable {
             self.init(frequencies: .zero, normIDs: SIMD4(repeating: 255))
             return
         }
-        if count == 1 {
-            let p = point(0)
-            self.init(frequencies: SIMD4(repeating: UInt32(truncatingIfNeeded: p >> 8)), normIDs: SIMD4(repeating: UInt8(truncatingIfNeeded: p)))
+        if count <= ScoreEnvelope.corners {
+            // As many postings as corners (most blocks of most terms): the postings themselves
+            // are the corners, an exact bound.
+            var frequencies = SIMD4<UInt32>.zero
+            var normIDs = SIMD4<UInt8>.zero
+            for r in 0..<ScoreEnvelope.corners {
+                let p = point(min(r, count - 1))
+                frequencies[r] = min(UInt32(truncatingIfNeeded: p >> 8), (1 << 24) - 1)
+                normIDs[r] = UInt8(truncatingIfNeeded: p)
+            }
+            self.init(frequencies: frequencies, normIDs: normIDs)
             return
         }
         var frequencies = SIMD4<UInt32>.zero
         var normIDs = SIMD4<UInt8>(repeating: 255)
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 512) { scratch in
             let best = UnsafeMutableBufferPointer(rebasing: scratch[0..<256])
-            best.initialize(repeating: 0)
             var lowest = 255, highest = 0
+            for i in 0..<count {
+                let n = Int(point(i) & 0xFF)
+                lowest = min(lowest, n)
+                highest = max(highest, n)
+            }
+            // Only the norm range the block uses is cleared (blocks span a few norm ids).
+            UnsafeMutableBufferPointer(rebasing: best[lowest...highest]).initialize(repeating: 0)
             for i in 0..<count {
                 let p = point(i)
                 let n = Int(p & 0xFF), f = UInt32(truncatingIfNeeded: p >> 8)
                 if f > best[n] { best[n] = f }
-                lowest = min(lowest, n)
-                highest = max(highest, n)
             }
             // The frontier, packed `frequency << 8 | normID` into the other half of the scratch
             // (frequencies are below 2^24, as `PendingPostings` caps them).

@@ -187,9 +187,15 @@ struct ShardIndexWriter {
         // Flush only when the buffer holds exactly what this transaction started from (an earlier
         // request of the same batch may have added documents whose postings wait in its hook).
         let mergeable = buffer.base == start.flushedDocnum && buffer.end == start.nextDocnum
-        if mergeable && buffer.documents + Int(through - from) >= buffers.flushDocuments {
+        if mergeable && buffer.documents == 0 && Int(through - from) >= buffers.flushDocuments {
             try flush(buffer, with: batch, through: through, meta: &meta, txn)
         } else {
+            if mergeable && buffer.documents + Int(through - from) >= buffers.flushDocuments {
+                // The buffer alone is written; this batch starts the next one (its append hook
+                // runs after the flush's retirement). Merging the batch into the buffer's terms
+                // here would copy every term list the buffer shares with its readers.
+                try flush(buffer, with: PostingsBatch(), through: from, meta: &meta, txn)
+            }
             let collection = schema.collection
             txn.afterCommit {
                 buffers.enqueueAppend(batch, shard: key, incarnation: incarnation, from: from, through: through) {
@@ -228,9 +234,8 @@ struct ShardIndexWriter {
             if inserted { lists.append(PostingsBuffer.BufferedTerm()) }
             lists[id].postings.append(entries: entries, positions: positions)
         }
-        let keys = (0..<table.count).map { Array(table.bytes($0)) }
-        for id in keys.indices.sorted(by: { keys[$0].lexicographicallyPrecedes(keys[$1]) }) {
-            try append(lists[id].postings, sealed: lists[id].sealed, to: keys[id], txn)
+        for id in table.sortedIDs() {
+            try append(lists[id].postings, sealed: lists[id].sealed, to: Array(table.bytes(id)), txn)
         }
         let documents = Int(through - meta.flushedDocnum)
         meta.flushedDocnum = through
@@ -238,6 +243,7 @@ struct ShardIndexWriter {
         let (key, incarnation, collection, terms) = (self.key, self.incarnation, schema.collection, table.count)
         let duration = clock.now - started
         txn.afterCommit {
+            buffers.recordFlush(duration)
             buffers.enqueueRetire(shard: key, incarnation: incarnation, newBase: through)
             Logger(label: "prism.index").debug("postings flushed to LMDB", metadata: [
                 "collection": "\(collection)", "shard": "\(key.shard)", "documents": "\(documents)", "terms": "\(terms)",
@@ -270,7 +276,8 @@ struct ShardIndexWriter {
             start = sealed.count * PostingsBlock.capacity
             p = lastSealed.positionsEnd
             guard start < postings.count else { return }
-        } else {
+        } else if df > 0 {
+            // A term new to the shard (df 0) has no stored block to extend.
             let last = try txn.withLast(tables.postings, prefix: termPrefix) { k, v -> (key: [UInt8], block: PostingsBlock, positions: [UInt8])? in
                 guard let (postingsPart, positionsPart) = BlockRecord.split(v), let decoded = PostingsBlock.decode(postingsPart) else { return nil }
                 return (Array(k), decoded, Array(positionsPart))
@@ -281,24 +288,30 @@ struct ShardIndexWriter {
                 positions = last.positions
             }
         }
-        for entry in postings.entries[start...] {
-            if block.isFull {
-                try write(block, positions, termPrefix, txn)
-                block = PostingsBlock()
-                positions.removeAll(keepingCapacity: true)
+        try postings.entries.withUnsafeBufferPointer { entries in
+            try postings.positions.withUnsafeBufferPointer { allPositions in
+                for entry in entries[start...] {
+                    if block.isFull {
+                        try write(block, positions, termPrefix, txn)
+                        block = PostingsBlock()
+                        positions.removeAll(keepingCapacity: true)
+                    }
+                    let frequency = PendingPostings.frequency(entry)
+                    block.append(doc: PendingPostings.doc(entry), frequency: frequency, normID: PendingPostings.normID(entry))
+                    let end = min(allPositions.count, p + Int(frequency))
+                    PositionsBlock.append(UnsafeBufferPointer(rebasing: allPositions[min(p, end)..<end]), to: &positions)
+                    p = end
+                }
             }
-            let frequency = PendingPostings.frequency(entry)
-            block.append(doc: PendingPostings.doc(entry), frequency: frequency, normID: PendingPostings.normID(entry))
-            let end = min(postings.positions.count, p + Int(frequency))
-            PositionsBlock.append(postings.positions[p..<end], to: &positions)
-            p = end
         }
         try write(block, positions, termPrefix, txn)
     }
 
     private func write(_ block: PostingsBlock, _ positions: [UInt8], _ termPrefix: [UInt8], _ txn: WriteTransaction) throws {
         guard !block.docs.isEmpty else { return }
-        try txn.put(tables.postings, key.block(termPrefix, BlockSummary(block)), BlockRecord.encode(postings: block.encoded(), positions: positions))
+        let envelope = block.envelope
+        let summary = BlockSummary(last: block.docs.last ?? 0, count: block.count, envelope: envelope)
+        try txn.put(tables.postings, key.block(termPrefix, summary), BlockRecord.encode(postings: block.encoded(envelope: envelope), positions: positions))
     }
 
     /// Removes every index record of the collection (all shards).

@@ -32,6 +32,23 @@ struct TermTable {
         arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[starts[id]..<starts[id + 1]])) }
     }
 
+    /// Every id, ordered by its bytes (unsigned, shorter first on a common prefix: LMDB's order).
+    func sortedIDs() -> [Int] {
+        var ids = Array(0..<count)
+        starts.withUnsafeBufferPointer { starts in
+            arena.withUnsafeBufferPointer { arena in
+                guard let base = arena.baseAddress else { return }
+                ids.sort { a, b in
+                    let (sa, la) = (starts[a], starts[a + 1] - starts[a])
+                    let (sb, lb) = (starts[b], starts[b + 1] - starts[b])
+                    let order = memcmp(base + sa, base + sb, min(la, lb))
+                    return order != 0 ? order < 0 : la < lb
+                }
+            }
+        }
+        return ids
+    }
+
     /// A fast hash for short keys (tokens), for a table whose hashes are never stored or compared
     /// with another table's: the first and last 8 bytes (overlapping when shorter than 16) and
     /// the length, mixed by multiplication; longer keys fold in every 8 bytes.

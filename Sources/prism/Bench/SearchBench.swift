@@ -167,9 +167,9 @@ struct SearchBench: AsyncParsableCommand {
         // Timed to the end of writing every posting to LMDB, as Tantivy is timed to its commit.
         try await store.flushPostings()
         let indexSeconds = BenchSupport.seconds(clock.now - start)
-        BenchSupport.progress(String(format: "prism: indexed in %.2f s (upserts %.2f s, final postings flush %.2f s), %.2f CPU s",
+        BenchSupport.progress(String(format: "prism: indexed in %.2f s (upserts %.2f s, final postings flush %.2f s; %d postings flushes took %.2f s), %.2f CPU s",
                                      indexSeconds, BenchSupport.seconds(upserted - start), BenchSupport.seconds(clock.now - upserted),
-                                     Self.processCPUSeconds() - cpuStart))
+                                     store.postingsFlushes, store.postingsFlushSeconds, Self.processCPUSeconds() - cpuStart))
 
         BenchSupport.progress("prism: querying")
         var requests: [SearchRequest] = []
