@@ -83,6 +83,9 @@ extension CollectionStore {
                     } else if filter == nil, request.minScore == nil, case .boolean(let must, let should, let mustNot) = plan,
                               must.isEmpty, mustNot.isEmpty, should.count >= 2, let terms = ShardSearcher.termsOnly(should) {
                         total += try searcher.topDisjunction(terms, collector: &collector)
+                    } else if filter == nil, request.minScore == nil, case .boolean(let must, let should, let mustNot) = plan,
+                              must.count == 2, should.isEmpty, mustNot.isEmpty, let terms = ShardSearcher.termsOnly(must) {
+                        total += try searcher.topConjunctionPair(terms[0], terms[1], collector: &collector)
                     } else {
                         let matches = try searcher.evaluate(plan)
                         for i in 0..<matches.count {

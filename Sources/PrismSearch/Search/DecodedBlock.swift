@@ -56,6 +56,13 @@ final class DecodedBlock {
         return true
     }
 
+    /// The block's score envelope, from its header (nil with no block or damaged bytes).
+    func envelope() -> ScoreEnvelope? {
+        if let stored { return PostingsBlock.header(stored)?.envelope }
+        if let buffered { return buffered.postings.withUnsafeBytes { PostingsBlock.header($0)?.envelope } }
+        return nil
+    }
+
     /// The frequency of the `i`th document; nil when the block's bytes are damaged.
     func frequency(at i: Int) -> UInt32? {
         if !frequenciesDecoded {

@@ -153,6 +153,78 @@ struct ShardSearcher {
         return out
     }
 
+    /// Top k of an AND of two terms (scores add) and the exact number of matches, without
+    /// materializing every match: a rare and a common term leapfrog; two about equally common
+    /// terms are merged block by block, and where the two current blocks' best possible scores
+    /// (their envelopes) cannot add up to the collector's threshold the shared documents are
+    /// only counted, never scored.
+    func topConjunctionPair(_ x: (field: Int, term: [UInt8], boost: Float), _ y: (field: Int, term: [UInt8], boost: Float),
+                            collector: inout TopKCollector) throws -> Int {
+        let scoreA = scorer(field: x.field, idf: statistics.idf(.init(field: x.field, term: x.term)), boost: x.boost)
+        let scoreB = scorer(field: y.field, idf: statistics.idf(.init(field: y.field, term: y.term)), boost: y.boost)
+        var (normsA, normsB) = (NormCursor(reader.norms(field: x.field)), NormCursor(reader.norms(field: y.field)))
+        let (countA, countB) = (try reader.documentFrequency(field: x.field, term: x.term), try reader.documentFrequency(field: y.field, term: y.term))
+        var total = 0
+        if min(countA, countB) * 4 < max(countA, countB) {
+            let first = try PostingsCursor(reader: reader, field: x.field, term: x.term)
+            let second = try PostingsCursor(reader: reader, field: y.field, term: y.term)
+            try leapfrogPair(first, second) { target in
+                total += 1
+                try collector.offer(target, scoreA.score(frequency: try first.frequency(), normID: try normsA.normID(target))
+                                        + scoreB.score(frequency: try second.frequency(), normID: try normsB.normID(target)))
+            }
+            return total
+        }
+        let a = try BlockStream(reader: reader, field: x.field, term: x.term)
+        let b = try BlockStream(reader: reader, field: y.field, term: y.term)
+        guard try a.next(), try b.next() else { return 0 }
+        var i = 0, j = 0
+        var boundA = a.block.envelope().map { $0.bound(scoreA) } ?? .infinity
+        var boundB = b.block.envelope().map { $0.bound(scoreB) } ?? .infinity
+        while true {
+            if i == a.block.count {
+                guard try a.next() else { break }
+                i = 0
+                boundA = a.block.envelope().map { $0.bound(scoreA) } ?? .infinity
+            }
+            if j == b.block.count {
+                guard try b.next() else { break }
+                j = 0
+                boundB = b.block.envelope().map { $0.bound(scoreB) } ?? .infinity
+            }
+            let (da, db, na, nb) = (a.block.docs, b.block.docs, a.block.count, b.block.count)
+            if da[na - 1] < db[j] {
+                i = na
+                continue
+            }
+            if db[nb - 1] < da[i] {
+                j = nb
+                continue
+            }
+            // Nothing shared by these two blocks can enter the top k: count, do not score.
+            let countOnly = collector.isFull && boundA + boundB < collector.threshold
+            while i < na && j < nb {
+                let (p, q) = (da[i], db[j])
+                if p < q {
+                    i += 1
+                } else if q < p {
+                    j += 1
+                } else {
+                    if try !reader.isDeleted(p) {
+                        total += 1
+                        if !countOnly {
+                            try collector.offer(p, scoreA.score(frequency: try a.frequency(at: i), normID: try normsA.normID(p))
+                                                   + scoreB.score(frequency: try b.frequency(at: j), normID: try normsB.normID(p)))
+                        }
+                    }
+                    i += 1
+                    j += 1
+                }
+            }
+        }
+        return total
+    }
+
     /// Documents with both terms when both are about equally common: both lists are read once,
     /// block by block, and merged; only the documents in both are scored.
     private func mergedPair(_ x: (field: Int, term: [UInt8], boost: Float), _ y: (field: Int, term: [UInt8], boost: Float)) throws -> ScoredDocs {
@@ -270,7 +342,7 @@ struct ShardSearcher {
     /// counted, its value never read. Returns the best matches and the exact number of matches.
     func topTerm(field: Int, term: [UInt8], boost: Float, collector: inout TopKCollector) throws -> Int {
         let bm25 = scorer(field: field, idf: statistics.idf(.init(field: field, term: term)), boost: boost)
-        let norms = reader.norms(field: field)
+        var norms = NormCursor(reader.norms(field: field))
         var docs: [UInt32] = [], frequencies: [UInt32] = []
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
@@ -286,7 +358,7 @@ struct ShardSearcher {
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
                 total += 1
                 if !skip {
-                    try collector.offer(docs[i], bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: field, doc: docs[i])))
+                    try collector.offer(docs[i], bm25.score(frequency: frequencies[i], normID: try norms.normID(docs[i])))
                 }
             }
         }
@@ -312,13 +384,17 @@ struct ShardSearcher {
             try seen.withUnsafeMutableBufferPointer { bits in
                 for t in terms {
                     let bm25 = scorer(field: t.field, idf: statistics.idf(.init(field: t.field, term: t.term)), boost: t.boost)
-                    let norms = reader.norms(field: t.field)
+                    var norms = NormCursor(reader.norms(field: t.field))
                     try reader.forEachBlock(field: t.field, term: t.term) { docs, frequencies in
-                        for i in docs.indices {
-                            let d = Int(docs[i])
-                            guard d < size else { continue }
-                            acc[d] += bm25.score(frequency: frequencies[i], normID: try reader.normID(norms, field: t.field, doc: docs[i]))
-                            bits[d >> 6] |= UInt64(1) << UInt64(d & 63)
+                        try docs.withUnsafeBufferPointer { docs in
+                            try frequencies.withUnsafeBufferPointer { frequencies in
+                                for i in 0..<min(docs.count, frequencies.count) {
+                                    let d = Int(docs[i])
+                                    guard d < size else { continue }
+                                    acc[d] += bm25.score(frequency: frequencies[i], normID: try norms.normID(docs[i]))
+                                    bits[d >> 6] |= UInt64(1) << UInt64(d & 63)
+                                }
+                            }
                         }
                     }
                 }
