@@ -347,8 +347,10 @@ struct ShardSearcher {
         docs.reserveCapacity(PostingsBlock.capacity)
         frequencies.reserveCapacity(PostingsBlock.capacity)
         var total = 0
-        func visit(_ count: Int, envelope: ScoreEnvelope, _ block: () throws -> UnsafeRawBufferPointer,
-                   _ collector: inout TopKCollector) throws {
+        // State goes in and out as parameters: a nested function called from closures would
+        // box every variable it captures, and this is the loop over every block of the term.
+        func visit(_ count: Int, envelope: ScoreEnvelope, _ block: () throws -> UnsafeRawBufferPointer, _ collector: inout TopKCollector,
+                   _ norms: inout NormCursor, _ docs: inout [UInt32], _ frequencies: inout [UInt32], _ total: inout Int) throws {
             let skip = collector.isFull && envelope.bound(bm25) < collector.threshold
             if skip && !reader.hasDeletions {
                 total += count
@@ -363,12 +365,12 @@ struct ShardSearcher {
             }
         }
         try reader.forEachStoredBlock(field: field, term: term) { summary, block in
-            try visit(summary.count, envelope: summary.envelope, block, &collector)
+            try visit(summary.count, envelope: summary.envelope, block, &collector, &norms, &docs, &frequencies, &total)
         }
         for block in reader.buffered(field: field, term: term)?.blocks ?? [] {
             try block.postings.withUnsafeBytes { v in
                 guard let header = PostingsBlock.header(v) else { throw reader.corruptBlock() }
-                try visit(header.count, envelope: header.envelope, { v }, &collector)
+                try visit(header.count, envelope: header.envelope, { v }, &collector, &norms, &docs, &frequencies, &total)
             }
         }
         return total
