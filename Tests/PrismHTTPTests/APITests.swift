@@ -122,6 +122,7 @@ struct APITests {
             let metrics = try await client.get("/metrics")
             #expect(metrics.text.contains("prism_index_buffered_documents 2"), "\(metrics.text)")
             #expect(metrics.text.contains("prism_index_postings_flushes 0"))
+            #expect(metrics.text.contains("prism_index_postings_flush_seconds 0"))
             #expect(metrics.text.contains("prism_index_cached_column_bytes 0"), "no chunk is full yet")
         }
     }

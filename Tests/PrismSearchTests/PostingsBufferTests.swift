@@ -79,6 +79,7 @@ struct PostingsBufferTests {
         #expect(try answers(small) == expected)
         #expect(try answers(medium) == expected)
         #expect(medium.store.postingsFlushes >= 2)
+        #expect(medium.store.postingsFlushSeconds > 0 && large.store.postingsFlushSeconds == 0)
         #expect(try answers(large) == expected)
         // Everything still buffered in the large store is written out; nothing changes.
         #expect(large.store.bufferedDocuments > 0)
