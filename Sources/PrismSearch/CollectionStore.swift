@@ -102,6 +102,8 @@ public final class CollectionStore: Sendable {
                 return written
             }
         }
+        // The flushed buffers are retired behind the writer; return once they are.
+        await postingsBuffers.settled()
         if total > 0 { logger.info("postings buffers flushed", metadata: ["documents": "\(total)"]) }
         return total
     }
