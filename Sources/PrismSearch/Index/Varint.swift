@@ -19,17 +19,12 @@ enum Varint {
     /// Reads one varint at `offset`, advancing it; nil on truncated or overlong input.
     @inline(__always)
     static func read(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int) -> UInt32? {
-        guard offset < bytes.count else { return nil }
-        // One byte is the common case (dense postings, small position gaps): no loop for it.
-        let first = bytes[offset]
-        offset += 1
-        if first < 0x80 { return UInt32(first) }
-        var result = UInt32(first & 0x7F)
-        var shift: UInt32 = 7
+        var result: UInt32 = 0
+        var shift: UInt32 = 0
         while offset < bytes.count {
             let b = bytes[offset]
             offset += 1
-            result |= UInt32(b & 0x7F) &<< shift
+            result |= UInt32(b & 0x7F) << shift
             if b < 0x80 { return result }
             shift += 7
             if shift > 28 { return nil }
