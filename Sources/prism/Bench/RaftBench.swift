@@ -74,14 +74,17 @@ struct RaftBench: AsyncParsableCommand {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = (1...nodes).map { "n\($0)" }
-        let raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
+        var raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
         let hosted = idleGroups ?? groups
         let tlsArguments = tls ? try Self.makeClusterCertificate(in: dir) : []
-        let arguments = ids.enumerated().map { i, id in
-            ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-             "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
-                + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
+        func nodeArguments() -> [[String]] {
+            ids.enumerated().map { i, id in
+                ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
+                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
+                    + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
+            }
         }
+        var arguments = nodeArguments()
         let nodeCount = nodes
         var processes: [NodeProcess] = []
         defer { for p in processes { p.stop() } }
@@ -99,7 +102,25 @@ struct RaftBench: AsyncParsableCommand {
             }
             return LeaderRouter(ids: ids, connections: connections)
         }
-        var router = try await startNodes()
+        // Ports are found by binding port 0 and closing it, so another process can take one
+        // before a node binds it (tests run several benches at once): a first start where a node
+        // exits before it is ready is tried again on new ports.
+        var router: LeaderRouter
+        var attempt = 1
+        while true {
+            do {
+                router = try await startNodes()
+                break
+            } catch {
+                guard attempt < 3, processes.contains(where: { !$0.process.isRunning }) else { throw error }
+                for p in processes { p.stop() }
+                BenchSupport.progress("[raft] a node exited before it was ready (\(error)); starting again on new ports")
+                raftPorts = try ids.map { _ in try Self.freePort() }
+                clientPorts = try ids.map { _ in try Self.freePort() }
+                arguments = nodeArguments()
+                attempt += 1
+            }
+        }
         let value = String(repeating: "v", count: valueBytes)
         if let idleGroups {
             return try await measureIdle(groups: idleGroups, router: router, processes: processes, value: value, command: command)
