@@ -177,20 +177,45 @@ struct ShardSearcher {
         }
         let a = try BlockStream(reader: reader, field: x.field, term: x.term)
         let b = try BlockStream(reader: reader, field: y.field, term: y.term)
-        guard try a.next(), try b.next() else { return 0 }
+        var boundA = Float.infinity, boundB = Float.infinity
+        var countOnly = false
+        try forEachSharedDocument(a, b, entered: { stream in
+            if stream === a { boundA = a.block.envelope().map { $0.bound(scoreA) } ?? .infinity }
+            if stream === b { boundB = b.block.envelope().map { $0.bound(scoreB) } ?? .infinity }
+        }, overlapping: {
+            // Nothing shared by these two blocks can enter the top k: count, do not score.
+            countOnly = collector.isFull && boundA + boundB < collector.threshold
+        }, shared: { p, i, j in
+            total += 1
+            if !countOnly {
+                try collector.offer(p, scoreA.score(frequency: try a.frequency(at: i), normID: try normsA.normID(p))
+                                       + scoreB.score(frequency: try b.frequency(at: j), normID: try normsB.normID(p)))
+            }
+        })
+        return total
+    }
+
+    /// Merges two streams block by block and calls `shared` with every live document both hold
+    /// (and its index in each current block). A whole block that ends before the other side's
+    /// current document is passed at once. `entered` runs when a stream moves to a new block,
+    /// `overlapping` before the documents of two overlapping current blocks are merged.
+    @inline(__always)
+    private func forEachSharedDocument(_ a: BlockStream, _ b: BlockStream, entered: (BlockStream) -> Void, overlapping: () -> Void,
+                                       shared: (UInt32, Int, Int) throws -> Void) throws {
+        guard try a.next(), try b.next() else { return }
+        entered(a)
+        entered(b)
         var i = 0, j = 0
-        var boundA = a.block.envelope().map { $0.bound(scoreA) } ?? .infinity
-        var boundB = b.block.envelope().map { $0.bound(scoreB) } ?? .infinity
         while true {
             if i == a.block.count {
                 guard try a.next() else { break }
                 i = 0
-                boundA = a.block.envelope().map { $0.bound(scoreA) } ?? .infinity
+                entered(a)
             }
             if j == b.block.count {
                 guard try b.next() else { break }
                 j = 0
-                boundB = b.block.envelope().map { $0.bound(scoreB) } ?? .infinity
+                entered(b)
             }
             let (da, db, na, nb) = (a.block.docs, b.block.docs, a.block.count, b.block.count)
             if da[na - 1] < db[j] {
@@ -201,8 +226,7 @@ struct ShardSearcher {
                 j = nb
                 continue
             }
-            // Nothing shared by these two blocks can enter the top k: count, do not score.
-            let countOnly = collector.isFull && boundA + boundB < collector.threshold
+            overlapping()
             while i < na && j < nb {
                 let (p, q) = (da[i], db[j])
                 if p < q {
@@ -210,19 +234,12 @@ struct ShardSearcher {
                 } else if q < p {
                     j += 1
                 } else {
-                    if try !reader.isDeleted(p) {
-                        total += 1
-                        if !countOnly {
-                            try collector.offer(p, scoreA.score(frequency: try a.frequency(at: i), normID: try normsA.normID(p))
-                                                   + scoreB.score(frequency: try b.frequency(at: j), normID: try normsB.normID(p)))
-                        }
-                    }
+                    if try !reader.isDeleted(p) { try shared(p, i, j) }
                     i += 1
                     j += 1
                 }
             }
         }
-        return total
     }
 
     /// Documents with both terms when both are about equally common: both lists are read once,
@@ -230,48 +247,14 @@ struct ShardSearcher {
     private func mergedPair(_ x: (field: Int, term: [UInt8], boost: Float), _ y: (field: Int, term: [UInt8], boost: Float)) throws -> ScoredDocs {
         let a = try BlockStream(reader: reader, field: x.field, term: x.term)
         let b = try BlockStream(reader: reader, field: y.field, term: y.term)
-        var out = ScoredDocs()
-        guard try a.next(), try b.next() else { return out }
         let scoreA = scorer(field: x.field, idf: statistics.idf(.init(field: x.field, term: x.term)), boost: x.boost)
         let scoreB = scorer(field: y.field, idf: statistics.idf(.init(field: y.field, term: y.term)), boost: y.boost)
-        let (normsA, normsB) = (reader.norms(field: x.field), reader.norms(field: y.field))
-        let (fieldA, fieldB) = (x.field, y.field)
-        var i = 0, j = 0
-        while true {
-            if i == a.block.count {
-                guard try a.next() else { break }
-                i = 0
-            }
-            if j == b.block.count {
-                guard try b.next() else { break }
-                j = 0
-            }
-            let (da, db, na, nb) = (a.block.docs, b.block.docs, a.block.count, b.block.count)
-            // A whole block that ends before the other side's current document is passed at once.
-            if da[na - 1] < db[j] {
-                i = na
-                continue
-            }
-            if db[nb - 1] < da[i] {
-                j = nb
-                continue
-            }
-            while i < na && j < nb {
-                let (p, q) = (da[i], db[j])
-                if p < q {
-                    i += 1
-                } else if q < p {
-                    j += 1
-                } else {
-                    if try !reader.isDeleted(p) {
-                        out.append(p, scoreA.score(frequency: try a.frequency(at: i), normID: try reader.normID(normsA, field: fieldA, doc: p))
-                                      + scoreB.score(frequency: try b.frequency(at: j), normID: try reader.normID(normsB, field: fieldB, doc: p)))
-                    }
-                    i += 1
-                    j += 1
-                }
-            }
-        }
+        var (normsA, normsB) = (NormCursor(reader.norms(field: x.field)), NormCursor(reader.norms(field: y.field)))
+        var out = ScoredDocs()
+        try forEachSharedDocument(a, b, entered: { _ in }, overlapping: {}, shared: { p, i, j in
+            out.append(p, scoreA.score(frequency: try a.frequency(at: i), normID: try normsA.normID(p))
+                          + scoreB.score(frequency: try b.frequency(at: j), normID: try normsB.normID(p)))
+        })
         return out
     }
 
