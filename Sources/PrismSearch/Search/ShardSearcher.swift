@@ -127,7 +127,7 @@ struct ShardSearcher {
     private func conjunction(_ terms: [(field: Int, term: [UInt8], boost: Float)]) throws -> ScoredDocs? {
         let cursors = try terms.map { try PostingsCursor(reader: reader, field: $0.field, term: $0.term) }
         let counts = cursors.map(\.count).sorted()
-        guard counts[0] * 4 < counts[1] else { return terms.count == 2 ? try mergedPair(terms[0], terms[1]) : nil }
+        guard ShardSearcher.leapfrogPays(rarest: counts[0], next: counts[1]) else { return terms.count == 2 ? try mergedPair(terms[0], terms[1]) : nil }
         let scorers = terms.map { scorer(field: $0.field, idf: statistics.idf(.init(field: $0.field, term: $0.term)), boost: $0.boost) }
         let norms = terms.map { reader.norms(field: $0.field) }
         var out = ScoredDocs()
@@ -153,6 +153,10 @@ struct ShardSearcher {
         return out
     }
 
+    /// Whether an AND should leapfrog from its rarest term rather than merge whole lists: when
+    /// the next rarest is several times as common, seeking into it skips most of its blocks.
+    static func leapfrogPays(rarest: Int, next: Int) -> Bool { rarest * 4 < next }
+
     /// Top k of an AND of two terms (scores add) and the exact number of matches, without
     /// materializing every match: a rare and a common term leapfrog; two about equally common
     /// terms are merged block by block, and where the two current blocks' best possible scores
@@ -165,7 +169,7 @@ struct ShardSearcher {
         var (normsA, normsB) = (NormCursor(reader.norms(field: x.field)), NormCursor(reader.norms(field: y.field)))
         let (countA, countB) = (try reader.documentFrequency(field: x.field, term: x.term), try reader.documentFrequency(field: y.field, term: y.term))
         var total = 0
-        if min(countA, countB) * 4 < max(countA, countB) {
+        if ShardSearcher.leapfrogPays(rarest: Int(min(countA, countB)), next: Int(max(countA, countB))) {
             let first = try PostingsCursor(reader: reader, field: x.field, term: x.term)
             let second = try PostingsCursor(reader: reader, field: y.field, term: y.term)
             try leapfrogPair(first, second) { target in
