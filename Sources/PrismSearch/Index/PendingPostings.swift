@@ -164,8 +164,9 @@ struct FieldInversion {
         tokenTerms.reserveCapacity(estimate)
         tokenPostings.reserveCapacity(estimate)
         // Norm ids by document, in an array over the batch's document range.
-        let lowest = texts.map(\.docnum).min() ?? 0
-        let span = Int((texts.map(\.docnum).max() ?? lowest) - lowest) + 1
+        let docnums = texts.lazy.map(\.docnum)
+        let lowest = docnums.min() ?? 0
+        let span = Int((docnums.max() ?? lowest) - lowest) + 1
         var norms = [UInt8](repeating: 0, count: texts.isEmpty ? 0 : span)
         for (docnum, text) in texts {
             var tokens = 0
