@@ -115,13 +115,6 @@ struct SearchBench: AsyncParsableCommand {
         print("reproduce: \(report.command)")
     }
 
-    /// User plus system CPU time of this process so far.
-    static func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
     private func runPrism(_ corpus: SyntheticCorpus, folder: String) async throws -> EngineFigures {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
@@ -137,7 +130,7 @@ struct SearchBench: AsyncParsableCommand {
         BenchSupport.progress("prism: indexing")
         let clock = ContinuousClock()
         let start = clock.now
-        let cpuStart = Self.processCPUSeconds()
+        let cpuStart = NodeProcess.cpuMicroseconds(pid: getpid())
         // Several batches in flight, as a bulk loader keeps them: some are analyzed while the
         // writer stores another and a third reaches the postings buffer (Tantivy's writer
         // likewise indexes on its own thread while the caller adds documents).
@@ -169,7 +162,7 @@ struct SearchBench: AsyncParsableCommand {
         let indexSeconds = BenchSupport.seconds(clock.now - start)
         BenchSupport.progress(String(format: "prism: indexed in %.2f s (upserts %.2f s, final postings flush %.2f s; %d postings flushes took %.2f s), %.2f CPU s",
                                      indexSeconds, BenchSupport.seconds(upserted - start), BenchSupport.seconds(clock.now - upserted),
-                                     store.postingsFlushes, store.postingsFlushSeconds, Self.processCPUSeconds() - cpuStart))
+                                     store.postingsFlushes, store.postingsFlushSeconds, (NodeProcess.cpuMicroseconds(pid: getpid()) - cpuStart) / 1e6))
 
         BenchSupport.progress("prism: querying")
         var requests: [SearchRequest] = []
