@@ -100,6 +100,7 @@ let package = Package(
             name: "PrismRaft",
             dependencies: [
                 "PrismStorage", "PrismTransport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

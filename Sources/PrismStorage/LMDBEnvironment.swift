@@ -164,6 +164,15 @@ public final class LMDBEnvironment: @unchecked Sendable {
         return (info.me_last_pgno + 1) * Int(stat.ms_psize)
     }
 
+    /// Makes every commit so far durable, whatever the sync mode (with `nometasync` a commit's
+    /// meta page otherwise waits for the next commit's sync).
+    public func sync() throws {
+        try resizeLock.withShared {
+            guard !state.closed else { throw StorageError.closed }
+            try check(mdb_env_sync(env, 1), "sync")
+        }
+    }
+
     /// Flushes and closes the environment, then releases the directory lock. Idempotent.
     public func close() {
         resizeLock.withExclusive {

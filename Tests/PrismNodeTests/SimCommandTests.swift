@@ -55,14 +55,15 @@ struct RaftBenchCommandTests {
         #expect(object["clients"] as? Int == 4)
     }
 
-    @Test("every acknowledged put is there after kill -9 of every node and a restart on the same data")
-    func acknowledgedPutsSurviveKill9() async throws {
-        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--crash-check", "--json"])
+    @Test("every acknowledged put is there after kill -9 of every node and a restart on the same data", arguments: ["wal", "lmdb"])
+    func acknowledgedPutsSurviveKill9(raftLog: String) async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--crash-check", "--raft-log", raftLog, "--json"])
         #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
         let check = try #require(object["crash_check"] as? [String: Int])
         #expect((check["acknowledged_keys"] ?? 0) > 0)
         #expect(check["lost"] == 0)
+        #expect(object["raft_log"] as? String == raftLog)
     }
 
     @Test("the same load over mutual TLS (a cluster certificate made by openssl)")
@@ -86,6 +87,22 @@ struct RaftBenchCommandTests {
                                             "--cert-path", garbage])
         #expect(try await half.runToEnd() == 64)
         #expect(half.standardError.contains("--cert-path and --key-path go together"))
+    }
+
+    @Test("a node whose write-ahead log is damaged refuses to start, naming the segment and the byte; an unknown --raft-log is refused")
+    func damagedWriteAheadLog() async throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("data/raft-wal"), withIntermediateDirectories: true)
+        let segment = dir.write("data/raft-wal/wal-0000000000000001.log", String(repeating: "garbage ", count: 100))
+        let run = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", dir.file("data")])
+        #expect(try await run.runToEnd() != 0)
+        #expect(run.standardError.contains("write-ahead log \(segment) is damaged at byte 0"), "\(run.standardError)")
+        // Nothing was changed: the segment is still there for whoever looks into it.
+        #expect(FileManager.default.fileExists(atPath: segment))
+        let mode = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", dir.file("data"),
+                                            "--raft-log", "paper"])
+        #expect(try await mode.runToEnd() == 64)
+        #expect(mode.standardError.contains("--raft-log: 'paper' is not one of wal, lmdb"))
     }
 
     /// Process ids whose parent is `parent` (from /proc).
@@ -136,5 +153,8 @@ struct RaftBenchCommandTests {
         let idle = PrismProcess(arguments: ["bench", "raft", "--idle-groups", "0"])
         #expect(try await idle.runToEnd() == 64)
         #expect(idle.standardError.contains("--idle-groups must be between 1 and 100000"))
+        let log = PrismProcess(arguments: ["bench", "raft", "--raft-log", "paper"])
+        #expect(try await log.runToEnd() == 64)
+        #expect(log.standardError.contains("--raft-log: 'paper' is not one of wal, lmdb"))
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import NIOPosix
 import PrismStorage
@@ -12,6 +13,10 @@ import PrismStorage
 /// sync off the loop). A leader's appends go out before the write (`HostReady.early`). A ready
 /// whose only change is a commit index is not written: the commit index need not be durable (a
 /// restarted node learns it again from the leader).
+///
+/// With a `RaftWALStore` the write is one record synced into the write-ahead log (one
+/// `fdatasync`; a small record on the loop itself, a large one on a thread of its own), and LMDB
+/// takes the same writes afterwards through the writer.
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -22,6 +27,13 @@ public final class RaftHostShell: Sendable {
     private let host: NIOLoopBoundBox<Host>
     private let writer: GroupCommitWriter
     private let store: RaftLogStore
+    private let walStore: RaftWALStore?
+    /// Where a large WAL record is written and synced, so the loop goes on reading meanwhile.
+    private let walQueue = DispatchQueue(label: "prism.raft.wal.append")
+    /// A record of at most this many entries is synced on the loop itself: under light load the
+    /// two thread hops would cost more than the loop loses waiting for the disk; under heavy load
+    /// records are large and the sync overlaps the next round's work.
+    static let inlineWALEntries = 4
     private let apply: Apply
     private let drainScheduled: NIOLoopBoundBox<Bool>
     /// A ready is with the writer: the next waits until it is durable (a core gives out its
@@ -31,12 +43,13 @@ public final class RaftHostShell: Sendable {
     private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
 
     public init(host: sending Host, writer: GroupCommitWriter, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
-                tickInterval: TimeAmount, apply: @escaping Apply) {
+                tickInterval: TimeAmount, walStore: RaftWALStore? = nil, apply: @escaping Apply) {
         self.loop = loop
         self.transport = transport
         self.host = .makeBoxSendingValue(host, eventLoop: loop)
         self.writer = writer
         self.store = store
+        self.walStore = walStore
         self.apply = apply
         drainScheduled = .makeBoxSendingValue(false, eventLoop: loop)
         writing = .makeBoxSendingValue(false, eventLoop: loop)
@@ -94,6 +107,31 @@ public final class RaftHostShell: Sendable {
                 finish(ready)
                 continue
             }
+            if let walStore {
+                let writes = ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
+                    g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
+                }
+                if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries {
+                    // Not durable: the readies are dropped (the cores retransmit); the next input tries again.
+                    guard (try? walStore.persist(writes)) != nil else { return }
+                    markDurable(ready)
+                    finish(ready)
+                    continue
+                }
+                writing.value = true
+                walQueue.async { [self] in
+                    let durable = (try? walStore.persist(writes)) != nil
+                    loop.execute { [self] in
+                        writing.value = false
+                        if durable {
+                            markDurable(ready)
+                            finish(ready)
+                        }
+                        drain()
+                    }
+                }
+                return
+            }
             writing.value = true
             let groups = ready.groups, store = self.store
             writer.submit({ txn in
@@ -102,7 +140,7 @@ public final class RaftHostShell: Sendable {
                 loop.execute { [self] in
                     writing.value = false
                     if case .success = result {
-                        for g in ready.groups { if let hs = g.ready.hardState { durableVotes.value[g.group] = (hs.term, hs.vote) } }
+                        markDurable(ready)
                         finish(ready)
                     }
                     // Not durable: nothing may be sent or acknowledged. The readies are dropped;
@@ -111,6 +149,10 @@ public final class RaftHostShell: Sendable {
                 }
             })
         }
+    }
+
+    private func markDurable(_ ready: HostReady) {
+        for g in ready.groups { if let hs = g.ready.hardState { durableVotes.value[g.group] = (hs.term, hs.vote) } }
     }
 
     /// Runs on the loop once `ready` is durable (or needed no write).

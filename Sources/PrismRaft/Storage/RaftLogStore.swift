@@ -23,6 +23,8 @@ public struct RaftLogStore: Sendable {
     let entries: Table
     let states: Table
     let snapshots: Table
+    /// The sequence of the last write-ahead log record this environment holds (`RaftWALStore`).
+    let walProgress: Table
 
     /// What a group persisted, as `RaftCore.init` takes it.
     public struct Persisted: Sendable, Equatable {
@@ -35,7 +37,20 @@ public struct RaftLogStore: Sendable {
         entries = try environment.table("raft_entries")
         states = try environment.table("raft_state")
         snapshots = try environment.table("raft_snapshot")
+        walProgress = try environment.table("raft_wal")
     }
+
+    /// The last write-ahead log record saved here (0: none).
+    public func walSequence(in txn: ReadTransaction) throws -> UInt64 {
+        guard let bytes = try txn.get(walProgress, Self.walSequenceKey), bytes.count == 8 else { return 0 }
+        return Self.readBigEndian(bytes, at: 0)
+    }
+
+    public func setWALSequence(_ sequence: UInt64, in txn: WriteTransaction) throws {
+        try txn.put(walProgress, Self.walSequenceKey, Self.bigEndian(sequence))
+    }
+
+    static let walSequenceKey: [UInt8] = Array("applied".utf8)
 
     /// Persists a snapshot of the group's state machine (taken by this node, or received from
     /// the leader) and drops the entries it covers; entries after it stay only if they continue it.

@@ -26,6 +26,8 @@ struct RaftBench: AsyncParsableCommand {
     @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
     @Option(help: "Instead of the load: host this many groups per node, let them go quiet, and report the CPU they cost idle over --seconds.")
     var idleGroups: UInt64?
+    @Option(help: "Where the nodes make a write durable first: wal (write-ahead log, then LMDB) or lmdb (an LMDB commit).")
+    var raftLog = "wal"
     @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
     var crashCheck = false
 
@@ -35,6 +37,7 @@ struct RaftBench: AsyncParsableCommand {
         var clients: Int
         var groups: UInt64
         var tls: Bool
+        var raft_log: String
         var value_bytes: Int
         var seconds: Double
         var puts_per_s: Double
@@ -46,6 +49,8 @@ struct RaftBench: AsyncParsableCommand {
         var etcd: Figures?
         /// Prism ÷ etcd (for CPU: etcd ÷ Prism, so above 1 is better for Prism everywhere).
         var ratios: [String: Double]?
+        /// Requests that got no reply within 3 s and were sent again (a leader changed under them).
+        var reply_timeouts: Int
         /// With --crash-check: keys whose last acknowledged put was read back after kill -9, and those lost.
         var crash_check: [String: Int]?
     }
@@ -64,12 +69,13 @@ struct RaftBench: AsyncParsableCommand {
         guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
+        guard ["wal", "lmdb"].contains(raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
     }
 
     func run() async throws {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
-            + (tls ? " --tls" : "")
+            + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
         BenchSupport.progress("[raft] \(command)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -80,7 +86,7 @@ struct RaftBench: AsyncParsableCommand {
         func nodeArguments() -> [[String]] {
             ids.enumerated().map { i, id in
                 ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
+                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)", "--raft-log", raftLog] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
                     + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
             }
         }
@@ -140,9 +146,11 @@ struct RaftBench: AsyncParsableCommand {
         }
         let cpuAfter = processes.map(\.cpuMicroseconds)
         var crashResult: [String: Int]?
+        var earlierTimeouts = 0
         if crashCheck {
             BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
             router.close()
+            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
             for p in processes { p.kill() }
             router = try await startNodes()
             var lost = 0
@@ -163,10 +171,10 @@ struct RaftBench: AsyncParsableCommand {
 
         let cpu = zip(cpuBefore, cpuAfter).reduce(0.0) { $0 + ($1.1 - $1.0) }
         let prism = Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
-        var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, tls: tls, value_bytes: valueBytes,
+        var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, tls: tls, raft_log: raftLog, value_bytes: valueBytes,
                             seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
-                            crash_check: crashResult)
+                            reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed), crash_check: crashResult)
         if vsEtcd && !crashCheck {
             guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
             let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
@@ -328,6 +336,8 @@ final class LeaderRouter: Sendable {
     let connections: [String: [KVConnection]]
     private let leaders = Mutex<[UInt64: String]>([:])
     private let nextID = Atomic<UInt64>(1)
+    /// Requests that got no reply in time and were asked again.
+    let timeouts = Atomic<Int>(0)
 
     init(ids: [String], connections: [String: [KVConnection]]) {
         self.ids = ids
@@ -344,7 +354,16 @@ final class LeaderRouter: Sendable {
             let node = leaders.withLock { $0[group] } ?? ids[attempt % ids.count]
             guard let pool = connections[node], !pool.isEmpty else { continue }
             let id = nextID.add(1, ordering: .relaxed).newValue
-            let reply = try await pool[Int(id % UInt64(pool.count))].call(KVWire.Request(id: id, operation: operation, group: group, key: key, value: value))
+            let reply: KVWire.Reply
+            do {
+                reply = try await pool[Int(id % UInt64(pool.count))].call(KVWire.Request(id: id, operation: operation, group: group, key: key, value: value))
+            } catch is KVConnection.ReplyTimeout {
+                // Asked a leader that lost its term meanwhile: ask around again (a put may then
+                // apply twice, which a put of the same value tolerates).
+                timeouts.add(1, ordering: .relaxed)
+                leaders.withLock { $0[group] = nil }
+                continue
+            }
             switch reply.status {
             case .ok: return reply.value
             case .notLeader:
@@ -393,15 +412,22 @@ final class KVConnection: Sendable {
         return KVConnection(channel: channel, waiting: waiting)
     }
 
-    func call(_ request: KVWire.Request) async throws -> KVWire.Reply {
+    /// A request whose reply does not come within `patience` fails with `ReplyTimeout` (a leader
+    /// that lost its term while the request waited never answers it).
+    func call(_ request: KVWire.Request, patience: TimeAmount = .seconds(3)) async throws -> KVWire.Reply {
         let promise = channel.eventLoop.makePromise(of: KVWire.Reply.self)
         let bytes = KVWire.encode(request)
         channel.eventLoop.execute { [self] in
             waiting.value[request.id] = promise
             channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator), promise: nil)
+            channel.eventLoop.scheduleTask(in: patience) { [self] in
+                waiting.value.removeValue(forKey: request.id)?.fail(ReplyTimeout())
+            }
         }
         return try await promise.futureResult.get()
     }
+
+    struct ReplyTimeout: Error {}
 
     func close() { channel.close(promise: nil) }
 }

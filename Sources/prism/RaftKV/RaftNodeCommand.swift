@@ -30,6 +30,10 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "Certificate (PEM) for mutual TLS on the Raft transport (with --key-path).") var certPath: String?
     @Option(help: "Private key (PEM) of --cert-path.") var keyPath: String?
     @Option(help: "CA bundle peers' certificates must chain to (default: the certificate itself).") var caPath: String?
+    @Option(help: "Where a write is durable first: wal (a write-ahead log, one sync; LMDB follows) or lmdb (an LMDB commit, two syncs).")
+    var raftLog = "wal"
+
+    enum RaftLogMode: String { case wal, lmdb }
 
     func run() async throws {
         if exitWithStdin {
@@ -55,8 +59,19 @@ struct RaftNodeCommand: AsyncParsableCommand {
         default: throw ValidationError("--cert-path and --key-path go together")
         }
         let voters = ([id] + peers.keys).sorted()
-        let environment = try LMDBEnvironment(directory: dataDir)
+                guard let logMode = RaftLogMode(rawValue: raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
+        // Behind the write-ahead log LMDB needs one sync per commit, not two (see RaftWALStore).
+        let environment = try LMDBEnvironment(directory: dataDir, options: StorageOptions(syncMode: logMode == .wal ? .nometasync : .full))
         let store = try RaftLogStore(environment: environment)
+        let writer = GroupCommitWriter(environment: environment)
+        var walStore: RaftWALStore?
+        if logMode == .wal {
+            let opened = try RaftWALStore(directory: dataDir + "/raft-wal", environment: environment, store: store, writer: writer)
+            if opened.replayedRecords > 0 {
+                FileHandle.standardError.write(Data("prism raft-node \(id) replayed \(opened.replayedRecords) write-ahead log records into LMDB\n".utf8))
+            }
+            walStore = opened
+        }
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let state = NodeState(loop: loop)
 
@@ -85,9 +100,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
             shellBox.shell?.receive(batch, from: from)
         }
         for (peerID, (h, p)) in peers { transport.setAddress(try SocketAddress.makeAddressResolvingHost(h, port: p), of: peerID) }
-        let writer = GroupCommitWriter(environment: environment)
         let shell = RaftHostShell(host: host, writer: writer, store: store, transport: transport, loop: loop,
-                                  tickInterval: .milliseconds(Int64(tickMs))) { group, ready in
+                                  tickInterval: .milliseconds(Int64(tickMs)), walStore: walStore) { group, ready in
             state.apply(group: group, ready)
         }
         shellBox.shell = shell

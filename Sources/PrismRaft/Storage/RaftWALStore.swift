@@ -1,0 +1,168 @@
+import Dispatch
+import Logging
+import PrismStorage
+import Synchronization
+
+/// The Raft log of every group on a node with a write-ahead log in front of LMDB: a drain's
+/// writes are durable (and may be acknowledged) once their one record is synced in the WAL; the
+/// same writes then go to LMDB through the group-commit writer, off the critical path, with the
+/// record's sequence in the same transaction. LMDB stays the log's home (what a restart loads);
+/// the WAL holds only what LMDB may not have made durable yet.
+///
+/// LMDB runs here with `nometasync` (one sync per commit, never corrupted by a power loss, but a
+/// commit is durable only with the next one): a full WAL segment is deleted only after LMDB holds
+/// all its records and `mdb_env_sync` has run. On open, the records after the sequence LMDB
+/// stored are saved into LMDB again, in order: the same `RaftLogStore.save` calls on the same
+/// state give the same result, so recovery is exactly the writes that were acknowledged.
+public final class RaftWALStore: Sendable {
+    public let wal: RaftWAL
+    public let environment: LMDBEnvironment
+    public let store: RaftLogStore
+    /// Records saved into LMDB again when this store opened.
+    public let replayedRecords: Int
+    private let writer: GroupCommitWriter
+    private let logger: Logger
+    /// Set when LMDB refused a record: later writes fail (LMDB must take the records in order, and
+    /// the WAL keeps everything from the refused one on for the next start).
+    private let stopped = Mutex<String?>(nil)
+
+    public init(directory: String, environment: LMDBEnvironment, store: RaftLogStore, writer: GroupCommitWriter,
+                segmentBytes: Int = 32 << 20, logger: Logger = Logger(label: "prism.raft.wal")) throws {
+        self.environment = environment
+        self.store = store
+        self.writer = writer
+        self.logger = logger
+        let saved = try environment.read { try store.walSequence(in: $0) }
+        let records = try RaftWAL.records(in: directory)
+        let missing = records.filter { $0.sequence > saved }
+        if let last = missing.last {
+            try environment.write { txn in
+                for record in missing {
+                    for write in try RaftWALRecord(decoding: record.payload).writes {
+                        try store.save(group: write.group, write.ready, in: txn)
+                    }
+                }
+                try store.setWALSequence(last.sequence, in: txn)
+            }
+            logger.notice("raft write-ahead log replayed into LMDB", metadata: [
+                "records": "\(missing.count)", "from": "\(missing[0].sequence)", "through": "\(last.sequence)",
+            ])
+        }
+        replayedRecords = missing.count
+        // Everything is in LMDB now; once that is durable the old segments can go.
+        try environment.sync()
+        try RaftWAL.removeSegments(in: directory)
+        wal = try RaftWAL(directory: directory, nextSequence: max(saved, records.last?.sequence ?? 0) + 1, segmentBytes: segmentBytes)
+    }
+
+    /// Makes `writes` durable as one WAL record (one sync), then queues them for LMDB. When it
+    /// throws nothing may be acknowledged.
+    public func persist(_ writes: [RaftWALRecord.GroupWrite]) throws {
+        if let why = stopped.withLock({ $0 }) { throw RaftWALError.malformed("LMDB refused record: \(why)") }
+        let sequence: UInt64
+        do {
+            sequence = try wal.append(RaftWALRecord(writes: writes).encoded())
+        } catch {
+            if error != .failed { logger.critical("raft write-ahead log write failed; the node takes no more writes", metadata: ["error": "\(error)"]) }
+            throw error
+        }
+        let schedule = catchUp.withLock { c -> Bool in
+            c.records.append((sequence, writes))
+            guard !c.writing, !c.scheduled else { return false }
+            c.scheduled = true
+            return true
+        }
+        if schedule { scheduleCatchUp() }
+    }
+
+    /// What waits to go into LMDB.
+    private struct CatchUp {
+        var records: [(UInt64, [RaftWALRecord.GroupWrite])] = []
+        var writing = false
+        var scheduled = false
+        var waiters: [@Sendable () -> Void] = []
+    }
+
+    private let catchUp = Mutex(CatchUp())
+    private let timer = DispatchQueue(label: "prism.raft.wal.catch-up")
+    /// How long records wait before they go to LMDB: one LMDB commit (and its sync) then carries
+    /// every record of that time, instead of each record's own sync competing with the next
+    /// record's on the disk.
+    public static let catchUpDelay: DispatchTimeInterval = .milliseconds(5)
+
+    private func scheduleCatchUp() {
+        timer.asyncAfter(deadline: .now() + Self.catchUpDelay) { [self] in writeCatchUp() }
+    }
+
+    /// One LMDB transaction with every waiting record, in order, and the last one's sequence.
+    private func writeCatchUp() {
+        let records: [(UInt64, [RaftWALRecord.GroupWrite])] = catchUp.withLock { c in
+            c.scheduled = false
+            guard !c.writing, !c.records.isEmpty else { return [] }
+            c.writing = true
+            defer { c.records.removeAll(keepingCapacity: true) }
+            return c.records
+        }
+        guard let first = records.first?.0, let last = records.last?.0 else { return wakeWaitersIfCaughtUp() }
+        let store = self.store
+        writer.submit({ txn in
+            // In order, or not at all: a record LMDB skipped would be lost once its segment goes.
+            let previous = try store.walSequence(in: txn)
+            guard previous == first - 1 else { throw RaftWALError.malformed("record \(first) after \(previous) in LMDB") }
+            for (_, writes) in records {
+                for write in writes { try store.save(group: write.group, write.ready, in: txn) }
+            }
+            try store.setWALSequence(last, in: txn)
+        }, completion: { [self] result in
+            switch result {
+            case .success:
+                if let oldest = wal.oldestSealedLastSequence, oldest <= last {
+                    do {
+                        try environment.sync()
+                        wal.release(through: last)
+                    } catch {
+                        logger.error("LMDB sync before dropping write-ahead log segments failed; they stay", metadata: ["error": "\(error)"])
+                    }
+                }
+            case .failure(let error):
+                let first = stopped.withLock { s -> Bool in
+                    defer { if s == nil { s = "\(error)" } }
+                    return s == nil
+                }
+                if first {
+                    logger.critical("LMDB refused raft write-ahead log records; the node takes no more writes", metadata: [
+                        "through": "\(last)", "error": "\(error)",
+                    ])
+                }
+            }
+            let again = catchUp.withLock { c -> Bool in
+                c.writing = false
+                guard !c.records.isEmpty, !c.scheduled else { return false }
+                c.scheduled = true
+                return true
+            }
+            if again { scheduleCatchUp() } else { wakeWaitersIfCaughtUp() }
+        })
+    }
+
+    private func wakeWaitersIfCaughtUp() {
+        let waiters = catchUp.withLock { c -> [@Sendable () -> Void] in
+            guard c.records.isEmpty, !c.writing else { return [] }
+            defer { c.waiters = [] }
+            return c.waiters
+        }
+        for w in waiters { w() }
+    }
+
+    /// Returns once every record persisted so far is in LMDB (committed, not necessarily synced).
+    public func caughtUp() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = catchUp.withLock { c -> Bool in
+                if c.records.isEmpty && !c.writing { return true }
+                c.waiters.append { continuation.resume() }
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import PrismRaft
+import PrismStorage
+import PrismTestSupport
+import Testing
+
+@Suite("Raft write-ahead log in front of LMDB")
+struct RaftWALStoreTests {
+    static let groups: [UInt64] = [1, 2, 3]
+
+    /// Seeded drains like a host's: hard states (new terms, votes, commits), appends, suffixes
+    /// replaced by a new leader, and now and then a snapshot that does or does not continue the log.
+    static func drains(seed: UInt64, count: Int) -> [[RaftWALRecord.GroupWrite]] {
+        var random = SplitMix64(seed: seed)
+        var last: [UInt64: UInt64] = [:], term: [UInt64: UInt64] = [:]
+        var out: [[RaftWALRecord.GroupWrite]] = []
+        for _ in 0..<count {
+            var drain: [RaftWALRecord.GroupWrite] = []
+            for group in groups where random.next() % 2 == 0 {
+                var t = term[group, default: 1]
+                var l = last[group, default: 0]
+                var hardState: HardState?
+                if random.next() % 5 == 0 { t += 1 }
+                if random.next() % 2 == 0 || t != term[group, default: 1] {
+                    hardState = HardState(term: t, vote: random.next() % 3 == 0 ? nil : "n\(random.next() % 3)", commit: l / 2)
+                }
+                var snapshot: RaftSnapshot?
+                if random.next() % 11 == 0, l > 2 {
+                    let index = l - random.next() % 3
+                    snapshot = RaftSnapshot(index: index, term: t, data: Array("state \(index)".utf8),
+                                            membership: random.next() % 2 == 0 ? nil : Membership(voters: ["n0", "n1", "n2"]))
+                }
+                var entries: [LogEntry] = []
+                if random.next() % 4 != 0 {
+                    // A new leader replaces a suffix now and then.
+                    var from = l + 1
+                    if random.next() % 6 == 0, l > 1 { from = max(snapshot.map { $0.index + 1 } ?? 1, l - random.next() % 3) }
+                    let n = 1 + random.next() % 4
+                    entries = (from..<(from + n)).map { LogEntry(term: t, index: $0, data: Array("g\(group) i\($0) t\(t)".utf8)) }
+                    l = from + n - 1
+                }
+                term[group] = t
+                last[group] = l
+                drain.append(RaftWALRecord.GroupWrite(group: group, snapshot: snapshot, hardState: hardState, entries: entries))
+            }
+            if !drain.isEmpty { out.append(drain) }
+        }
+        return out
+    }
+
+    static func save(_ drain: [RaftWALRecord.GroupWrite], _ store: RaftLogStore, _ env: LMDBEnvironment) throws {
+        try env.write { txn in for w in drain { try store.save(group: w.group, w.ready, in: txn) } }
+    }
+
+    static func loadAll(_ store: RaftLogStore, _ env: LMDBEnvironment) throws -> [RaftLogStore.Persisted] {
+        try groups.map { g in try env.read { try store.loadAll(group: g, in: $0) } }
+    }
+
+    @Test("records after LMDB's last are saved again on open: the log equals saving every drain directly", arguments: 0..<40)
+    func recovery(seed: UInt64) throws {
+        let drains = Self.drains(seed: seed, count: 60)
+        let reference = TemporaryDirectory("wal-ref"), dir = TemporaryDirectory("wal-store")
+        let refEnv = try LMDBEnvironment(directory: reference.path)
+        let refStore = try RaftLogStore(environment: refEnv)
+        for d in drains { try Self.save(d, refStore, refEnv) }
+
+        // LMDB got the first `k` drains (its commits of the rest did not survive), the WAL has all.
+        var pick = SplitMix64(seed: seed ^ 0xABCD)
+        let k = Int(pick.next() % UInt64(drains.count + 1))
+        do {
+            let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+            let store = try RaftLogStore(environment: env)
+            for (i, d) in drains.prefix(k).enumerated() {
+                try Self.save(d, store, env)
+                try env.write { try store.setWALSequence(UInt64(i + 1), in: $0) }
+            }
+            let wal = try RaftWAL(directory: dir.file("wal"), nextSequence: 1, segmentBytes: 4096)
+            for d in drains { try wal.append(RaftWALRecord(writes: d).encoded()) }
+            env.close()
+        }
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        let opened = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, segmentBytes: 4096)
+        #expect(opened.replayedRecords == drains.count - k, "seed \(seed)")
+        #expect(try Self.loadAll(store, env) == Self.loadAll(refStore, refEnv), "seed \(seed), LMDB had \(k) of \(drains.count)")
+        #expect(try env.read { try store.walSequence(in: $0) } == UInt64(drains.count))
+        // The replayed segments are gone and numbering goes on.
+        #expect(opened.wal.nextSequence == UInt64(drains.count) + 1)
+        #expect(try RaftWAL.records(in: dir.file("wal")).isEmpty)
+    }
+
+    @Test("live: every persisted drain reaches LMDB in order, full segments are dropped, a reopen replays nothing")
+    func live() async throws {
+        let drains = Self.drains(seed: 99, count: 400)
+        let reference = TemporaryDirectory("wal-ref"), dir = TemporaryDirectory("wal-store")
+        let refEnv = try LMDBEnvironment(directory: reference.path)
+        let refStore = try RaftLogStore(environment: refEnv)
+        for d in drains { try Self.save(d, refStore, refEnv) }
+        do {
+            let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+            let store = try RaftLogStore(environment: env)
+            let writer = GroupCommitWriter(environment: env)
+            let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, segmentBytes: 4096)
+            for (i, d) in drains.enumerated() {
+                try walStore.persist(d)
+                if i % 50 == 0 { try await Task.sleep(for: .milliseconds(8)) }
+            }
+            await walStore.caughtUp()
+            #expect(try Self.loadAll(store, env) == Self.loadAll(refStore, refEnv))
+            #expect(try env.read { try store.walSequence(in: $0) } == UInt64(drains.count))
+            #expect(walStore.wal.segmentCount == 1)
+            #expect(writer.stats.commits < drains.count / 2, "catch-up commits carry many records: \(writer.stats.commits)")
+            writer.shutdown()
+            env.close()
+        }
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        let reopened = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer)
+        #expect(reopened.replayedRecords == 0)
+        #expect(reopened.wal.nextSequence == UInt64(drains.count) + 1)
+        #expect(try Self.loadAll(store, env) == Self.loadAll(refStore, refEnv))
+    }
+
+    @Test("LMDB out of step with the log (a record it did not take) stops all later writes instead of skipping one")
+    func outOfStep() async throws {
+        let dir = TemporaryDirectory("wal-store")
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer)
+        let drains = Self.drains(seed: 5, count: 10)
+        try walStore.persist(drains[0])
+        await walStore.caughtUp()
+        try env.write { try store.setWALSequence(77, in: $0) }
+        try walStore.persist(drains[1])
+        await walStore.caughtUp()
+        #expect(throws: RaftWALError.self) { try walStore.persist(drains[2]) }
+        // What LMDB refused stays in the log for the next start.
+        #expect(try RaftWAL.records(in: dir.file("wal")).map(\.sequence) == [1, 2])
+    }
+}
