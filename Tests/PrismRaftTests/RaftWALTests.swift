@@ -174,3 +174,37 @@ struct RaftWALTests {
         #expect(wal.segmentCount == 1)
     }
 }
+
+@Suite("Raft write-ahead log records")
+struct RaftWALRecordTests {
+    static let sample = RaftWALRecord(writes: [
+        .init(group: 1, snapshot: RaftSnapshot(index: 9, term: 2, data: Array("state".utf8), membership: Membership(voters: ["a", "b", "c"], learners: ["d"])),
+              hardState: HardState(term: 3, vote: "b", commit: 9), entries: [LogEntry(term: 3, index: 10, data: Array("x".utf8))]),
+        .init(group: 1 << 40, hardState: HardState(term: 7, vote: nil, commit: 0), entries: []),
+        .init(group: 5, hardState: nil, entries: (1...3).map { LogEntry(term: 1, index: $0, data: [], kind: $0 == 2 ? .membership : .normal) }),
+    ])
+
+    @Test("snapshots (with and without membership), hard states (with and without a vote) and entries round-trip")
+    func roundTrip() throws {
+        #expect(try RaftWALRecord(decoding: Self.sample.encoded()) == Self.sample)
+        let plain = RaftWALRecord(writes: [.init(group: 2, snapshot: RaftSnapshot(index: 1, term: 1, data: []), hardState: nil, entries: [])])
+        #expect(try RaftWALRecord(decoding: plain.encoded()) == plain)
+    }
+
+    @Test("every truncation, extra bytes, a wrong format byte and random bytes are refused without trapping")
+    func hostileBytes() {
+        let bytes = Self.sample.encoded()
+        for n in 0..<bytes.count {
+            #expect(throws: RaftWALError.self) { try RaftWALRecord(decoding: Array(bytes[..<n])) }
+        }
+        #expect(throws: RaftWALError.self) { try RaftWALRecord(decoding: bytes + [0]) }
+        var wrongVersion = bytes
+        wrongVersion[0] = 9
+        #expect(throws: RaftWALError.self) { try RaftWALRecord(decoding: wrongVersion) }
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<2000 {
+            let garbage = (0..<Int(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            _ = try? RaftWALRecord(decoding: garbage)
+        }
+    }
+}
