@@ -9,7 +9,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// `prism bench raft`: three `prism raft-node` processes on loopback (LMDB, fsync on), driven by
+/// `prism bench raft`: three `prism raft-node` processes on loopback (write-ahead log and LMDB, fsync on), driven by
 /// concurrent clients over the client protocol: puts for `--seconds`, then strong gets.
 struct RaftBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

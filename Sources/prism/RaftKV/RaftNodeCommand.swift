@@ -8,8 +8,9 @@ import PrismStorage
 import PrismTransport
 
 /// `prism raft-node`: one node of a replicated key-value store on Raft groups (the state machine
-/// the simulation checks), with LMDB (fsync on) and the Raft transport, answering the client
-/// protocol of `KVWire`. What `prism bench raft` starts, three at a time.
+/// the simulation checks), with its Raft log durable in a write-ahead log in front of LMDB (fsync
+/// on; `--raft-log lmdb`: LMDB alone) and the Raft transport, answering the client protocol of
+/// `KVWire`. What `prism bench raft` starts, three at a time.
 struct RaftNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "raft-node",
