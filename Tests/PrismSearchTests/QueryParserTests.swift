@@ -24,6 +24,10 @@ struct QueryParserTests {
             .term(field: nil, text: "a"), .boolean(must: [.term(field: nil, text: "b"), .term(field: nil, text: "c")], should: [], mustNot: []),
         ], mustNot: []))
         #expect(try parse(#"path:a\:b"#) == .term(field: "path", text: "a:b"))
+        #expect(try parse("café 日本語 e\u{301}") == .boolean(must: [], should: [
+            .term(field: nil, text: "café"), .term(field: nil, text: "日本語"), .term(field: nil, text: "e\u{301}"),
+        ], mustNot: []))
+        #expect(try parse("title:\"déjà vu\"^1.5") == .boost(.phrase(field: "title", text: "déjà vu"), 1.5))
     }
 
     @Test(arguments: [
@@ -39,6 +43,10 @@ struct QueryParserTests {
         ("[1 TO 2]", 1, "a range needs a field"),
         ("()", 2, "empty parentheses"),
         ("title:(body:x)", 8, "field 'body' inside a field group"),
+        // Positions count Characters: an accent made of two scalars is one, and so is a CJK one.
+        ("e\u{301}e\u{301} (a b", 8, "expected ')' to close the '(' at position 4"),
+        ("日本 fox^x", 8, "expected a non-negative number after '^'"),
+        ("👩‍👩‍👧 \"open", 8, "unterminated phrase starting at position 3"),
     ])
     func errorsNameThePosition(text: String, position: Int, message: String) {
         do {
