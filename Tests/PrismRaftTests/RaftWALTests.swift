@@ -132,6 +132,37 @@ struct RaftWALTests {
         #expect(try RaftWAL.records(in: dir.path).map(\.sequence) == expected)
     }
 
+    @Test("segments wholly behind LMDB's sequence are not read (a deletion undone by a power loss); a gap after it refuses")
+    func gapsBehindAndAfter() throws {
+        let dir = TemporaryDirectory("wal")
+        do {
+            let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
+            for n in 0..<100 { try wal.append(payload(n, size: 300)) }
+        }
+        let paths = try segments(dir.path)
+        #expect(paths.count > 6)
+        // Segments 2 and 3 are gone, segment 1 is left behind (and damaged, which does not matter).
+        let firstOf = { (path: String) in UInt64(path.suffix(20).prefix(16), radix: 16) ?? 0 }
+        let resumeAt = firstOf(paths[3])
+        try FileManager.default.removeItem(atPath: paths[1])
+        try FileManager.default.removeItem(atPath: paths[2])
+        try Data("damaged".utf8).write(to: URL(fileURLWithPath: paths[0]))
+        #expect(try RaftWAL.records(in: dir.path, after: resumeAt - 1).map(\.sequence) == Array(resumeAt...100))
+        #expect(try RaftWAL.records(in: dir.path, after: resumeAt + 4).map(\.sequence) == Array((resumeAt + 5)...100))
+        #expect(try RaftWAL.records(in: dir.path, after: 100).isEmpty)
+        // LMDB lacks records the log no longer has: refused, never silently skipped.
+        #expect(throws: RaftWALError.self) { try RaftWAL.records(in: dir.path, after: resumeAt - 3) }
+        try FileManager.default.removeItem(atPath: paths[0])
+        #expect {
+            try RaftWAL.records(in: dir.path, after: resumeAt - 3)
+        } throws: { error in
+            guard case RaftWALError.corrupt(_, _, let why) = error else { return false }
+            return why.contains("resumes at record \(resumeAt)")
+        }
+        // Without a bound the log reads from wherever it starts.
+        #expect(try RaftWAL.records(in: dir.path).first?.sequence == resumeAt)
+    }
+
     @Test("a released segment is reused as the next one; its old records after the new ones are not read")
     func recycledSegment() async throws {
         let dir = TemporaryDirectory("wal")

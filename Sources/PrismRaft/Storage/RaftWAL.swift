@@ -74,7 +74,13 @@ public final class RaftWAL: Sendable {
             guard !s.failed else { throw .failed }
             let size = Self.recordHeaderBytes + payload.count
             if s.offset + size > s.capacity {
-                try seal(&s, minimumCapacity: size)
+                do throws(RaftWALError) {
+                    try seal(&s, minimumCapacity: size)
+                } catch {
+                    // Half rotated (the old segment closed, no new one open): no way on.
+                    s.failed = true
+                    throw error
+                }
             }
             let sequence = s.nextSequence
             var record = [UInt8](repeating: 0, count: size)
@@ -258,12 +264,23 @@ public final class RaftWAL: Sendable {
     /// sync, one at a time); damage anywhere else, or a gap in the sequences, throws. A segment
     /// made from a released one still holds older records after its own: a record numbered below
     /// the segment's first (its file name) ends it.
-    public static func records(in directory: String) throws(RaftWALError) -> [(sequence: UInt64, payload: [UInt8])] {
+    ///
+    /// With `after`, only the records after it are returned (those LMDB already holds are not
+    /// needed), segments holding only older records are not read (after a power loss a released
+    /// segment's deletion may be undone, leaving an old file behind a gap), and the first record
+    /// returned must be `after + 1`.
+    public static func records(in directory: String, after: UInt64? = nil) throws(RaftWALError) -> [(sequence: UInt64, payload: [UInt8])] {
+        let floor = after ?? 0
         let paths = try segmentPaths(in: directory)
+        let firsts = try paths.map { path throws(RaftWALError) -> UInt64 in
+            guard let first = UInt64(path.suffix(20).prefix(16), radix: 16) else { throw .corrupt(path: path, offset: 0, why: "no sequence in its name") }
+            return first
+        }
         var out: [(sequence: UInt64, payload: [UInt8])] = []
         for (i, path) in paths.enumerated() {
             let isLast = i == paths.count - 1
-            guard let first = UInt64(path.suffix(20).prefix(16), radix: 16) else { throw .corrupt(path: path, offset: 0, why: "no sequence in its name") }
+            let first = firsts[i]
+            if !isLast, firsts[i + 1] <= floor + 1 { continue }
             let bytes = try readFile(path)
             let hasMagic = bytes.count >= headerBytes && Array(bytes[0..<8]) == magic
             guard hasMagic, load(bytes, at: 8, as: UInt64.self) == first else {
@@ -273,7 +290,7 @@ public final class RaftWAL: Sendable {
                 if isLast && (hasMagic || bytes.allSatisfy { $0 == 0 }) { break }
                 throw .corrupt(path: path, offset: 0, why: "no write-ahead log header for sequence \(first)")
             }
-            if let previous = out.last, first != previous.sequence + 1 {
+            if let previous = out.last, first != previous.sequence + 1 || first <= floor {
                 throw .corrupt(path: path, offset: 8, why: "segment starts at \(first), after record \(previous.sequence)")
             }
             var offset = headerBytes
@@ -283,7 +300,7 @@ public final class RaftWAL: Sendable {
                 guard record.sequence == expected else {
                     throw .corrupt(path: path, offset: offset, why: "record \(record.sequence) where \(expected) belongs")
                 }
-                out.append((record.sequence, Array(bytes[(offset + recordHeaderBytes)..<record.end])))
+                if record.sequence > floor { out.append((record.sequence, Array(bytes[(offset + recordHeaderBytes)..<record.end]))) }
                 expected += 1
                 offset = record.end
             }
@@ -293,6 +310,9 @@ public final class RaftWAL: Sendable {
                     throw .corrupt(path: path, offset: offset, why: "record \(expected) fails its checksum")
                 }
             }
+        }
+        if let after, let start = out.first?.sequence, start != after + 1 {
+            throw .corrupt(path: directory, offset: 0, why: "the log resumes at record \(start), but \(after + 1) is the next one needed")
         }
         return out
     }

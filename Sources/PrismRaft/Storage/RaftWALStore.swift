@@ -33,8 +33,7 @@ public final class RaftWALStore: Sendable {
         self.writer = writer
         self.logger = logger
         let saved = try environment.read { try store.walSequence(in: $0) }
-        let records = try RaftWAL.records(in: directory)
-        let missing = records.filter { $0.sequence > saved }
+        let missing = try RaftWAL.records(in: directory, after: saved)
         if let last = missing.last {
             try environment.write { txn in
                 for record in missing {
@@ -52,7 +51,7 @@ public final class RaftWALStore: Sendable {
         // Everything is in LMDB now; once that is durable the old segments can go.
         try environment.sync()
         try RaftWAL.removeSegments(in: directory)
-        wal = try RaftWAL(directory: directory, nextSequence: max(saved, records.last?.sequence ?? 0) + 1, segmentBytes: segmentBytes)
+        wal = try RaftWAL(directory: directory, nextSequence: max(saved, missing.last?.sequence ?? 0) + 1, segmentBytes: segmentBytes)
     }
 
     /// Makes `writes` durable as one WAL record (one sync), then queues them for LMDB. When it
