@@ -117,10 +117,13 @@ struct RaftNodeCommand: AsyncParsableCommand {
             }
             .bind(host: clientAddress.0, port: clientAddress.1).get()
         // A line on stderr whenever the groups' state changes (checked every 2 s): how many
-        // are awake (ticking) and how many this node leads.
+        // are awake (ticking), how many this node leads, and the write-ahead log's segment files
+        // (more than a few means LMDB is not catching up).
+        let logStore = walStore
         let lastStats = NIOLoopBoundBox.makeBoxSendingValue("", eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
-            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages)" }
+            let wal = logStore.map { " wal_segments=\($0.wal.segmentCount)" } ?? ""
+            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages)" + wal }
                 .whenSuccess { line in
                     guard line != lastStats.value else { return }
                     lastStats.value = line
