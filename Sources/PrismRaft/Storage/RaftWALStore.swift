@@ -27,7 +27,9 @@ public final class RaftWALStore: Sendable {
     private let stopped = Mutex<String?>(nil)
 
     public init(directory: String, environment: LMDBEnvironment, store: RaftLogStore, writer: GroupCommitWriter,
-                segmentBytes: Int = 32 << 20, logger: Logger = Logger(label: "prism.raft.wal")) throws {
+                segmentBytes: Int = 32 << 20, catchUpMilliseconds: Int = RaftWALStore.defaultCatchUpMilliseconds,
+                logger: Logger = Logger(label: "prism.raft.wal")) throws {
+        self.catchUpDelay = .milliseconds(max(0, catchUpMilliseconds))
         self.environment = environment
         self.store = store
         self.writer = writer
@@ -87,10 +89,11 @@ public final class RaftWALStore: Sendable {
     /// How long records wait before they go to LMDB: one LMDB commit (and its sync) then carries
     /// every record of that time, instead of each record's own sync competing with the next
     /// record's on the disk.
-    public static let catchUpDelay: DispatchTimeInterval = .milliseconds(5)
+    public static let defaultCatchUpMilliseconds = 5
+    private let catchUpDelay: DispatchTimeInterval
 
     private func scheduleCatchUp() {
-        timer.asyncAfter(deadline: .now() + Self.catchUpDelay) { [self] in writeCatchUp() }
+        timer.asyncAfter(deadline: .now() + catchUpDelay) { [self] in writeCatchUp() }
     }
 
     /// One LMDB transaction with every waiting record, in order, and the last one's sequence.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import PrismRaft
 import PrismTransport
 import Synchronization
 
@@ -28,6 +29,8 @@ struct RaftBench: AsyncParsableCommand {
     var idleGroups: UInt64?
     @Option(help: "Where the nodes make a write durable first: wal (write-ahead log, then LMDB) or lmdb (an LMDB commit).")
     var raftLog = "wal"
+    @Option(help: "Milliseconds the nodes' write-ahead log records wait before LMDB takes them (a long wait makes --crash-check depend on replaying the log).")
+    var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
     @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
     var crashCheck = false
 
@@ -69,6 +72,7 @@ struct RaftBench: AsyncParsableCommand {
         guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
+        guard (0...600_000).contains(walCatchUpMs) else { throw ValidationError("--wal-catch-up-ms must be between 0 and 600000") }
         guard ["wal", "lmdb"].contains(raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
     }
@@ -76,6 +80,7 @@ struct RaftBench: AsyncParsableCommand {
     func run() async throws {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
             + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
+            + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
         BenchSupport.progress("[raft] \(command)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -83,10 +88,11 @@ struct RaftBench: AsyncParsableCommand {
         var raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
         let hosted = idleGroups ?? groups
         let tlsArguments = tls ? try Self.makeClusterCertificate(in: dir) : []
+        let logArguments = ["--raft-log", raftLog, "--wal-catch-up-ms", "\(walCatchUpMs)"]
         func nodeArguments() -> [[String]] {
             ids.enumerated().map { i, id in
                 ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)", "--raft-log", raftLog] + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
+                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + logArguments + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
                     + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
             }
         }

@@ -33,6 +33,8 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "CA bundle peers' certificates must chain to (default: the certificate itself).") var caPath: String?
     @Option(help: "Where a write is durable first: wal (a write-ahead log, one sync; LMDB follows) or lmdb (an LMDB commit, two syncs).")
     var raftLog = "wal"
+    @Option(help: "Milliseconds a write-ahead log record waits before LMDB takes it (with the others of that time).")
+    var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
 
     enum RaftLogMode: String { case wal, lmdb }
 
@@ -61,13 +63,15 @@ struct RaftNodeCommand: AsyncParsableCommand {
         }
         let voters = ([id] + peers.keys).sorted()
                 guard let logMode = RaftLogMode(rawValue: raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
+        guard (0...600_000).contains(walCatchUpMs) else { throw ValidationError("--wal-catch-up-ms must be between 0 and 600000") }
         // Behind the write-ahead log LMDB needs one sync per commit, not two (see RaftWALStore).
         let environment = try LMDBEnvironment(directory: dataDir, options: StorageOptions(syncMode: logMode == .wal ? .nometasync : .full))
         let store = try RaftLogStore(environment: environment)
         let writer = GroupCommitWriter(environment: environment)
         var walStore: RaftWALStore?
         if logMode == .wal {
-            let opened = try RaftWALStore(directory: dataDir + "/raft-wal", environment: environment, store: store, writer: writer)
+            let opened = try RaftWALStore(directory: dataDir + "/raft-wal", environment: environment, store: store, writer: writer,
+                                          catchUpMilliseconds: walCatchUpMs)
             if opened.replayedRecords > 0 {
                 FileHandle.standardError.write(Data("prism raft-node \(id) replayed \(opened.replayedRecords) write-ahead log records into LMDB\n".utf8))
             }
