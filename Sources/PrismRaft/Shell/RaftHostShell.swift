@@ -15,7 +15,8 @@ import PrismStorage
 /// restarted node learns it again from the leader).
 ///
 /// With a `RaftWALStore` the write is one record synced into the write-ahead log (one
-/// `fdatasync`; a small record on the loop itself, a large one on a thread of its own), and LMDB
+/// `fdatasync`; a small record on the loop itself unless the last sync was slow, a large one on a
+/// thread of its own), and LMDB
 /// takes the same writes afterwards through the writer.
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
@@ -34,6 +35,9 @@ public final class RaftHostShell: Sendable {
     /// two thread hops would cost more than the loop loses waiting for the disk; under heavy load
     /// records are large and the sync overlaps the next round's work.
     static let inlineWALEntries = 4
+    /// After a sync this slow the next record goes to the thread whatever its size: a disk that
+    /// stalls must not stop the loop's heartbeats for longer than an election could wait.
+    static let slowSyncNanoseconds: UInt64 = 5_000_000
     private let apply: Apply
     private let drainScheduled: NIOLoopBoundBox<Bool>
     /// A ready is with the writer: the next waits until it is durable (a core gives out its
@@ -111,7 +115,8 @@ public final class RaftHostShell: Sendable {
                 let writes = ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
                     g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
                 }
-                if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries {
+                if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries,
+                   walStore.wal.lastSyncNanoseconds < Self.slowSyncNanoseconds {
                     // Not durable: the readies are dropped (the cores retransmit); the next input tries again.
                     guard (try? walStore.persist(writes)) != nil else { return }
                     markDurable(ready)

@@ -42,6 +42,7 @@ public final class RaftWAL: Sendable {
         var spareReady = false
         var spareBeingMade = false
         var failed = false
+        var lastSyncNanoseconds: UInt64 = 0
     }
 
     private let state: Mutex<State>
@@ -92,8 +93,10 @@ public final class RaftWAL: Sendable {
                 raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
             }
             do throws(RaftWALError) {
+                let start = Self.monotonicNanoseconds()
                 try Self.writeAll(s.fd, record, at: s.offset, path: s.current.path)
                 guard fdatasync(s.fd) == 0 else { throw RaftWALError.io(operation: "fdatasync", path: s.current.path, errno: errno) }
+                s.lastSyncNanoseconds = Self.monotonicNanoseconds() &- start
             } catch {
                 // After a failed write or sync the page cache may hold, or have dropped, any part
                 // of the record: nothing written from now on could be trusted.
@@ -129,6 +132,15 @@ public final class RaftWAL: Sendable {
 
     /// The last sequence of the oldest full segment still kept (nil: none).
     public var oldestSealedLastSequence: UInt64? { state.withLock { $0.sealed.first?.lastSequence } }
+
+    /// How long the last append took to write and sync.
+    public var lastSyncNanoseconds: UInt64 { state.withLock { $0.lastSyncNanoseconds } }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
 
     /// Whether the next segment is ready to be renamed into place.
     public var spareIsReady: Bool { state.withLock { $0.spareReady } }
