@@ -15,6 +15,12 @@ struct RaftWALTests {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("wal-") }.sorted().map { dir + "/" + $0 }
     }
 
+    /// A closed log of `count` records of 300 bytes in 4 KiB segments (about a dozen a segment).
+    func writeLog(_ dir: TemporaryDirectory, count: Int) throws {
+        let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
+        for n in 0..<count { try wal.append(payload(n, size: 300)) }
+    }
+
     func waitForSpare(_ wal: RaftWAL) async throws {
         for _ in 0..<500 where !wal.spareIsReady { try await Task.sleep(for: .milliseconds(10)) }
         #expect(wal.spareIsReady)
@@ -88,8 +94,7 @@ struct RaftWALTests {
     @Test("damage in a full segment refuses even at its end (only the newest segment can hold a torn write)")
     func damageInSealedSegment() throws {
         let dir = TemporaryDirectory("wal")
-        let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
-        for n in 0..<40 { try wal.append(payload(n, size: 300)) }
+        try writeLog(dir, count: 40)
         let first = try #require(try segments(dir.path).first)
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: first)))
         // The first segment's last record: flip a byte in its payload.
@@ -103,10 +108,7 @@ struct RaftWALTests {
     @Test("garbage where a segment should be is refused, not read")
     func garbageSegment() throws {
         let dir = TemporaryDirectory("wal")
-        do {
-            let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
-            for n in 0..<30 { try wal.append(payload(n, size: 300)) }
-        }
+        try writeLog(dir, count: 30)
         let first = try #require(try segments(dir.path).first)
         try Data("not a log at all".utf8).write(to: URL(fileURLWithPath: first))
         #expect(throws: RaftWALError.self) { try RaftWAL.records(in: dir.path) }
@@ -119,10 +121,7 @@ struct RaftWALTests {
     @Test("a newest segment whose header never made it (a new file of zeros, or a reused file still headed by its old records) holds no record")
     func newestSegmentWithoutHeader() throws {
         let dir = TemporaryDirectory("wal")
-        do {
-            let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
-            for n in 0..<30 { try wal.append(payload(n, size: 300)) }
-        }
+        try writeLog(dir, count: 30)
         let paths = try segments(dir.path)
         let expected = try RaftWAL.records(in: dir.path).map(\.sequence)
         #expect(expected == Array(1...30))
@@ -138,10 +137,7 @@ struct RaftWALTests {
     @Test("segments wholly behind LMDB's sequence are not read (a deletion undone by a power loss); a gap after it refuses")
     func gapsBehindAndAfter() throws {
         let dir = TemporaryDirectory("wal")
-        do {
-            let wal = try RaftWAL(directory: dir.path, nextSequence: 1, segmentBytes: 4096)
-            for n in 0..<100 { try wal.append(payload(n, size: 300)) }
-        }
+        try writeLog(dir, count: 100)
         let paths = try segments(dir.path)
         #expect(paths.count > 6)
         // Segments 2 and 3 are gone, segment 1 is left behind (and damaged, which does not matter).
