@@ -128,10 +128,11 @@ public final class RaftHostShell: Sendable {
                     let durable = (try? walStore.persist(writes)) != nil
                     loop.execute { [self] in
                         writing.value = false
-                        if durable {
-                            markDurable(ready)
-                            finish(ready)
-                        }
+                        // Not durable: as on the loop, the next input tries again (not at once,
+                        // which would spin on a log that failed for good).
+                        guard durable else { return }
+                        markDurable(ready)
+                        finish(ready)
                         drain()
                     }
                 }
