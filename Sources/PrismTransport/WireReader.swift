@@ -60,6 +60,20 @@ public struct WireReader<Failure: WireDecodingFailure> {
         return bytes[offset..<offset + n]
     }
 
+    /// Bytes after their length (what `WireWriter.lengthPrefixed` wrote).
+    public mutating func lengthPrefixed() throws(Failure) -> [UInt8] {
+        Array(try raw(try count()))
+    }
+
+    /// A boolean byte: 0 or 1, anything else is malformed.
+    public mutating func flag() throws(Failure) -> Bool {
+        switch try byte() {
+        case 0: return false
+        case 1: return true
+        case let b: throw .malformed("flag byte \(b)")
+        }
+    }
+
     public mutating func map(maxEntries: Int = 256) throws(Failure) -> [String: String] {
         let n = try count(minimumSize: 2)
         guard n <= maxEntries else { throw .malformed("map of \(n) entries exceeds \(maxEntries)") }

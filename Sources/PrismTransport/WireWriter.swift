@@ -25,6 +25,15 @@ public struct WireWriter {
 
     public mutating func raw(_ data: some Sequence<UInt8>) { bytes.append(contentsOf: data) }
 
+    /// Bytes after their length (what `WireReader.lengthPrefixed` reads).
+    public mutating func lengthPrefixed(_ data: [UInt8]) {
+        varint(UInt64(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    /// A boolean as one byte, 0 or 1 (what `WireReader.flag` reads).
+    public mutating func flag(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
     /// A map in key order, so equal maps encode to equal bytes.
     public mutating func map(_ value: [String: String]) {
         varint(UInt64(value.count))

@@ -16,8 +16,7 @@ import PrismStorage
 ///
 /// With a `RaftWALStore` the write is one record synced into the write-ahead log (one
 /// `fdatasync`; a small record on the loop itself unless the last sync was slow, a large one on a
-/// thread of its own), and LMDB
-/// takes the same writes afterwards through the writer.
+/// thread of its own), and LMDB takes the same writes afterwards through the writer.
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.

@@ -9,8 +9,9 @@ import Glibc
 /// An append-only log of records in segment files, each append made durable by one `fdatasync`.
 /// The Raft log's fast path to the disk (etcd's WAL does the same): an LMDB commit with sync is
 /// two syncs in a row (its data pages, then its meta page) and grows the file, which makes the
-/// file system journal its size too; a record here is written into a segment that was filled
-/// with zeros ahead of time, so its sync carries only the record's own pages.
+/// file system journal its size too; a record here goes into a segment whose blocks are
+/// reserved (or, once segments are reused, already written), so its sync carries little more
+/// than the record's own pages.
 ///
 /// A segment starts with a 32-byte header (magic, first sequence, capacity); each record is its
 /// payload's length (4 bytes), a CRC-32C of its sequence and payload (4), its sequence (8) and the

@@ -50,30 +50,22 @@ public struct RaftWALRecord: Sendable, Equatable {
             if let s = w.snapshot {
                 out.varint(s.index)
                 out.varint(s.term)
-                if let m = s.membership {
-                    out.byte(1)
-                    Self.bytes(m.encoded(), into: &out)
-                } else {
-                    out.byte(0)
-                }
-                Self.bytes(s.data, into: &out)
+                out.flag(s.membership != nil)
+                if let m = s.membership { out.lengthPrefixed(m.encoded()) }
+                out.lengthPrefixed(s.data)
             }
             if let hs = w.hardState {
                 out.varint(hs.term)
                 out.varint(hs.commit)
-                if let vote = hs.vote {
-                    out.byte(1)
-                    out.string(vote)
-                } else {
-                    out.byte(0)
-                }
+                out.flag(hs.vote != nil)
+                if let vote = hs.vote { out.string(vote) }
             }
             out.varint(UInt64(w.entries.count))
             for e in w.entries {
                 out.varint(e.index)
                 out.varint(e.term)
                 out.byte(e.kind.rawValue)
-                Self.bytes(e.data, into: &out)
+                out.lengthPrefixed(e.data)
             }
         }
         return out.bytes
@@ -92,24 +84,16 @@ public struct RaftWALRecord: Sendable, Equatable {
             if flags & 1 != 0 {
                 let index = try r.varint(), term = try r.varint()
                 var membership: Membership?
-                switch try r.byte() {
-                case 0: break
-                case 1:
-                    guard let m = Membership(encoded: try Self.bytes(&r)) else { throw .malformed("group \(group): snapshot membership") }
+                if try r.flag() {
+                    guard let m = Membership(encoded: try r.lengthPrefixed()) else { throw .malformed("group \(group): snapshot membership") }
                     membership = m
-                case let b: throw .malformed("group \(group): membership flag \(b)")
                 }
-                snapshot = RaftSnapshot(index: index, term: term, data: try Self.bytes(&r), membership: membership)
+                snapshot = RaftSnapshot(index: index, term: term, data: try r.lengthPrefixed(), membership: membership)
             }
             var hardState: HardState?
             if flags & 2 != 0 {
                 let term = try r.varint(), commit = try r.varint()
-                var vote: String?
-                switch try r.byte() {
-                case 0: break
-                case 1: vote = try r.string(maxLength: 255)
-                case let b: throw .malformed("group \(group): vote flag \(b)")
-                }
+                let vote = try r.flag() ? try r.string(maxLength: 255) : nil
                 hardState = HardState(term: term, vote: vote, commit: commit)
             }
             var entries: [LogEntry] = []
@@ -117,20 +101,11 @@ public struct RaftWALRecord: Sendable, Equatable {
                 let index = try r.varint(), term = try r.varint()
                 let kindByte = try r.byte()
                 guard let kind = LogEntry.Kind(rawValue: kindByte) else { throw .malformed("group \(group): entry kind \(kindByte)") }
-                entries.append(LogEntry(term: term, index: index, data: try Self.bytes(&r), kind: kind))
+                entries.append(LogEntry(term: term, index: index, data: try r.lengthPrefixed(), kind: kind))
             }
             writes.append(GroupWrite(group: group, snapshot: snapshot, hardState: hardState, entries: entries))
         }
         guard r.isAtEnd else { throw .malformed("\(r.remaining) bytes after the last group") }
         self.writes = writes
-    }
-
-    static func bytes(_ data: [UInt8], into w: inout WireWriter) {
-        w.varint(UInt64(data.count))
-        w.raw(data)
-    }
-
-    static func bytes(_ r: inout WireReader<RaftWALError>) throws(RaftWALError) -> [UInt8] {
-        Array(try r.raw(try r.count()))
     }
 }

@@ -64,24 +64,24 @@ public enum RaftWire {
             w.varint(term); w.varint(lastIndex); w.varint(lastTerm)
         case .preVoteResponse(let term, let granted):
             w.byte(Tag.preVoteResponse.rawValue)
-            w.varint(term); w.byte(granted ? 1 : 0)
+            w.varint(term); w.flag(granted)
         case .vote(let term, let lastIndex, let lastTerm, let transfer):
             w.byte(Tag.vote.rawValue)
-            w.varint(term); w.varint(lastIndex); w.varint(lastTerm); w.byte(transfer ? 1 : 0)
+            w.varint(term); w.varint(lastIndex); w.varint(lastTerm); w.flag(transfer)
         case .voteResponse(let term, let granted):
             w.byte(Tag.voteResponse.rawValue)
-            w.varint(term); w.byte(granted ? 1 : 0)
+            w.varint(term); w.flag(granted)
         case .append(let term, let prevIndex, let prevTerm, let entries, let commit):
             w.byte(Tag.append.rawValue)
             w.varint(term); w.varint(prevIndex); w.varint(prevTerm); w.varint(commit)
             w.varint(UInt64(entries.count))
             for e in entries {
                 w.varint(e.term); w.varint(e.index); w.byte(e.kind.rawValue)
-                bytes(e.data, into: &w)
+                w.lengthPrefixed(e.data)
             }
         case .appendResponse(let term, let index, let rejected):
             w.byte(Tag.appendResponse.rawValue)
-            w.varint(term); w.varint(index); w.byte(rejected ? 1 : 0)
+            w.varint(term); w.varint(index); w.flag(rejected)
         case .heartbeat(let term, let commit, let context):
             w.byte(Tag.heartbeat.rawValue)
             w.varint(term); w.varint(commit); w.varint(context)
@@ -96,14 +96,14 @@ public enum RaftWire {
             w.varint(term); w.varint(context); w.varint(index)
         case .snapshot(let term, let snapshot, let offset, let done):
             w.byte(Tag.snapshot.rawValue)
-            w.varint(term); w.varint(snapshot.index); w.varint(snapshot.term); w.varint(offset); w.byte(done ? 1 : 0)
+            w.varint(term); w.varint(snapshot.index); w.varint(snapshot.term); w.varint(offset); w.flag(done)
             if let membership = snapshot.membership {
-                w.byte(1)
-                bytes(membership.encoded(), into: &w)
+                w.flag(true)
+                w.lengthPrefixed(membership.encoded())
             } else {
-                w.byte(0)
+                w.flag(false)
             }
-            bytes(snapshot.data, into: &w)
+            w.lengthPrefixed(snapshot.data)
         case .snapshotAck(let term, let index, let received):
             w.byte(Tag.snapshotAck.rawValue)
             w.varint(term); w.varint(index); w.varint(received)
@@ -111,7 +111,7 @@ public enum RaftWire {
             w.byte(Tag.propose.rawValue)
             w.varint(term)
             w.varint(UInt64(entries.count))
-            for e in entries { bytes(e, into: &w) }
+            for e in entries { w.lengthPrefixed(e) }
         case .timeoutNow(let term):
             w.byte(Tag.timeoutNow.rawValue)
             w.varint(term)
@@ -119,11 +119,6 @@ public enum RaftWire {
             w.byte(Tag.quiesce.rawValue)
             w.varint(term); w.varint(commit)
         }
-    }
-
-    static func bytes(_ data: [UInt8], into w: inout WireWriter) {
-        w.varint(UInt64(data.count))
-        w.raw(data)
     }
 
     // MARK: Decoding
@@ -164,11 +159,11 @@ public enum RaftWire {
         case .preVote:
             return .preVote(term: try r.varint(), lastIndex: try r.varint(), lastTerm: try r.varint())
         case .preVoteResponse:
-            return .preVoteResponse(term: try r.varint(), granted: try flag(&r))
+            return .preVoteResponse(term: try r.varint(), granted: try r.flag())
         case .vote:
-            return .vote(term: try r.varint(), lastIndex: try r.varint(), lastTerm: try r.varint(), transfer: try flag(&r))
+            return .vote(term: try r.varint(), lastIndex: try r.varint(), lastTerm: try r.varint(), transfer: try r.flag())
         case .voteResponse:
-            return .voteResponse(term: try r.varint(), granted: try flag(&r))
+            return .voteResponse(term: try r.varint(), granted: try r.flag())
         case .append:
             let term = try r.varint(), prevIndex = try r.varint(), prevTerm = try r.varint(), commit = try r.varint()
             var entries: [LogEntry] = []
@@ -176,11 +171,11 @@ public enum RaftWire {
                 let t = try r.varint(), index = try r.varint()
                 let kindByte = try r.byte()
                 guard let kind = LogEntry.Kind(rawValue: kindByte) else { throw .malformed("entry kind \(kindByte)") }
-                entries.append(LogEntry(term: t, index: index, data: try bytes(&r), kind: kind))
+                entries.append(LogEntry(term: t, index: index, data: try r.lengthPrefixed(), kind: kind))
             }
             return .append(term: term, prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commit: commit)
         case .appendResponse:
-            return .appendResponse(term: try r.varint(), index: try r.varint(), rejected: try flag(&r))
+            return .appendResponse(term: try r.varint(), index: try r.varint(), rejected: try r.flag())
         case .heartbeat:
             return .heartbeat(term: try r.varint(), commit: try r.varint(), context: try r.varint())
         case .heartbeatResponse:
@@ -190,20 +185,20 @@ public enum RaftWire {
         case .readIndexResponse:
             return .readIndexResponse(term: try r.varint(), context: try r.varint(), index: try r.varint())
         case .snapshot:
-            let term = try r.varint(), index = try r.varint(), snapTerm = try r.varint(), offset = try r.varint(), done = try flag(&r)
+            let term = try r.varint(), index = try r.varint(), snapTerm = try r.varint(), offset = try r.varint(), done = try r.flag()
             var membership: Membership?
-            if try flag(&r) {
-                guard let m = Membership(encoded: try bytes(&r)) else { throw .malformed("snapshot membership") }
+            if try r.flag() {
+                guard let m = Membership(encoded: try r.lengthPrefixed()) else { throw .malformed("snapshot membership") }
                 membership = m
             }
-            return .snapshot(term: term, snapshot: RaftSnapshot(index: index, term: snapTerm, data: try bytes(&r), membership: membership),
+            return .snapshot(term: term, snapshot: RaftSnapshot(index: index, term: snapTerm, data: try r.lengthPrefixed(), membership: membership),
                              offset: offset, done: done)
         case .snapshotAck:
             return .snapshotAck(term: try r.varint(), index: try r.varint(), received: try r.varint())
         case .propose:
             let term = try r.varint()
             var entries: [[UInt8]] = []
-            for _ in 0..<(try r.count(minimumSize: 1)) { entries.append(try bytes(&r)) }
+            for _ in 0..<(try r.count(minimumSize: 1)) { entries.append(try r.lengthPrefixed()) }
             return .propose(term: term, entries: entries)
         case .timeoutNow:
             return .timeoutNow(term: try r.varint())
@@ -212,17 +207,6 @@ public enum RaftWire {
         }
     }
 
-    static func flag(_ r: inout WireReader<RaftWireError>) throws(RaftWireError) -> Bool {
-        switch try r.byte() {
-        case 0: return false
-        case 1: return true
-        case let b: throw .malformed("flag byte \(b)")
-        }
-    }
-
-    static func bytes(_ r: inout WireReader<RaftWireError>) throws(RaftWireError) -> [UInt8] {
-        Array(try r.raw(try r.count()))
-    }
 }
 
 /// Why a Raft frame was refused; the connection is closed and counted under `reason`.
