@@ -72,8 +72,7 @@ struct RaftBench: AsyncParsableCommand {
         guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
-        guard (0...600_000).contains(walCatchUpMs) else { throw ValidationError("--wal-catch-up-ms must be between 0 and 600000") }
-        guard ["wal", "lmdb"].contains(raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
+        _ = try RaftNodeCommand.logMode(raftLog, catchUpMs: walCatchUpMs)
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
     }
 

@@ -38,6 +38,13 @@ struct RaftNodeCommand: AsyncParsableCommand {
 
     enum RaftLogMode: String { case wal, lmdb }
 
+    /// Checks `--raft-log` and `--wal-catch-up-ms` (here and in `prism bench raft`, which passes them on).
+    static func logMode(_ name: String, catchUpMs: Int) throws -> RaftLogMode {
+        guard let mode = RaftLogMode(rawValue: name) else { throw ValidationError("--raft-log: '\(name)' is not one of wal, lmdb") }
+        guard (0...600_000).contains(catchUpMs) else { throw ValidationError("--wal-catch-up-ms must be between 0 and 600000") }
+        return mode
+    }
+
     func run() async throws {
         if exitWithStdin {
             Thread.detachNewThread {
@@ -62,8 +69,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
         default: throw ValidationError("--cert-path and --key-path go together")
         }
         let voters = ([id] + peers.keys).sorted()
-                guard let logMode = RaftLogMode(rawValue: raftLog) else { throw ValidationError("--raft-log: '\(raftLog)' is not one of wal, lmdb") }
-        guard (0...600_000).contains(walCatchUpMs) else { throw ValidationError("--wal-catch-up-ms must be between 0 and 600000") }
+        let logMode = try Self.logMode(raftLog, catchUpMs: walCatchUpMs)
         // Behind the write-ahead log LMDB needs one sync per commit, not two (see RaftWALStore).
         let environment = try LMDBEnvironment(directory: dataDir, options: StorageOptions(syncMode: logMode == .wal ? .nometasync : .full))
         let store = try RaftLogStore(environment: environment)
