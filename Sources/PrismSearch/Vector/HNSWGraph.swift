@@ -103,19 +103,14 @@ struct HNSWSearch {
     func selectNeighbors<S: HNSWStorage>(_ candidates: [Candidate], m: Int, _ storage: S) throws -> [UInt32] {
         var kept: [UnsafeRawBufferPointer] = []
         var result: [UInt32] = []
-        var pruned: [UInt32] = []
         for c in candidates {
             if result.count >= m { break }
             guard let v = try storage.vector(c.doc) else { continue }
-            if kept.contains(where: { VectorDistance.distance(metric, $0, v) < c.distance }) {
-                pruned.append(c.doc)
-            } else {
+            if !kept.contains(where: { VectorDistance.distance(metric, $0, v) < c.distance }) {
                 kept.append(v)
                 result.append(c.doc)
             }
         }
-        // Fill up with the nearest pruned ones (keepPrunedConnections), so low-degree nodes stay reachable.
-        for doc in pruned where result.count < m { result.append(doc) }
         return result
     }
 }
