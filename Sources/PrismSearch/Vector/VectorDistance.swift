@@ -10,7 +10,7 @@ enum VectorDistance {
         distance(metric, a, UnsafeRawBufferPointer(q))
     }
 
-    /// Distance between two stored vectors (C kernels: AVX2 + FMA when the CPU has them).
+    /// Distance between two stored vectors (C kernels: AVX-512 or AVX2 + FMA when the CPU has them).
     @inline(__always)
     static func distance(_ metric: CollectionSchema.Distance, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Float {
         guard let x = a.baseAddress, let y = b.baseAddress else { return metric == .euclidean ? 0 : -0 }
@@ -18,6 +18,22 @@ enum VectorDistance {
         switch metric {
         case .euclidean: return prism_l2_squared(x, y, n)
         case .cosine, .dot: return -prism_dot(x, y, n)
+        }
+    }
+
+    /// The kernels this CPU runs, slowest first; the last is the one in use.
+    static var kernels: [(id: Int32, name: String)] {
+        let all: [(Int32, String)] = [(Int32(PRISM_KERNEL_PORTABLE), "sse"), (Int32(PRISM_KERNEL_AVX2), "avx2"), (Int32(PRISM_KERNEL_AVX512), "avx512")]
+        return all.filter { $0.0 <= prism_vector_kernel() }
+    }
+
+    /// `distance` through one kernel (tests hold each against plain loops).
+    static func distance(_ metric: CollectionSchema.Distance, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, kernel: Int32) -> Float {
+        guard let x = a.baseAddress, let y = b.baseAddress else { return 0 }
+        let n = min(a.count, b.count) / 4
+        switch metric {
+        case .euclidean: return prism_l2_squared_kernel(kernel, x, y, n)
+        case .cosine, .dot: return -prism_dot_kernel(kernel, x, y, n)
         }
     }
 
@@ -44,4 +60,9 @@ enum VectorDistance {
         for f in v { withUnsafeBytes(of: f.bitPattern.littleEndian) { out += $0 } }
         return out
     }
+}
+
+/// The distance kernel this process uses, for benchmark reports.
+public enum DistanceKernel {
+    public static var inUse: String { VectorDistance.kernels.last?.name ?? "sse" }
 }
