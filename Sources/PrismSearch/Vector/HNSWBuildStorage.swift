@@ -76,7 +76,7 @@ struct HNSWBuildStorage: HNSWStorage {
     /// Committed vectors in memory.
     let cache: ShardVectorCache?
     let vectors: BatchVectors
-    var changes: HNSWChanges
+    let changes: HNSWChanges
     let documentBound: UInt32
 
     @inline(__always)
@@ -95,13 +95,12 @@ struct HNSWBuildStorage: HNSWStorage {
     }
 
     @inline(__always)
-    func prefetchNeighbors(_ doc: UInt32) { base?.prefetch(doc) }
+    func prefetchNeighbors(_ doc: UInt32) { changes.prefetch(doc) }
 
     @inline(__always)
     func withNeighbors<R>(_ doc: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) throws -> R) throws -> R {
         if level == 0 {
-            if let slot = changes.bottomSlot(doc) { return try changes.withBottom(slot, body) }
-            if let base { return try base.withNeighbors(doc, level: 0, body) }
+            if let r = try changes.withBottom(doc, body) { return r }
         } else {
             if let lists = changes.upper[doc] {
                 guard level - 1 < lists.count else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
@@ -117,12 +116,12 @@ struct HNSWBuildStorage: HNSWStorage {
     }
 
     /// A new node with empty lists up to `level`.
-    mutating func addNode(_ doc: UInt32, level: Int) {
+    func addNode(_ doc: UInt32, level: Int) {
         changes.setBottom(doc, [])
         if level > 0 { changes.upper[doc] = [[UInt32]](repeating: [], count: level) }
     }
 
-    mutating func setNeighbors(_ doc: UInt32, level: Int, _ list: [UInt32]) throws {
+    func setNeighbors(_ doc: UInt32, level: Int, _ list: [UInt32]) throws {
         if level == 0 { return changes.setBottom(doc, list) }
         var lists = try changes.upper[doc] ?? storedUpperLists(doc)
         guard level - 1 < lists.count else { return }

@@ -30,6 +30,8 @@ extension HNSWStorage {
 /// node than to every neighbor already kept), which keeps the graph navigable on clustered data.
 struct HNSWSearch {
     let metric: CollectionSchema.Distance
+    /// Reused by every walk of this search (a search serves one thread at a time).
+    let scratch = WalkScratch()
 
     struct Candidate: Comparable {
         var distance: Float
@@ -61,8 +63,8 @@ struct HNSWSearch {
     /// documents allowed in the result (filters, deletions); others are still walked through.
     func searchLayer<S: HNSWStorage>(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: S,
                      accept: (UInt32) throws -> Bool = { _ in true }) throws -> [Candidate] {
-        var visited = VisitedSet(capacity: storage.documentBound)
-        for e in entries { _ = visited.insert(e.doc) }
+        scratch.startWalk(bound: storage.documentBound)
+        for e in entries { _ = scratch.visit(e.doc) }
         var candidates = CandidateHeap(nearestFirst: true)
         var results = CandidateHeap(nearestFirst: false)
         for e in entries {
@@ -71,21 +73,26 @@ struct HNSWSearch {
         }
         // The worst kept distance, mirrored in a local so the loop never unwraps the heap's top.
         var worst = results.count >= ef ? results.top?.distance ?? .infinity : .infinity
-        var pending: [(doc: UInt32, vector: UnsafeRawBufferPointer)] = []
+        let scratch = self.scratch
         while let nearest = candidates.pop() {
             if nearest.distance > worst { break }
             // Unvisited neighbors' vectors are requested from memory all at once before any is
             // read, so their cache misses overlap instead of queueing one after another.
-            pending.removeAll(keepingCapacity: true)
-            try storage.withNeighbors(nearest.doc, level: level) { neighbors in
-                for n in neighbors where visited.insert(n) {
+            let pending = try storage.withNeighbors(nearest.doc, level: level) { neighbors in
+                scratch.reservePending(neighbors.count)
+                var count = 0
+                for n in neighbors where scratch.visit(n) {
                     guard let v = try storage.vector(n), let address = v.baseAddress else { continue }
                     for line in Swift.stride(from: 0, to: v.count, by: 128) { prism_prefetch(address + line) }
-                    pending.append((n, v))
+                    scratch.pendingDocs[count] = n
+                    scratch.pendingVectors[count] = v
+                    count += 1
                 }
+                return count
             }
-            for (n, v) in pending {
-                let d = VectorDistance.distance(metric, v, query)
+            for i in 0..<pending {
+                let n = scratch.pendingDocs[i]
+                let d = VectorDistance.distance(metric, scratch.pendingVectors[i], query)
                 guard d < worst else { continue }
                 let c = Candidate(distance: d, doc: n)
                 candidates.push(c)
@@ -112,25 +119,6 @@ struct HNSWSearch {
             }
         }
         return result
-    }
-}
-
-/// Which documents a graph walk has seen: a bitmap when the bound is known, a hash set otherwise.
-struct VisitedSet {
-    private var bits: [UInt64]
-    private var overflow = Set<UInt32>()
-
-    init(capacity: UInt32) { bits = [UInt64](repeating: 0, count: Int(capacity) / 64 + 1) }
-
-    /// Marks `doc`; false when it was already marked.
-    @inline(__always)
-    mutating func insert(_ doc: UInt32) -> Bool {
-        let word = Int(doc >> 6)
-        guard word < bits.count else { return overflow.insert(doc).inserted }
-        let mask = UInt64(1) << UInt64(doc & 63)
-        if bits[word] & mask != 0 { return false }
-        bits[word] |= mask
-        return true
     }
 }
 

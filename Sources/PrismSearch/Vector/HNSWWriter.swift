@@ -16,8 +16,6 @@ struct HNSWWriter {
     let key: ShardKey
     let memory: ShardVectorMemory?
 
-    var search: HNSWSearch { HNSWSearch(metric: backend.distance) }
-
     /// A level drawn from the geometric distribution of the paper, seeded by the document so
     /// rebuilding the same shard gives the same graph.
     func level(for doc: UInt32) -> Int {
@@ -50,8 +48,11 @@ struct HNSWWriter {
                         base: ShardGraph.View?, _ txn: WriteTransaction) throws -> (meta: HNSWMeta, changes: HNSWChanges) {
         var meta = start
         let m = backend.hnswM
-        var storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, base: base, cache: memory?.vectors, vectors: batch,
-                                       changes: HNSWChanges(bottomDegree: 2 * max(2, m)), documentBound: batch.first + UInt32(batch.count))
+        let search = HNSWSearch(metric: backend.distance)
+        let bound = batch.first + UInt32(batch.count)
+        let changes = HNSWChanges(bottomDegree: 2 * max(2, m), bound: bound, base: base?.bottomChunks)
+        let storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, base: base, cache: memory?.vectors, vectors: batch,
+                                       changes: changes, documentBound: bound)
         var list: [UInt32] = []
         for (doc, raw) in vectors {
             let vector = VectorDistance.prepared(raw, backend.distance)

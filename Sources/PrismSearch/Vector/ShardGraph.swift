@@ -66,6 +66,9 @@ final class ShardGraph: @unchecked Sendable {
             prism_prefetch(chunk + (Int(doc) % ShardGraph.chunkSize) * stride)
         }
 
+        /// The bottom level's chunks (an insert batch copies those it changes).
+        var bottomChunks: [UnsafeMutablePointer<UInt32>?] { chunks }
+
         /// The neighbor lists above the bottom level of `doc` (empty for a bottom-only node).
         func upperLists(_ doc: UInt32) -> [[UInt32]] { upper[doc] ?? [] }
     }
@@ -81,11 +84,21 @@ final class ShardGraph: @unchecked Sendable {
     var currentVersion: UInt32 { lock.withShared { version } }
 
     /// Applies a committed batch's changes when the memory is at `base` (else it stays behind
-    /// until a reader reloads it) and moves to `next`.
+    /// until a reader reloads it) and moves to `next`. A batch built on these chunks hands over
+    /// its copies of them (no reader holds a chunk while the lock is exclusive); one built from
+    /// LMDB has its changed nodes copied in.
     func apply(_ changes: HNSWChanges, from base: UInt32, to next: UInt32) {
         lock.withExclusive {
             guard version == base else { return }
-            changes.forEachBottom { doc, list in store(doc, bottom: list) }
+            if changes.hasBase {
+                changes.adoptChunks { c, chunk in
+                    if c >= chunks.count { chunks += [UnsafeMutablePointer<UInt32>?](repeating: nil, count: c + 1 - chunks.count) }
+                    chunks[c]?.deallocate()
+                    chunks[c] = chunk
+                }
+            } else {
+                changes.forEachBottom { doc, list in store(doc, bottom: list) }
+            }
             for (doc, lists) in changes.upper { upper[doc] = lists.isEmpty ? nil : lists }
             version = next
         }
