@@ -76,6 +76,10 @@ struct HNSWSearch {
         let scratch = self.scratch
         while let nearest = candidates.pop() {
             if nearest.distance > worst { break }
+            // The next expansion is most likely the new nearest candidate: its list loads while
+            // this one's neighbors are measured (prefetching every pushed candidate's list wastes
+            // the memory system on the many that are never expanded).
+            if level == 0, let next = candidates.top { storage.prefetchNeighbors(next.doc) }
             // Unvisited neighbors' vectors are requested from memory all at once before any is
             // read, so their cache misses overlap instead of queueing one after another.
             let pending = try storage.withNeighbors(nearest.doc, level: level) { neighbors in
@@ -83,7 +87,7 @@ struct HNSWSearch {
                 var count = 0
                 for n in neighbors where scratch.visit(n) {
                     guard let v = try storage.vector(n), let address = v.baseAddress else { continue }
-                    for line in Swift.stride(from: 0, to: v.count, by: 128) { prism_prefetch(address + line) }
+                    for line in Swift.stride(from: 0, to: v.count, by: 64) { prism_prefetch(address + line) }
                     scratch.pendingDocs[count] = n
                     scratch.pendingVectors[count] = v
                     count += 1
@@ -96,7 +100,6 @@ struct HNSWSearch {
                 guard d < worst else { continue }
                 let c = Candidate(distance: d, doc: n)
                 candidates.push(c)
-                if level == 0 { storage.prefetchNeighbors(n) }
                 if try accept(n) {
                     if results.count < ef { results.push(c) } else { results.replaceTop(c) }
                     if results.count >= ef { worst = results.top?.distance ?? .infinity }
