@@ -73,6 +73,22 @@ struct RaftBenchCommandTests {
         if raftLog == "wal" { #expect(run.standardError.contains("write-ahead log records into LMDB"), "\(run.standardError)") }
     }
 
+    /// A leader whose followers are frozen cannot commit; check-quorum steps it down, and the put
+    /// it holds must be answered leadership_lost rather than never (with the node's sweep of held
+    /// requests disabled, a deliberate mutation, the reply never comes and the bench exits 1).
+    @Test("a leader cut off from its followers answers the put it holds leadership_lost")
+    func leaderCutOffAnswersHeldPut() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "2", "--seconds", "0.3", "--leader-loss-check", "--json"])
+        #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let check = try #require(object["leader_loss_check"] as? [String: Any])
+        #expect(check["status"] as? String == "leadership_lost")
+        // Within the 10 s the bench waits: an election timeout for check-quorum, then the 50 ms sweep.
+        #expect((check["milliseconds"] as? Double ?? .infinity) < 10_000)
+        #expect(run.standardError.contains("answered 1 held requests leadership_lost"), "\(run.standardError)")
+        #expect((object["command"] as? String)?.contains("--leader-loss-check") == true)
+    }
+
     @Test("the same load over mutual TLS (a cluster certificate made by openssl)")
     func overTLS() async throws {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--tls", "--json"])

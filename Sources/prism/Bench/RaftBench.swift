@@ -33,6 +33,15 @@ struct RaftBench: AsyncParsableCommand {
     var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
     @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
     var crashCheck = false
+    @Flag(help: "After the puts, freeze (SIGSTOP) every node but group 1's leader, send that leader a put, and expect it to answer leadership_lost once it steps down (exit 1 if it does not within 10 s).")
+    var leaderLossCheck = false
+
+    struct LeaderLossCheck: Encodable {
+        /// The reply's status: leadership_lost is the pass.
+        var status: String
+        /// From sending the put to its reply.
+        var milliseconds: Double
+    }
 
     struct Result: Encodable {
         var command: String
@@ -54,8 +63,12 @@ struct RaftBench: AsyncParsableCommand {
         var ratios: [String: Double]?
         /// Requests that got no reply within 3 s and were sent again (a leader changed under them).
         var reply_timeouts: Int
+        /// Requests a node answered leadership_lost (it stopped leading while holding them) and were sent again.
+        var leadership_lost_replies: Int
         /// With --crash-check: keys whose last acknowledged put was read back after kill -9, and those lost.
         var crash_check: [String: Int]?
+        /// With --leader-loss-check: what a leader cut off from its followers answered a held put.
+        var leader_loss_check: LeaderLossCheck?
     }
 
     struct Figures: Encodable {
@@ -80,6 +93,7 @@ struct RaftBench: AsyncParsableCommand {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
             + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
             + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
+            + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "")
         BenchSupport.progress("[raft] \(command)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -152,6 +166,10 @@ struct RaftBench: AsyncParsableCommand {
         let cpuAfter = processes.map(\.cpuMicroseconds)
         var crashResult: [String: Int]?
         var earlierTimeouts = 0
+        var leaderLoss: LeaderLossCheck?
+        if leaderLossCheck {
+            leaderLoss = try await checkLeaderLoss(router: router, processes: processes, ids: ids, value: value)
+        }
         if crashCheck {
             BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
             router.close()
@@ -179,7 +197,9 @@ struct RaftBench: AsyncParsableCommand {
         var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, tls: tls, raft_log: raftLog, value_bytes: valueBytes,
                             seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
-                            reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed), crash_check: crashResult)
+                            reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed),
+                            leadership_lost_replies: router.leadershipLost.load(ordering: .relaxed), crash_check: crashResult,
+                            leader_loss_check: leaderLoss)
         if vsEtcd && !crashCheck {
             guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
             let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
@@ -196,9 +216,37 @@ struct RaftBench: AsyncParsableCommand {
                 print(String(format: "prism/etcd: puts %.2fx, strong gets %.2fx, CPU per put %.2fx less", r["puts"] ?? 0, r["strong_gets"] ?? 0, r["cpu_per_put"] ?? 0))
             }
             if let c = crashResult { print("after kill -9: \(c["acknowledged_keys"] ?? 0) acknowledged keys read back, \(c["lost"] ?? 0) lost") }
+            if let l = leaderLoss { print(String(format: "leader cut off from its followers answered a held put %@ after %.0f ms", l.status, l.milliseconds)) }
             print("reproduce: \(result.command)")
         }
         if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
+        if let l = leaderLoss, l.status != "leadership_lost" { throw ExitCode(1) }
+    }
+
+    /// Freezes every node but group 1's leader, so its put can never commit, and times the
+    /// leader's answer: check-quorum steps it down after an election timeout, and it must then
+    /// answer `leadershipLost` instead of holding the request forever. The others resume after.
+    func checkLeaderLoss(router: LeaderRouter, processes: [NodeProcess], ids: [String], value: String) async throws -> LeaderLossCheck {
+        try await router.waitForLeader(group: 1, value: value)
+        guard let leader = router.knownLeader(of: 1), let pool = router.connections[leader], let connection = pool.first else {
+            throw ValidationError("--leader-loss-check: group 1 has no known leader")
+        }
+        let others = zip(ids, processes).filter { $0.0 != leader }.map(\.1)
+        BenchSupport.progress("[raft] freezing every node but \(leader), the leader of group 1; sending it a put")
+        for p in others { p.signal(SIGSTOP) }
+        defer { for p in others { p.signal(SIGCONT) } }
+        let start = ContinuousClock.now
+        let status: String
+        do {
+            let reply = try await connection.call(KVWire.Request(id: UInt64.max / 2, operation: .put, group: 1, key: "leader-loss", value: value),
+                                                  patience: .seconds(10))
+            status = "\(reply.status)".replacingOccurrences(of: "leadershipLost", with: "leadership_lost")
+        } catch is KVConnection.ReplyTimeout {
+            status = "no reply"
+        }
+        let milliseconds = BenchSupport.seconds(ContinuousClock.now - start) * 1000
+        BenchSupport.progress("[raft] \(leader) answered \(status) after \(Int(milliseconds)) ms; resuming the others")
+        return LeaderLossCheck(status: status, milliseconds: milliseconds)
     }
 
     /// Every group gets one put (so each has a leader and a committed entry), then goes quiet;
@@ -343,6 +391,8 @@ final class LeaderRouter: Sendable {
     private let nextID = Atomic<UInt64>(1)
     /// Requests that got no reply in time and were asked again.
     let timeouts = Atomic<Int>(0)
+    /// Requests a node answered `leadershipLost` (it stopped leading while holding them), asked again.
+    let leadershipLost = Atomic<Int>(0)
 
     init(ids: [String], connections: [String: [KVConnection]]) {
         self.ids = ids
@@ -379,6 +429,11 @@ final class LeaderRouter: Sendable {
             case .unavailable:
                 leaders.withLock { $0[group] = nil }
                 try await Task.sleep(for: .milliseconds(5))
+            case .leadershipLost:
+                // The outcome of a put is unknown; sending it again is safe for a put of one value.
+                leadershipLost.add(1, ordering: .relaxed)
+                leaders.withLock { $0[group] = nil }
+                try await Task.sleep(for: .milliseconds(5))
             }
         }
         throw ValidationError("group \(group): no leader answered within \(patience) (\(attempt) attempts)")
@@ -388,6 +443,9 @@ final class LeaderRouter: Sendable {
     func waitForLeader(group: UInt64, value: String) async throws {
         try await call(.put, group: group, key: "warmup", value: value, patience: .seconds(120))
     }
+
+    /// The node the router last learned leads `group`.
+    func knownLeader(of group: UInt64) -> String? { leaders.withLock { $0[group] } }
 
     func close() { for list in connections.values { for c in list { c.close() } } }
 }
@@ -506,6 +564,12 @@ final class NodeProcess: @unchecked Sendable {
         guard process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+    }
+
+    /// SIGSTOP freezes the node (its sockets stay open, it answers nothing); SIGCONT resumes it.
+    func signal(_ number: Int32) {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, number)
     }
 
     func stop() {

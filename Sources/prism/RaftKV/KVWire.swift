@@ -10,6 +10,10 @@ enum KVWire {
         case notLeader = 1
         /// No leader known yet, or the request could not be proposed: retry.
         case unavailable = 2
+        /// The node stopped leading the group (stepped down or a new term began) while the
+        /// request waited: a put may or may not have been applied, a strong get was not served.
+        /// Ask the new leader (a put of the same value is safe to send again).
+        case leadershipLost = 3
     }
 
     struct Request: Sendable, Equatable {

@@ -133,12 +133,21 @@ struct RaftNodeCommand: AsyncParsableCommand {
         let lastStats = NIOLoopBoundBox.makeBoxSendingValue("", eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
             let wal = logStore.map { " wal_segments=\($0.wal.segmentCount)" } ?? ""
-            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages)" + wal }
+            let lost = state.leadershipLostReplies.value
+            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages) leadership_lost_replies=\(lost)" + wal }
                 .whenSuccess { line in
                     guard line != lastStats.value else { return }
                     lastStats.value = line
                     FileHandle.standardError.write(Data("prism raft-node \(id) \(line)\n".utf8))
                 }
+        }
+        // Requests held by a group this node stopped leading are answered within 50 ms.
+        loop.scheduleRepeatedTask(initialDelay: .milliseconds(50), delay: .milliseconds(50)) { _ in
+            guard !state.pending.value.isEmpty else { return }
+            shell.inspect { host in state.answerLostLeadership(host) }.whenSuccess { answered in
+                guard answered > 0 else { return }
+                FileHandle.standardError.write(Data("prism raft-node \(id) answered \(answered) held requests leadership_lost (no longer the leader of their group in their term)\n".utf8))
+            }
         }
         FileHandle.standardOutput.write(Data("prism raft-node ready id=\(id) raft=\(transport.port) tls=\(transportSettings.tls != nil) client=\(server.localAddress?.port ?? 0)\n".utf8))
         try await server.closeFuture.get()
@@ -161,6 +170,9 @@ final class NodeState: Sendable {
     struct Waiting {
         var channel: Channel
         var id: UInt64
+        var group: UInt64 = 0
+        /// The term the node led the group in when it took the request.
+        var term: UInt64 = 0
     }
 
     let machines: NIOLoopBoundBox<[UInt64: (KVStateMachine, UInt64)]>
@@ -169,12 +181,46 @@ final class NodeState: Sendable {
     /// Reads whose index is known, waiting for it to be applied: group → (index, context, key).
     let reads: NIOLoopBoundBox<[UInt64: [(UInt64, UInt64, String)]]>
     let readKeys: NIOLoopBoundBox<[UInt64: String]>
+    /// Requests answered `leadershipLost` so far (in the node's state line).
+    let leadershipLostReplies: NIOLoopBoundBox<Int>
 
     init(loop: EventLoop) {
         machines = .makeBoxSendingValue([:], eventLoop: loop)
         pending = .makeBoxSendingValue([:], eventLoop: loop)
         reads = .makeBoxSendingValue([:], eventLoop: loop)
         readKeys = .makeBoxSendingValue([:], eventLoop: loop)
+        leadershipLostReplies = .makeBoxSendingValue(0, eventLoop: loop)
+    }
+
+    /// Answers `leadershipLost` to every held put and every strong get still waiting for its
+    /// read index in a group this node no longer leads in the term it took them in: the core
+    /// forgets them when it steps down, so they would otherwise wait forever. A get whose index
+    /// is known stays: it is served once applied, leader or not. Returns how many were answered.
+    @discardableResult
+    func answerLostLeadership(_ host: RaftHostShell.Host) -> Int {
+        guard !pending.value.isEmpty else { return 0 }
+        var leads: [UInt64: UInt64?] = [:]
+        var lost: [UInt64] = []
+        for (id, waiting) in pending.value {
+            let awaitsIndex = readKeys.value[id] != nil
+            let term: UInt64?
+            if let known = leads[waiting.group] {
+                term = known
+            } else {
+                term = host.inspect(group: waiting.group) { core in core.role == .leader ? core.term : nil } ?? nil
+                leads[waiting.group] = term
+            }
+            guard term != waiting.term else { continue }
+            if !awaitsIndex, reads.value[waiting.group]?.contains(where: { $0.1 == id }) == true { continue }
+            lost.append(id)
+        }
+        for id in lost {
+            guard let waiting = pending.value.removeValue(forKey: id) else { continue }
+            readKeys.value.removeValue(forKey: id)
+            reply(waiting, .leadershipLost, nil)
+        }
+        leadershipLostReplies.value += lost.count
+        return lost.count
     }
 
     func reply(_ waiting: Waiting, _ status: KVWire.Status, _ value: String?) {
@@ -224,7 +270,7 @@ final class KVRequestHandler: ChannelInboundHandler {
         guard let request = try? KVWire.request(Array(unwrapInboundIn(data).readableBytesView)) else {
             return context.close(promise: nil)
         }
-        let waiting = NodeState.Waiting(channel: context.channel, id: request.id)
+        let waiting = NodeState.Waiting(channel: context.channel, id: request.id, group: request.group)
         let state = self.state
         switch request.operation {
         case .getEventual:
@@ -232,8 +278,9 @@ final class KVRequestHandler: ChannelInboundHandler {
         case .put, .getStrong:
             let loopBound = NIOLoopBound(waiting, eventLoop: context.eventLoop)
             shell.submit { host in
-                let waiting = loopBound.value
+                var waiting = loopBound.value
                 let outcome: KVWire.Status? = host.with(group: request.group) { core in
+                    waiting.term = core.term
                     guard core.role == .leader else {
                         // A group started quiet elects when first used.
                         core.wakeForWork()
