@@ -136,13 +136,16 @@ struct HNSWBuildStorage: HNSWStorage {
         return Array(node.neighbors.dropFirst())
     }
 
-    /// Writes every changed node to the transaction.
+    /// Writes every changed node to the transaction, in key order (each put then finds its
+    /// B-tree pages where the previous one left them).
     func flush() throws {
         var bottom: [UInt32] = []
-        for doc in changes.documents {
+        var bytes: [UInt8] = []
+        for doc in changes.documents.sorted() {
             try neighbors(doc, level: 0, into: &bottom)
             let upper = try changes.upper[doc] ?? storedUpperLists(doc)
-            try txn.put(tables.graph, key.docnum(doc), HNSWNode(neighbors: [bottom] + upper).encoded())
+            HNSWNode.encode(bottom: bottom, upper: upper[...], into: &bytes)
+            try txn.put(tables.graph, key.docnum(doc), bytes)
         }
     }
 }

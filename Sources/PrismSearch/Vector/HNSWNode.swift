@@ -30,12 +30,29 @@ struct HNSWNode: Equatable {
     }
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [UInt8(level)]
-        for list in neighbors {
-            withUnsafeBytes(of: UInt16(list.count).littleEndian) { out += $0 }
-            for n in list { withUnsafeBytes(of: n.littleEndian) { out += $0 } }
-        }
+        var out: [UInt8] = []
+        HNSWNode.encode(bottom: neighbors.first ?? [], upper: neighbors.dropFirst(), into: &out)
         return out
+    }
+
+    /// Encodes the node with these lists into `out` (replacing what it held; its capacity is
+    /// reused, so a batch writing thousands of nodes allocates once).
+    static func encode(bottom: [UInt32], upper: ArraySlice<[UInt32]>, into out: inout [UInt8]) {
+        var size = 1 + 2 + 4 * bottom.count
+        for list in upper { size += 2 + 4 * list.count }
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(size)
+        out.append(UInt8(upper.count))
+        func append(_ list: [UInt32], to out: inout [UInt8]) {
+            withUnsafeBytes(of: UInt16(list.count).littleEndian) { out.append(contentsOf: $0) }
+            #if _endian(little)
+            list.withUnsafeBytes { out.append(contentsOf: $0) }
+            #else
+            for n in list { withUnsafeBytes(of: n.littleEndian) { out.append(contentsOf: $0) } }
+            #endif
+        }
+        append(bottom, to: &out)
+        for list in upper { append(list, to: &out) }
     }
 
     /// Neighbors at `level` straight from the encoded record, without decoding other levels.
