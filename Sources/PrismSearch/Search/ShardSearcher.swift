@@ -96,7 +96,9 @@ struct ShardSearcher {
                     ep = try search.greedy(q, from: ep, level: level, storage)
                     level -= 1
                 }
-                return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, storage, accept: accept).prefix(k))
+                // Without a filter or deletions every document is accepted: no call per candidate.
+                let filter = allowed == nil && !reader.hasDeletions ? nil : accept
+                return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, storage, accept: filter).prefix(k))
             }
             guard let memory = reader.vectorMemory else { return try walk(reader) }
             if memory.graph.currentVersion < meta.count {

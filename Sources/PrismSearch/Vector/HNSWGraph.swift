@@ -59,17 +59,17 @@ struct HNSWSearch {
         return best
     }
 
-    /// Best-first search at one level; returns up to `ef` closest, nearest first. `accept` marks
+    /// Best-first search at one level; returns up to `ef` closest, nearest first. `accept` (nil: all) marks
     /// documents allowed in the result (filters, deletions); others are still walked through.
     func searchLayer<S: HNSWStorage>(_ query: UnsafeBufferPointer<Float>, entries: [Candidate], ef: Int, level: Int, _ storage: S,
-                     accept: (UInt32) throws -> Bool = { _ in true }) throws -> [Candidate] {
+                     accept: ((UInt32) throws -> Bool)? = nil) throws -> [Candidate] {
         scratch.startWalk(bound: storage.documentBound)
         for e in entries { _ = scratch.visit(e.doc) }
         var candidates = CandidateHeap(nearestFirst: true)
         var results = CandidateHeap(nearestFirst: false)
         for e in entries {
             candidates.push(e)
-            if try accept(e.doc) { results.push(e) }
+            if try accept?(e.doc) ?? true { results.push(e) }
         }
         // The worst kept distance, mirrored in a local so the loop never unwraps the heap's top.
         var worst = results.count >= ef ? results.top?.distance ?? .infinity : .infinity
@@ -100,7 +100,7 @@ struct HNSWSearch {
                 guard d < worst else { continue }
                 let c = Candidate(distance: d, doc: n)
                 candidates.push(c)
-                if try accept(n) {
+                if try accept?(n) ?? true {
                     if results.count < ef { results.push(c) } else { results.replaceTop(c) }
                     if results.count >= ef { worst = results.top?.distance ?? .infinity }
                 }
