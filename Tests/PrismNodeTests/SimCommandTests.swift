@@ -89,6 +89,29 @@ struct RaftBenchCommandTests {
         #expect((object["command"] as? String)?.contains("--leader-loss-check") == true)
     }
 
+    /// A bench killed with SIGKILL cannot remove its nodes' data; the next run of that kind
+    /// removes folders whose process is gone, and leaves a running one's alone.
+    @Test("a run removes the folders that killed runs left behind, and its own when it ends")
+    func staleFoldersOfKilledRunsAreRemoved() async throws {
+        let tmp = TemporaryDirectory()
+        let dead = tmp.file("prism-bench-raft-4194305")  // above the kernel's largest pid
+        let deadEtcd = tmp.file("prism-bench-raft-4194305-etcd")
+        let alive = tmp.file("prism-bench-raft-\(getpid())")
+        let other = tmp.file("prism-bench-raft-notapid")
+        for folder in [dead, deadEtcd, alive, other] {
+            try FileManager.default.createDirectory(atPath: folder + "/n1", withIntermediateDirectories: true)
+        }
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "1", "--seconds", "0.2", "--json"], environment: ["TMPDIR": tmp.path])
+        #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: dead))
+        #expect(!FileManager.default.fileExists(atPath: deadEtcd))
+        #expect(FileManager.default.fileExists(atPath: alive))
+        #expect(FileManager.default.fileExists(atPath: other))
+        #expect(run.standardError.contains("left by a run that was killed"), "\(run.standardError)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: tmp.path).filter { $0.hasPrefix("prism-bench-raft-") }.sorted()
+        #expect(left == ["prism-bench-raft-\(getpid())", "prism-bench-raft-notapid"].sorted(), "the run's own folder is gone after it ends")
+    }
+
     @Test("the same load over mutual TLS (a cluster certificate made by openssl)")
     func overTLS() async throws {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--tls", "--json"])

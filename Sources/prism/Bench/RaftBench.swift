@@ -95,7 +95,7 @@ struct RaftBench: AsyncParsableCommand {
             + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
             + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "")
         BenchSupport.progress("[raft] \(command)")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prism-bench-raft-\(UUID().uuidString)").path
+        let dir = BenchSupport.freshFolder(in: FileManager.default.temporaryDirectory.path, kind: "raft")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ids = (1...nodes).map { "n\($0)" }
         var raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }

@@ -60,7 +60,7 @@ struct SearchBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = "\(dir)/prism-bench-search-\(getpid())"
+        let folder = BenchSupport.freshFolder(in: dir, kind: "search")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let corpus: SyntheticCorpus

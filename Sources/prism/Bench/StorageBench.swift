@@ -55,8 +55,9 @@ struct StorageBench: AsyncParsableCommand {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
         var singles: [Double] = [], batches: [Double] = [], groups: [Double] = [], means: [Double] = [], sameBatches: [Double] = []
+        let base = BenchSupport.freshFolder(in: dir, kind: "storage")
         for trial in 1...max(1, trials) {
-            let folder = "\(dir)/prism-bench-storage-\(getpid())-\(trial)"
+            let folder = "\(base)-\(trial)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
             guard let mode = SyncMode(rawValue: sync) else { throw ValidationError("--sync: '\(sync)' is not one of full, nometasync, nosync") }
             let env = try LMDBEnvironment(directory: folder, options: StorageOptions(syncMode: mode), logger: quiet)

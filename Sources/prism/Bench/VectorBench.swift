@@ -61,7 +61,7 @@ struct VectorBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = "\(dir)/prism-bench-vector-\(getpid())"
+        let folder = BenchSupport.freshFolder(in: dir, kind: "vector")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         BenchSupport.progress("generating \(vectors) × \(dim) \(data.rawValue) vectors and \(queries) queries (seed \(seed))")
