@@ -142,40 +142,34 @@ static float dot_portable(const unsigned char *a, const unsigned char *b, size_t
     return sum;
 }
 
-/* A kernel the CPU lacks falls back to the best it has, so tests may ask for any. */
-float prism_l2_squared_kernel(int kernel, const void *a, const void *b, size_t count) {
-    if (kernel > best_kernel) kernel = best_kernel;
+static inline float l2_with(int kernel, const void *a, const void *b, size_t count) {
     switch (kernel) {
     case PRISM_KERNEL_AVX512: return l2_avx512(a, b, count);
     case PRISM_KERNEL_AVX2: return l2_avx2(a, b, count);
     default: return l2_portable(a, b, count);
     }
+}
+
+static inline float dot_with(int kernel, const void *a, const void *b, size_t count) {
+    switch (kernel) {
+    case PRISM_KERNEL_AVX512: return dot_avx512(a, b, count);
+    case PRISM_KERNEL_AVX2: return dot_avx2(a, b, count);
+    default: return dot_portable(a, b, count);
+    }
+}
+
+/* A kernel the CPU lacks falls back to the best it has, so tests may ask for any. */
+float prism_l2_squared_kernel(int kernel, const void *a, const void *b, size_t count) {
+    return l2_with(kernel > best_kernel ? best_kernel : kernel, a, b, count);
 }
 
 float prism_dot_kernel(int kernel, const void *a, const void *b, size_t count) {
-    if (kernel > best_kernel) kernel = best_kernel;
-    switch (kernel) {
-    case PRISM_KERNEL_AVX512: return dot_avx512(a, b, count);
-    case PRISM_KERNEL_AVX2: return dot_avx2(a, b, count);
-    default: return dot_portable(a, b, count);
-    }
+    return dot_with(kernel > best_kernel ? best_kernel : kernel, a, b, count);
 }
 
-float prism_l2_squared(const void *a, const void *b, size_t count) {
-    switch (best_kernel) {
-    case PRISM_KERNEL_AVX512: return l2_avx512(a, b, count);
-    case PRISM_KERNEL_AVX2: return l2_avx2(a, b, count);
-    default: return l2_portable(a, b, count);
-    }
-}
+float prism_l2_squared(const void *a, const void *b, size_t count) { return l2_with(best_kernel, a, b, count); }
 
-float prism_dot(const void *a, const void *b, size_t count) {
-    switch (best_kernel) {
-    case PRISM_KERNEL_AVX512: return dot_avx512(a, b, count);
-    case PRISM_KERNEL_AVX2: return dot_avx2(a, b, count);
-    default: return dot_portable(a, b, count);
-    }
-}
+float prism_dot(const void *a, const void *b, size_t count) { return dot_with(best_kernel, a, b, count); }
 
 #else  /* not x86-64: plain loops, which the compiler vectorizes for the target */
 
