@@ -193,6 +193,46 @@ struct VectorSearchTests {
         #expect(stored2.filter { memory2[$0.key] != $0.value }.count == 0, "nodes whose memory differs from LMDB")
     }
 
+    /// A search whose snapshot is older than the graph in memory (a batch committed while it
+    /// ran) walks through the newer documents but never returns them: they have no id in its
+    /// snapshot, and returning them made the search come back with fewer hits than asked.
+    @Test func searchOnAnOlderSnapshotNeverReturnsNewerDocuments() async throws {
+        let vectors = clusteredVectors(count: 3000, dimension: 8, clusters: 6, seed: 5)
+        let fixture = try await makeStore(dimension: 8, distance: "euclidean", m: 4, efConstruction: 20)
+        try await load(fixture, Array(vectors[0..<1500]))
+        _ = try vectorSearch(fixture, vectors[0])
+        let store = fixture.store
+        let backend = try #require(try store.schema("v").backends.vector)
+        let newer: [JSONValue] = vectors[1500...].enumerated().map { i, v in
+            .object(["id": .string("new-\(i)"), "fields": .object(["title": .string("doc"), "group": .int(1), "embedding": .array(v.map { .double(Double($0)) })])])
+        }
+        let (found, bound, memoryVersion) = try fixture.environment.read { txn in
+            let reader = try ShardReader(txn: txn, tables: store.index, collection: "v", shard: 0, fields: 2)
+            let incarnation = try CollectionStore.incarnation(store.incarnationsTable, Array("v".utf8), txn)
+            let memory = store.vectorCaches.memory(for: reader.key, incarnation: incarnation, backend: backend)
+            reader.vectorMemory = memory
+            // The newer batch commits (and reaches the graph in memory) while this snapshot is held.
+            let committed = DispatchSemaphore(value: 0)
+            Task.detached {
+                _ = try? await store.upsert("v", documents: newer)
+                committed.signal()
+            }
+            committed.wait()
+            let searcher = ShardSearcher(reader: reader, statistics: CollectionStatistics(), k1: 1.2, b: 0.75)
+            // Queries among the newer vectors, whose nearest neighbors are mostly newer documents.
+            let results = try (1500..<1520).map { i in
+                try searcher.nearest(VectorDistance.prepared(vectors[i], .euclidean), backend: backend, k: 10, ef: 40, allowed: nil)
+            }
+            return (results, reader.meta.nextDocnum, memory.graph.currentVersion)
+        }
+        #expect(memoryVersion == 3000, "the graph in memory moved past the snapshot")
+        #expect(bound == 1500)
+        #expect(found.allSatisfy { $0.count == 10 })
+        #expect(found.allSatisfy { $0.allSatisfy { $0.doc < bound } }, "documents committed after the snapshot")
+        // The same queries on a current snapshot do find the newer documents.
+        #expect(try vectorSearch(fixture, vectors[1500]).contains { $0.hasPrefix("new-") })
+    }
+
     @Test func recreatedCollectionNeverSeesCachedVectorsOfTheOldOne() async throws {
         let fixture = try await makeStore(dimension: 2, distance: "euclidean")
         // More than one cache chunk (1024 documents), so queries publish cached vectors.

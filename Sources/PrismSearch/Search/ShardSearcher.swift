@@ -72,7 +72,12 @@ struct ShardSearcher {
                  allowed: Set<UInt32>?) throws -> [HNSWSearch.Candidate] {
         let meta = try reader.graphMeta()
         guard meta.count > 0, k > 0 else { return [] }
+        // The graph in memory may be newer than this snapshot: documents numbered from the
+        // snapshot's next number on were committed after it and are walked through, never returned
+        // (their hits would find no id here, and the search would come back short).
+        let bound = reader.meta.nextDocnum
         let accept: (UInt32) throws -> Bool = { doc in
+            if doc >= bound { return false }
             if let allowed, !allowed.contains(doc) { return false }
             return try !reader.isDeleted(doc)
         }
@@ -89,23 +94,26 @@ struct ShardSearcher {
             }
             guard let entryVector = try reader.vector(meta.entry) else { return [] }
             let entry = HNSWSearch.Candidate(distance: VectorDistance.distance(backend.distance, entryVector, q), doc: meta.entry)
-            func walk<S: HNSWStorage>(_ storage: S) throws -> [HNSWSearch.Candidate] {
+            // `current`: the graph walked is exactly this snapshot's, so without a filter or
+            // deletions every document it reaches is accepted (no call per candidate).
+            func walk<S: HNSWStorage>(_ storage: S, current: Bool) throws -> [HNSWSearch.Candidate] {
                 var ep = entry
                 var level = meta.maxLevel
                 while level > 0 {
                     ep = try search.greedy(q, from: ep, level: level, storage)
                     level -= 1
                 }
-                // Without a filter or deletions every document is accepted: no call per candidate.
-                let filter = allowed == nil && !reader.hasDeletions ? nil : accept
+                let filter = current && allowed == nil && !reader.hasDeletions ? nil : accept
                 return Array(try search.searchLayer(q, entries: [ep], ef: max(ef, k), level: 0, storage, accept: filter).prefix(k))
             }
-            guard let memory = reader.vectorMemory else { return try walk(reader) }
+            guard let memory = reader.vectorMemory else { return try walk(reader, current: true) }
             if memory.graph.currentVersion < meta.count {
                 try memory.graph.reload(to: meta.count) { body in try reader.forEachGraphNode(body) }
             }
             return try memory.graph.withView { view, version in
-                version >= meta.count ? try walk(MemoryGraphStorage(graph: view, vectors: memory.vectors, reader: reader)) : try walk(reader)
+                version >= meta.count
+                    ? try walk(MemoryGraphStorage(graph: view, vectors: memory.vectors, reader: reader), current: version == meta.count)
+                    : try walk(reader, current: true)
             }
         }
     }
