@@ -10,7 +10,8 @@ import PrismStorage
 /// when the memory was at the batch's starting version), or a reader whose snapshot is newer
 /// reloads the whole graph from that snapshot. A walk holds the lock shared for its duration,
 /// so changes never land under a reader; a reader whose snapshot is older than the memory may
-/// still use it (links to documents it cannot see lead nowhere: their vectors are missing).
+/// still use it: documents committed after its snapshot are walked through but never returned
+/// (`ShardSearcher.nearest` accepts only numbers below the snapshot's next document number).
 final class ShardGraph: @unchecked Sendable {
     static let chunkSize = 1024
 
