@@ -76,16 +76,17 @@ struct RaftBenchCommandTests {
     /// A leader whose followers are frozen cannot commit; check-quorum steps it down, and the put
     /// it holds must be answered leadership_lost rather than never (with the node's sweep of held
     /// requests disabled, a deliberate mutation, the reply never comes and the bench exits 1).
-    @Test("a leader cut off from its followers answers the put it holds leadership_lost")
+    @Test("a leader cut off from its followers answers the put and the strong get it holds leadership_lost")
     func leaderCutOffAnswersHeldPut() async throws {
         let run = PrismProcess(arguments: ["bench", "raft", "--clients", "2", "--seconds", "0.3", "--leader-loss-check", "--json"])
         #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
         let check = try #require(object["leader_loss_check"] as? [String: Any])
         #expect(check["status"] as? String == "leadership_lost")
+        #expect(check["get_status"] as? String == "leadership_lost", "a strong get waiting for its read index")
         // Within the 10 s the bench waits: an election timeout for check-quorum, then the 50 ms sweep.
         #expect((check["milliseconds"] as? Double ?? .infinity) < 10_000)
-        #expect(run.standardError.contains("answered 1 held requests leadership_lost"), "\(run.standardError)")
+        #expect(run.standardError.contains("held requests leadership_lost"), "\(run.standardError)")
         #expect((object["command"] as? String)?.contains("--leader-loss-check") == true)
     }
 

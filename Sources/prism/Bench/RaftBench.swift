@@ -33,12 +33,14 @@ struct RaftBench: AsyncParsableCommand {
     var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
     @Flag(help: "After the puts, kill -9 every node, restart them on their data and read back every acknowledged put (exit 1 if one is lost).")
     var crashCheck = false
-    @Flag(help: "After the puts, freeze (SIGSTOP) every node but group 1's leader, send that leader a put, and expect it to answer leadership_lost once it steps down (exit 1 if it does not within 10 s).")
+    @Flag(help: "After the puts, freeze (SIGSTOP) every node but group 1's leader, send that leader a put and a strong get, and expect it to answer both leadership_lost once it steps down (exit 1 if it does not within 10 s).")
     var leaderLossCheck = false
 
     struct LeaderLossCheck: Encodable {
-        /// The reply's status: leadership_lost is the pass.
+        /// The put's reply status: leadership_lost is the pass.
         var status: String
+        /// The strong get's, sent beside it (it waits for a read index the frozen followers never confirm).
+        var get_status: String
         /// From sending the put to its reply.
         var milliseconds: Double
     }
@@ -216,11 +218,13 @@ struct RaftBench: AsyncParsableCommand {
                 print(String(format: "prism/etcd: puts %.2fx, strong gets %.2fx, CPU per put %.2fx less", r["puts"] ?? 0, r["strong_gets"] ?? 0, r["cpu_per_put"] ?? 0))
             }
             if let c = crashResult { print("after kill -9: \(c["acknowledged_keys"] ?? 0) acknowledged keys read back, \(c["lost"] ?? 0) lost") }
-            if let l = leaderLoss { print(String(format: "leader cut off from its followers answered a held put %@ after %.0f ms", l.status, l.milliseconds)) }
+            if let l = leaderLoss {
+                print(String(format: "leader cut off from its followers answered a held put %@ after %.0f ms, a held strong get %@", l.status, l.milliseconds, l.get_status))
+            }
             print("reproduce: \(result.command)")
         }
         if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
-        if let l = leaderLoss, l.status != "leadership_lost" { throw ExitCode(1) }
+        if let l = leaderLoss, l.status != "leadership_lost" || l.get_status != "leadership_lost" { throw ExitCode(1) }
     }
 
     /// Freezes every node but group 1's leader, so its put can never commit, and times the
@@ -236,17 +240,20 @@ struct RaftBench: AsyncParsableCommand {
         for p in others { p.signal(SIGSTOP) }
         defer { for p in others { p.signal(SIGCONT) } }
         let start = ContinuousClock.now
-        let status: String
-        do {
-            let reply = try await connection.call(KVWire.Request(id: UInt64.max / 2, operation: .put, group: 1, key: "leader-loss", value: value),
-                                                  patience: .seconds(10))
-            status = "\(reply.status)".replacingOccurrences(of: "leadershipLost", with: "leadership_lost")
-        } catch is KVConnection.ReplyTimeout {
-            status = "no reply"
+        @Sendable func status(_ request: KVWire.Request) async throws -> String {
+            do {
+                let reply = try await connection.call(request, patience: .seconds(10))
+                return "\(reply.status)".replacingOccurrences(of: "leadershipLost", with: "leadership_lost")
+            } catch is KVConnection.ReplyTimeout {
+                return "no reply"
+            }
         }
+        async let get = status(KVWire.Request(id: UInt64.max / 2 + 1, operation: .getStrong, group: 1, key: "leader-loss", value: nil))
+        let put = try await status(KVWire.Request(id: UInt64.max / 2, operation: .put, group: 1, key: "leader-loss", value: value))
         let milliseconds = BenchSupport.seconds(ContinuousClock.now - start) * 1000
-        BenchSupport.progress("[raft] \(leader) answered \(status) after \(Int(milliseconds)) ms; resuming the others")
-        return LeaderLossCheck(status: status, milliseconds: milliseconds)
+        let getStatus = try await get
+        BenchSupport.progress("[raft] \(leader) answered the put \(put) after \(Int(milliseconds)) ms, the strong get \(getStatus); resuming the others")
+        return LeaderLossCheck(status: put, get_status: getStatus, milliseconds: milliseconds)
     }
 
     /// Every group gets one put (so each has a leader and a committed entry), then goes quiet;
