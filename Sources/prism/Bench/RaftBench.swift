@@ -427,7 +427,11 @@ final class LeaderRouter: Sendable {
                 continue
             }
             switch reply.status {
-            case .ok: return reply.value
+            case .ok:
+                // Only the leader answers a put or a strong get: remember it (a first guess that
+                // was right never got a notLeader hint).
+                if operation != .getEventual { leaders.withLock { $0[group] = node } }
+                return reply.value
             case .notLeader:
                 let hint = reply.value.flatMap { ids.contains($0) ? $0 : nil }
                 leaders.withLock { $0[group] = hint }
