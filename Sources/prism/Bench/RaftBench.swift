@@ -250,8 +250,10 @@ struct RaftBench: AsyncParsableCommand {
         }
         let others = zip(ids, processes).filter { $0.0 != leader }.map(\.1)
         BenchSupport.progress("[raft] freezing every node but \(leader), the leader of group 1; sending it a put and a strong get")
-        for p in others { p.signal(SIGSTOP) }
-        defer { for p in others { p.signal(SIGCONT) } }
+        defer { for p in others { p.resume() } }
+        for p in others {
+            guard await p.freeze() else { throw ValidationError("--leader-loss-check: a node did not stop on SIGSTOP within 2 s") }
+        }
         let start = ContinuousClock.now
         @Sendable func status(_ request: KVWire.Request) async throws -> String {
             do {
@@ -265,7 +267,9 @@ struct RaftBench: AsyncParsableCommand {
         let put = try await status(KVWire.Request(id: requestID, operation: .put, group: 1, key: "leader-loss", value: value))
         let milliseconds = BenchSupport.seconds(ContinuousClock.now - start) * 1000
         let getStatus = try await get
-        BenchSupport.progress("[raft] \(leader) answered the put \(put) after \(Int(milliseconds)) ms, the strong get \(getStatus); resuming the others")
+        // The frozen nodes' states when the answers came (all `T` unless something resumed them).
+        let states = zip(ids.filter { $0 != leader }, others).map { id, p in "\(id)=\(NodeProcess.state(pid: p.process.processIdentifier).map(String.init) ?? "?")" }
+        BenchSupport.progress("[raft] \(leader) answered the put \(put) after \(Int(milliseconds)) ms, the strong get \(getStatus) (frozen: \(states.joined(separator: " "))); resuming the others")
         return LeaderLossCheck(status: put, get_status: getStatus, milliseconds: milliseconds)
     }
 
@@ -590,10 +594,30 @@ final class NodeProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGSTOP freezes the node (its sockets stay open, it answers nothing); SIGCONT resumes it.
-    func signal(_ number: Int32) {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, number)
+    /// SIGSTOP: the node freezes (its sockets stay open, it answers nothing). Returns once the
+    /// kernel shows it stopped (`T` in /proc), false if it does not within 2 s.
+    func freeze() async -> Bool {
+        let pid = process.processIdentifier
+        guard pid > 0, Glibc.kill(pid, SIGSTOP) == 0 else { return false }
+        for _ in 0..<200 {
+            if Self.state(pid: pid) == "T" { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    /// SIGCONT, whatever Foundation thinks of the child meanwhile (a stopped child's SIGCHLD must
+    /// not leave it frozen).
+    func resume() {
+        let pid = process.processIdentifier
+        if pid > 0 { Glibc.kill(pid, SIGCONT) }
+    }
+
+    /// The process state letter from /proc (`R`, `S`, `T` …), nil when unreadable.
+    static func state(pid: Int32) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].first { $0 != " " }
     }
 
     func stop() {
