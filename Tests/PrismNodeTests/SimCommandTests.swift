@@ -208,3 +208,27 @@ struct RaftBenchCommandTests {
         #expect(delay.standardError.contains("--wal-catch-up-ms must be between 0 and 600000"))
     }
 }
+
+@Suite("prism bench vector")
+struct VectorBenchCommandTests {
+    @Test func badArgumentsAreRefused() async throws {
+        let passes = PrismProcess(arguments: ["bench", "vector", "--passes", "0"])
+        #expect(try await passes.runToEnd() == 64)
+        #expect(passes.standardError.contains("--passes must be at least 1, got 0"))
+        let queries = PrismProcess(arguments: ["bench", "vector", "--queries", "0"])
+        #expect(try await queries.runToEnd() == 64)
+        #expect(queries.standardError.contains("--queries must be at least 1, got 0"))
+    }
+
+    @Test("a small run prints both figures and its kernel as JSON, queries/s from the passes asked")
+    func smallRunReportsJSON() async throws {
+        let run = PrismProcess(arguments: ["bench", "vector", "--vectors", "300", "--dim", "8", "--queries", "10", "--passes", "2", "--json"])
+        #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let prism = try #require(object["prism"] as? [String: Any])
+        #expect((prism["queries_per_s"] as? Double ?? 0) > 0)
+        #expect((prism["recall_at_10"] as? Double ?? 0) > 0.5)
+        #expect(["sse", "avx2", "avx512"].contains(object["distance_kernel"] as? String ?? ""))
+        #expect((object["command"] as? String)?.contains("--passes 2") == true)
+    }
+}
