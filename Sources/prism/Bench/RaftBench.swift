@@ -578,12 +578,17 @@ final class NodeProcess: @unchecked Sendable {
     /// User and system CPU so far, µs (from /proc).
     var cpuMicroseconds: Double { Self.cpuMicroseconds(pid: process.processIdentifier) }
 
-    static func cpuMicroseconds(pid: Int32) -> Double {
+    /// The fields of /proc/PID/stat after the command name (which may hold spaces): the state
+    /// first (field 3 in proc(5)); nil when unreadable.
+    static func statFields(pid: Int32) -> [Substring]? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, utime 14 and stime 15 (1-based in proc(5)).
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+
+    static func cpuMicroseconds(pid: Int32) -> Double {
+        // utime and stime are fields 14 and 15 in proc(5).
+        guard let fields = statFields(pid: pid), fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK))) * 1_000_000
     }
 
@@ -614,11 +619,7 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     /// The process state letter from /proc (`R`, `S`, `T` …), nil when unreadable.
-    static func state(pid: Int32) -> Character? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].first { $0 != " " }
-    }
+    static func state(pid: Int32) -> Character? { statFields(pid: pid)?.first?.first }
 
     func stop() {
         if process.isRunning {
