@@ -31,12 +31,8 @@ struct SimCommandTests {
     }
 
     @Test func badArgumentsAreRefused() async throws {
-        let run = PrismProcess(arguments: ["sim", "raft", "--nodes", "4"])
-        #expect(try await run.runToEnd() == 64)
-        #expect(run.standardError.contains("--nodes must be 3 or 5"))
-        let spares = PrismProcess(arguments: ["sim", "raft", "--spares", "9"])
-        #expect(try await spares.runToEnd() == 64)
-        #expect(spares.standardError.contains("--spares must be between 0 and 8"))
+        try await expectRefused(["sim", "raft", "--nodes", "4"], "--nodes must be 3 or 5")
+        try await expectRefused(["sim", "raft", "--spares", "9"], "--spares must be between 0 and 8")
     }
 }
 
@@ -194,30 +190,18 @@ struct RaftBenchCommandTests {
     }
 
     @Test func badArgumentsAreRefused() async throws {
-        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "0"])
-        #expect(try await run.runToEnd() == 64)
-        #expect(run.standardError.contains("--clients must be between 1 and 4096"))
-        let idle = PrismProcess(arguments: ["bench", "raft", "--idle-groups", "0"])
-        #expect(try await idle.runToEnd() == 64)
-        #expect(idle.standardError.contains("--idle-groups must be between 1 and 100000"))
-        let log = PrismProcess(arguments: ["bench", "raft", "--raft-log", "paper"])
-        #expect(try await log.runToEnd() == 64)
-        #expect(log.standardError.contains("--raft-log: 'paper' is not one of wal, lmdb"))
-        let delay = PrismProcess(arguments: ["bench", "raft", "--wal-catch-up-ms=-1"])
-        #expect(try await delay.runToEnd() == 64)
-        #expect(delay.standardError.contains("--wal-catch-up-ms must be between 0 and 600000"))
+        try await expectRefused(["bench", "raft", "--clients", "0"], "--clients must be between 1 and 4096")
+        try await expectRefused(["bench", "raft", "--idle-groups", "0"], "--idle-groups must be between 1 and 100000")
+        try await expectRefused(["bench", "raft", "--raft-log", "paper"], "--raft-log: 'paper' is not one of wal, lmdb")
+        try await expectRefused(["bench", "raft", "--wal-catch-up-ms=-1"], "--wal-catch-up-ms must be between 0 and 600000")
     }
 }
 
 @Suite("prism bench vector")
 struct VectorBenchCommandTests {
     @Test func badArgumentsAreRefused() async throws {
-        let passes = PrismProcess(arguments: ["bench", "vector", "--passes", "0"])
-        #expect(try await passes.runToEnd() == 64)
-        #expect(passes.standardError.contains("--passes must be at least 1, got 0"))
-        let queries = PrismProcess(arguments: ["bench", "vector", "--queries", "0"])
-        #expect(try await queries.runToEnd() == 64)
-        #expect(queries.standardError.contains("--queries must be at least 1, got 0"))
+        try await expectRefused(["bench", "vector", "--passes", "0"], "--passes must be at least 1, got 0")
+        try await expectRefused(["bench", "vector", "--queries", "0"], "--queries must be at least 1, got 0")
     }
 
     @Test("a small run prints both figures and its kernel as JSON, queries/s from the passes asked")
@@ -231,4 +215,11 @@ struct VectorBenchCommandTests {
         #expect(["sse", "avx2", "avx512"].contains(object["distance_kernel"] as? String ?? ""))
         #expect((object["command"] as? String)?.contains("--passes 2") == true)
     }
+}
+
+/// `prism ARGUMENTS` exits 64 (a usage error) and says `message` on stderr.
+func expectRefused(_ arguments: [String], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let run = PrismProcess(arguments: arguments)
+    #expect(try await run.runToEnd() == 64, sourceLocation: sourceLocation)
+    #expect(run.standardError.contains(message), "\(run.standardError)", sourceLocation: sourceLocation)
 }
