@@ -94,7 +94,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck"], swiftSettings: optimizedInDebug),
+        .target(name: "PrismSimulation", dependencies: ["PrismGossip", "PrismStorage", "PrismRaft", "PrismCheck", "PrismTransport"], swiftSettings: optimizedInDebug),
         .target(name: "PrismPlacement", dependencies: ["PrismConfig"], swiftSettings: strict),
         .target(
             name: "PrismRaft",

@@ -86,6 +86,30 @@ struct RaftBenchCommandTests {
         #expect((object["command"] as? String)?.contains("--leader-loss-check") == true)
     }
 
+    /// The leader compacts its log past a frozen follower, which must then catch up through the
+    /// leader's snapshot (sent in chunks), and after kill -9 restart with the state its own
+    /// snapshot holds; then every node is killed and every acknowledged put must read back from
+    /// snapshots and logs. (With the follower ignoring the snapshot it receives, a deliberate
+    /// mutation, the last key never reads back from it and the bench exits 1.)
+    @Test("a follower left behind catches up through the leader's snapshot, and nodes restart from their own")
+    func followerCatchesUpThroughSnapshot() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--snapshot-entries", "200",
+                                           "--snapshot-check", "--crash-check", "--json"])
+        #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let check = try #require(object["snapshot_check"] as? [String: Any])
+        #expect(check["passed"] as? Bool == true, "\(check)")
+        #expect((check["leader_snapshots"] as? Int ?? 0) >= 1)
+        #expect(check["installed"] as? Bool == true)
+        #expect(check["restored"] as? Bool == true)
+        #expect(check["values_after_restart"] as? Int == 410)
+        let crash = try #require(object["crash_check"] as? [String: Int])
+        #expect(crash["lost"] == 0 && (crash["acknowledged_keys"] ?? 0) > 0, "\(crash)")
+        #expect(run.standardError.contains("installed the leader's snapshot of group 1"), "\(run.standardError)")
+        #expect(run.standardError.contains("groups from their snapshots"))
+        #expect((object["command"] as? String)?.contains("--snapshot-entries 200") == true)
+    }
+
     /// A bench killed with SIGKILL cannot remove its nodes' data; the next run of that kind
     /// removes folders whose process is gone, and leaves a running one's alone.
     @Test("a run removes the folders that killed runs left behind, and its own when it ends")
@@ -194,6 +218,11 @@ struct RaftBenchCommandTests {
         try await expectRefused(["bench", "raft", "--idle-groups", "0"], "--idle-groups must be between 1 and 100000")
         try await expectRefused(["bench", "raft", "--raft-log", "paper"], "--raft-log: 'paper' is not one of wal, lmdb")
         try await expectRefused(["bench", "raft", "--wal-catch-up-ms=-1"], "--wal-catch-up-ms must be between 0 and 600000")
+        try await expectRefused(["bench", "raft", "--snapshot-entries=-1"], "--snapshot-entries must be 0 (never) or more")
+        try await expectRefused(["bench", "raft", "--snapshot-check", "--snapshot-entries", "0"], "--snapshot-check needs --snapshot-entries between 1 and 10000")
+        try await expectRefused(["bench", "raft", "--snapshot-check", "--nodes", "1"], "--snapshot-check needs --nodes 3 or more")
+        try await expectRefused(["raft-node", "--id", "a", "--raft", "127.0.0.1:1", "--client", "127.0.0.1:2", "--data-dir", "/nonexistent", "--snapshot-entries=-1"],
+                                "--snapshot-entries must be 0 (never) or more")
     }
 }
 

@@ -112,4 +112,25 @@ struct RaftSnapshotStoreTests {
         let ready = core.ready()
         #expect(ready.committed.isEmpty, "entries up to the durable commit index are already in the state machine")
     }
+
+    /// A node's own snapshot can reach the store after a newer one from the leader (taken
+    /// before it arrived, persisted in the same write): the newer one must stay.
+    @Test("an older snapshot saved after a newer one changes nothing")
+    func olderSnapshotIsIgnored() throws {
+        let dir = TemporaryDirectory("raft-snap-order")
+        let env = try LMDBEnvironment(directory: dir.path)
+        let store = try RaftLogStore(environment: env)
+        try env.write { try store.save(group: 1, RaftReady(hardState: HardState(term: 1, vote: "a", commit: 10), entries: entries(1...12, term: 1), committed: [], messages: [], reads: []), in: $0) }
+        try env.write { txn in
+            try store.saveSnapshot(group: 1, RaftSnapshot(index: 9, term: 1, data: [9]), in: txn)
+            try store.saveSnapshot(group: 1, RaftSnapshot(index: 5, term: 1, data: [5]), in: txn)
+        }
+        let loaded = try env.read { try store.loadAll(group: 1, in: $0) }
+        #expect(loaded.snapshot == RaftSnapshot(index: 9, term: 1, data: [9]))
+        #expect(loaded.entries == entries(10...12, term: 1))
+        // A newer one still replaces it.
+        try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 11, term: 1, data: [11]), in: $0) }
+        let newer = try env.read { try store.loadAll(group: 1, in: $0) }
+        #expect(newer.snapshot?.index == 11 && newer.entries == entries(12...12, term: 1))
+    }
 }

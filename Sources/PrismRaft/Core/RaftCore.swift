@@ -127,6 +127,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     public var lastIndex: UInt64 { log.lastIndex }
     public var entries: [LogEntry] { log.entries }
     public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    /// The term of the entry at `index`; nil beyond the log or before the snapshot (the
+    /// snapshot's own index answers its term).
+    public func term(at index: UInt64) -> UInt64? { log.term(at: index) }
     private var id: String { configuration.id }
     private var isVoter: Bool { membership.isVoter(id) }
     /// The other voters (elections, commits, leases and reads count them), and everyone else the

@@ -17,6 +17,9 @@ import PrismStorage
 /// With a `RaftWALStore` the write is one record synced into the write-ahead log (one
 /// `fdatasync`; a small record on the loop itself unless the last sync was slow, a large one on a
 /// thread of its own), and LMDB takes the same writes afterwards through the writer.
+///
+/// Snapshots the state machine takes (`compact`) join the next write, ahead of the readies: in
+/// the log's order, so the entries they cover are in LMDB before the snapshot drops them.
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -44,6 +47,9 @@ public final class RaftHostShell: Sendable {
     private let writing: NIOLoopBoundBox<Bool>
     /// Term and vote last made durable, per group (to tell a commit-only hard state apart).
     private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
+    /// Snapshots the state machine took (`compact`), persisted with the next write, ahead of
+    /// the readies in it.
+    private let takenSnapshots: NIOLoopBoundBox<[(UInt64, RaftSnapshot)]>
 
     public init(host: sending Host, writer: GroupCommitWriter, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
                 tickInterval: TimeAmount, walStore: RaftWALStore? = nil, apply: @escaping Apply) {
@@ -57,6 +63,7 @@ public final class RaftHostShell: Sendable {
         drainScheduled = .makeBoxSendingValue(false, eventLoop: loop)
         writing = .makeBoxSendingValue(false, eventLoop: loop)
         durableVotes = .makeBoxSendingValue([:], eventLoop: loop)
+        takenSnapshots = .makeBoxSendingValue([], eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
             self.host.value.tick()
             scheduleDrain()
@@ -75,6 +82,26 @@ public final class RaftHostShell: Sendable {
         loop.execute { [self] in
             body(&host.value)
             scheduleDrain()
+        }
+    }
+
+    /// The state machine of `group` as of `index` (applied here) is `data`: the core drops the
+    /// entries it covers and sends it to followers that need them, and it is persisted with the
+    /// next write (the store then drops the same entries). Call from any thread; `taken` runs on
+    /// the loop with whether the core took it (not when the log moved past `index` meanwhile,
+    /// through a snapshot from the leader or a newer one).
+    public func compact(group: UInt64, through index: UInt64, data: [UInt8], taken: (@Sendable (Bool) -> Void)? = nil) {
+        loop.execute { [self] in
+            let snapshot: RaftSnapshot? = host.value.with(group: group) { core in
+                guard let term = core.term(at: index) else { return nil }
+                core.compact(RaftSnapshot(index: index, term: term, data: data))
+                return core.snapshot?.index == index ? core.snapshot : nil
+            } ?? nil
+            if let snapshot {
+                takenSnapshots.value.append((group, snapshot))
+                scheduleDrain()
+            }
+            taken?(snapshot != nil)
         }
     }
 
@@ -97,10 +124,12 @@ public final class RaftHostShell: Sendable {
     private func drain() {
         while !writing.value {
             let ready = host.value.ready()
-            if ready.groups.isEmpty { return }
+            let snapshots = takenSnapshots.value
+            if ready.groups.isEmpty && snapshots.isEmpty { return }
+            takenSnapshots.value = []
             // Leaders' appends go out now, so the followers write while we do.
             for (node, batch) in ready.early { transport.send(batch, to: node) }
-            let mustWrite = ready.groups.contains { g in
+            let mustWrite = !snapshots.isEmpty || ready.groups.contains { g in
                 guard g.ready.entries.isEmpty, g.ready.snapshot == nil else { return true }
                 guard let hs = g.ready.hardState else { return false }
                 guard let durable = durableVotes.value[g.group] else { return true }
@@ -111,10 +140,12 @@ public final class RaftHostShell: Sendable {
                 continue
             }
             if let walStore {
-                let writes = ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
-                    g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
-                }
-                if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries,
+                let writes = snapshots.map { RaftWALRecord.GroupWrite(group: $0.0, snapshot: $0.1, hardState: nil, entries: []) }
+                    + ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
+                        g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
+                    }
+                // A snapshot (taken or received) is large: never synced on the loop.
+                if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries, !writes.contains(where: { $0.snapshot != nil }),
                    walStore.wal.lastSyncNanoseconds < Self.slowSyncNanoseconds {
                     // Not durable: the readies are dropped (the cores retransmit); the next input tries again.
                     guard (try? walStore.persist(writes)) != nil else { return }
@@ -140,6 +171,7 @@ public final class RaftHostShell: Sendable {
             writing.value = true
             let groups = ready.groups, store = self.store
             writer.submit({ txn in
+                for (group, snapshot) in snapshots { try store.saveSnapshot(group: group, snapshot, in: txn) }
                 for g in groups { try store.save(group: g.group, g.ready, in: txn) }
             }, completion: { [self] result in
                 loop.execute { [self] in

@@ -54,7 +54,12 @@ public struct RaftLogStore: Sendable {
 
     /// Persists a snapshot of the group's state machine (taken by this node, or received from
     /// the leader) and drops the entries it covers; entries after it stay only if they continue it.
+    /// A snapshot older than the one stored changes nothing (one taken here may reach the
+    /// store after a newer one received from the leader).
     public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws {
+        if let stored = try txn.get(snapshots, Self.bigEndian(group)), stored.count >= 8, Self.readBigEndian(stored, at: 0) >= snapshot.index {
+            return
+        }
         let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 9 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
         var covered: [[UInt8]] = []
         try txn.scan(entries, prefix: Self.bigEndian(group)) { key, _ in

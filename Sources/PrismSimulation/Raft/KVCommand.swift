@@ -1,4 +1,5 @@
 import PrismCheck
+import PrismTransport
 
 /// A client's request as it travels in a Raft entry: the request id (so the node the client
 /// asked can answer it when it applies the entry), the operation and its arguments.
@@ -9,12 +10,6 @@ public struct KVCommand: Equatable, Sendable {
     public var value: String?
     public var expected: String?
 
-    /// `id 0x1F kind 0x1F key 0x1F value 0x1F expected`, an absent value as 0x1E.
-    public func encoded() -> [UInt8] {
-        let fields = [String(request), kind.rawValue, key, value ?? "\u{1E}", expected ?? "\u{1E}"]
-        return Array(fields.joined(separator: "\u{1F}").utf8)
-    }
-
     public init(request: UInt64, kind: KVOperation.Kind, key: String, value: String?, expected: String?) {
         self.request = request
         self.kind = kind
@@ -23,14 +18,58 @@ public struct KVCommand: Equatable, Sendable {
         self.expected = expected
     }
 
-    public init?(_ bytes: [UInt8]) {
-        // Split as bytes (0x1F never occurs inside a UTF-8 sequence): splitting the String would
-        // walk grapheme clusters, a cost every applied entry paid.
-        let fields = bytes.split(separator: 0x1F, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard fields.count == 5, let request = UInt64(fields[0]), let kind = KVOperation.Kind(rawValue: fields[1]) else { return nil }
-        self.init(request: request, kind: kind, key: fields[2], value: fields[3] == "\u{1E}" ? nil : fields[3],
-                  expected: fields[4] == "\u{1E}" ? nil : fields[4])
+    /// Version, request id, kind, then key, value and expected length-prefixed (any text,
+    /// separators and all, comes back as it went in; an absent string is a 0 presence byte).
+    public func encoded() -> [UInt8] {
+        var w = WireWriter(capacity: 24 + key.utf8.count + (value?.utf8.count ?? 0) + (expected?.utf8.count ?? 0))
+        w.byte(Self.formatVersion)
+        w.varint(request)
+        w.byte(Self.code(kind))
+        w.string(key)
+        KVStateMachine.optional(value, into: &w)
+        KVStateMachine.optional(expected, into: &w)
+        return w.bytes
     }
+
+    public init?(_ bytes: [UInt8]) {
+        var r = WireReader<KVDecodingFailure>(bytes)
+        do throws(KVDecodingFailure) {
+            guard try r.byte() == Self.formatVersion else { return nil }
+            let request = try r.varint()
+            guard let kind = Self.kind(try r.byte()) else { return nil }
+            let key = try r.string(maxLength: Int(UInt32.max))
+            let value = try KVStateMachine.optional(&r), expected = try KVStateMachine.optional(&r)
+            guard r.isAtEnd else { return nil }
+            self.init(request: request, kind: kind, key: key, value: value, expected: expected)
+        } catch {
+            return nil
+        }
+    }
+
+    static let formatVersion: UInt8 = 1
+
+    static func code(_ kind: KVOperation.Kind) -> UInt8 {
+        switch kind {
+        case .put: 1
+        case .get: 2
+        case .cas: 3
+        }
+    }
+
+    static func kind(_ code: UInt8) -> KVOperation.Kind? {
+        switch code {
+        case 1: .put
+        case 2: .get
+        case 3: .cas
+        default: nil
+        }
+    }
+}
+
+/// Why bytes are not a command or a snapshot (never shown: decoding answers nil).
+enum KVDecodingFailure: WireDecodingFailure {
+    case truncated
+    case malformed(String)
 }
 
 /// The replicated state machine: a string map with put and compare-and-set.
@@ -48,27 +87,64 @@ public struct KVStateMachine: Sendable {
         return success
     }
 
-    /// The whole state (values and request outcomes) as bytes, in a fixed order.
+    /// Keys held and request outcomes remembered (what a snapshot's size grows with).
+    public var counts: (values: Int, outcomes: Int) { (values.count, outcomes.count) }
+
+    static let snapshotVersion: UInt8 = 1
+
+    /// The whole state (values and request outcomes) as bytes, in a fixed order (replicas that
+    /// applied the same entries give the same bytes): version, the values as length-prefixed
+    /// key and value sorted by key, then the outcomes as request id and flag sorted by id.
     public func snapshot() -> [UInt8] {
-        var lines = values.sorted { $0.key < $1.key }.map { "v\u{1F}\($0.key)\u{1F}\($0.value)" }
-        lines += outcomes.sorted { $0.key < $1.key }.map { "o\u{1F}\($0.key)\u{1F}\($0.value ? 1 : 0)" }
-        return Array(lines.joined(separator: "\n").utf8)
+        var size = 16 + outcomes.count * 6
+        for (k, v) in values { size += k.utf8.count + v.utf8.count + 4 }
+        var w = WireWriter(capacity: size)
+        w.byte(Self.snapshotVersion)
+        w.varint(UInt64(values.count))
+        for (k, v) in values.sorted(by: { $0.key < $1.key }) {
+            w.string(k)
+            w.string(v)
+        }
+        w.varint(UInt64(outcomes.count))
+        for (id, success) in outcomes.sorted(by: { $0.key < $1.key }) {
+            w.varint(id)
+            w.flag(success)
+        }
+        return w.bytes
     }
 
     public init() {}
 
+    /// The state `snapshot()` wrote; nil for bytes it did not write (truncated, another version).
     public init?(snapshot bytes: [UInt8]) {
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let f = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            guard f.count == 3 else { return nil }
-            switch f[0] {
-            case "v": values[f[1]] = f[2]
-            case "o":
-                guard let id = UInt64(f[1]) else { return nil }
-                outcomes[id] = f[2] == "1"
-            default: return nil
+        var r = WireReader<KVDecodingFailure>(bytes)
+        do throws(KVDecodingFailure) {
+            guard try r.byte() == Self.snapshotVersion else { return nil }
+            let valueCount = try r.count(minimumSize: 2)
+            values.reserveCapacity(valueCount)
+            for _ in 0..<valueCount {
+                let key = try r.string(maxLength: Int(UInt32.max))
+                values[key] = try r.string(maxLength: Int(UInt32.max))
             }
+            let outcomeCount = try r.count(minimumSize: 2)
+            outcomes.reserveCapacity(outcomeCount)
+            for _ in 0..<outcomeCount {
+                let id = try r.varint()
+                outcomes[id] = try r.flag()
+            }
+            guard r.isAtEnd else { return nil }
+        } catch {
+            return nil
         }
+    }
+
+    static func optional(_ value: String?, into w: inout WireWriter) {
+        w.flag(value != nil)
+        if let value { w.string(value) }
+    }
+
+    static func optional(_ r: inout WireReader<KVDecodingFailure>) throws(KVDecodingFailure) -> String? {
+        try r.flag() ? try r.string(maxLength: Int(UInt32.max)) : nil
     }
 
     private mutating func effect(_ command: KVCommand) -> Bool {

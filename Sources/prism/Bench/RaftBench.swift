@@ -35,6 +35,10 @@ struct RaftBench: AsyncParsableCommand {
     var crashCheck = false
     @Flag(help: "After the puts, freeze (SIGSTOP) every node but group 1's leader, send that leader a put and a strong get, and expect it to answer both leadership_lost once it steps down (exit 1 if it does not within 10 s).")
     var leaderLossCheck = false
+    @Option(help: "Applied entries between the nodes' snapshots of a group (its log is compacted up to each; 0: never).")
+    var snapshotEntries = KVSnapshotTaker.defaultEntries
+    @Flag(help: "After the puts, freeze one follower of group 1, put 2 × --snapshot-entries + 10 keys so the leader compacts its log past it, resume it and expect it to catch up by installing the leader's snapshot, then kill -9 it and expect it to restore every key from its own (exit 1 otherwise).")
+    var snapshotCheck = false
 
     struct LeaderLossCheck: Encodable {
         /// The put's reply status: leadership_lost is the pass.
@@ -71,6 +75,8 @@ struct RaftBench: AsyncParsableCommand {
         var crash_check: [String: Int]?
         /// With --leader-loss-check: what a leader cut off from its followers answered a held put.
         var leader_loss_check: LeaderLossCheck?
+        /// With --snapshot-check: how a follower left behind caught up and restarted.
+        var snapshot_check: SnapshotCheck?
     }
 
     struct Figures: Encodable {
@@ -89,13 +95,19 @@ struct RaftBench: AsyncParsableCommand {
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
         _ = try RaftNodeCommand.logMode(raftLog, catchUpMs: walCatchUpMs)
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
+        guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
+        if snapshotCheck {
+            guard nodes >= 3 else { throw ValidationError("--snapshot-check needs --nodes 3 or more (a quorum while one follower is frozen)") }
+            guard (1...10_000).contains(snapshotEntries) else { throw ValidationError("--snapshot-check needs --snapshot-entries between 1 and 10000") }
+        }
     }
 
     func run() async throws {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
             + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
             + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
-            + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "")
+            + (snapshotEntries == KVSnapshotTaker.defaultEntries ? "" : " --snapshot-entries \(snapshotEntries)")
+            + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "") + (snapshotCheck ? " --snapshot-check" : "")
         BenchSupport.progress("[raft] \(command)")
         let dir = BenchSupport.freshFolder(in: FileManager.default.temporaryDirectory.path, kind: "raft")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -103,7 +115,7 @@ struct RaftBench: AsyncParsableCommand {
         var raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
         let hosted = idleGroups ?? groups
         let tlsArguments = tls ? try Self.makeClusterCertificate(in: dir) : []
-        let logArguments = ["--raft-log", raftLog, "--wal-catch-up-ms", "\(walCatchUpMs)"]
+        let logArguments = ["--raft-log", raftLog, "--wal-catch-up-ms", "\(walCatchUpMs)", "--snapshot-entries", "\(snapshotEntries)"]
         func nodeArguments() -> [[String]] {
             ids.enumerated().map { i, id in
                 ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
@@ -120,6 +132,9 @@ struct RaftBench: AsyncParsableCommand {
             for p in processes { try p.start() }
             for p in processes { try await p.waitReady() }
             BenchSupport.progress("[raft] \(nodeCount) nodes ready; waiting for leaders")
+            return try await connect()
+        }
+        func connect() async throws -> LeaderRouter {
             var connections: [String: [KVConnection]] = [:]
             for (i, id) in ids.enumerated() {
                 // A few connections per node, shared by the clients.
@@ -172,6 +187,14 @@ struct RaftBench: AsyncParsableCommand {
         if leaderLossCheck {
             leaderLoss = try await checkLeaderLoss(router: router, processes: processes, ids: ids, value: value)
         }
+        var snapshotResult: SnapshotCheck?
+        if snapshotCheck {
+            snapshotResult = try await checkSnapshot(router: router, processes: &processes, ids: ids, arguments: arguments, clientPorts: clientPorts)
+            // The follower restarted: its old connections are closed.
+            router.close()
+            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
+            router = try await connect()
+        }
         if crashCheck {
             BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
             router.close()
@@ -201,7 +224,7 @@ struct RaftBench: AsyncParsableCommand {
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
                             reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed),
                             leadership_lost_replies: router.leadershipLost.load(ordering: .relaxed), crash_check: crashResult,
-                            leader_loss_check: leaderLoss)
+                            leader_loss_check: leaderLoss, snapshot_check: snapshotResult)
         if vsEtcd && !crashCheck {
             guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
             let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
@@ -221,10 +244,15 @@ struct RaftBench: AsyncParsableCommand {
             if let l = leaderLoss {
                 print(String(format: "leader cut off from its followers answered a held put %@ after %.0f ms, a held strong get %@", l.status, l.milliseconds, l.get_status))
             }
+            if let c = snapshotResult {
+                print(String(format: "a follower %d puts behind caught up through the leader's snapshot (%@) in %.0f ms, restored %d of %d keys from its own after kill -9: %@",
+                             c.puts, c.installed ? "installed" : "not installed", c.caught_up_ms, c.values_after_restart, c.puts, c.passed ? "passed" : "FAILED"))
+            }
             print("reproduce: \(result.command)")
         }
         if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
         if let l = leaderLoss, l.status != "leadership_lost" || l.get_status != "leadership_lost" { throw ExitCode(1) }
+        if let c = snapshotResult, !c.passed { throw ExitCode(1) }
     }
 
     /// Freezes every node but group 1's leader, so its put can never commit, and times the
@@ -545,6 +573,8 @@ private final class KVReplyHandler: ChannelInboundHandler {
 final class NodeProcess: @unchecked Sendable {
     let process = Process()
     private let output = Mutex("")
+    /// What the node wrote to stderr (also passed on to ours).
+    private let errors = Mutex("")
     private let stdin = Pipe()
 
     init(arguments: [String]) {
@@ -555,12 +585,24 @@ final class NodeProcess: @unchecked Sendable {
         process.standardInput = stdin
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.standardError
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
             guard let self, !data.isEmpty else { return }
             self.output.withLock { $0 += String(decoding: data, as: UTF8.self) }
         }
+        errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { return }
+            FileHandle.standardError.write(data)
+            self?.errors.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    /// How many lines the node has written to stderr that contain `text`.
+    func errorLines(containing text: String) -> Int {
+        errors.withLock { $0.split(separator: "\n").reduce(0) { $0 + ($1.contains(text) ? 1 : 0) } }
     }
 
     func start() throws { try process.run() }

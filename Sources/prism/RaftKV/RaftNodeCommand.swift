@@ -35,6 +35,12 @@ struct RaftNodeCommand: AsyncParsableCommand {
     var raftLog = "wal"
     @Option(help: "Milliseconds a write-ahead log record waits before LMDB takes it (with the others of that time).")
     var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
+    @Option(help: "Applied entries between snapshots of a group's state machine (its log is compacted up to each; 0: never).")
+    var snapshotEntries = KVSnapshotTaker.defaultEntries
+
+    func validate() throws {
+        guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
+    }
 
     enum RaftLogMode: String { case wal, lmdb }
 
@@ -84,28 +90,46 @@ struct RaftNodeCommand: AsyncParsableCommand {
             walStore = opened
         }
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let state = NodeState(loop: loop)
+        let state = NodeState(loop: loop, node: id, snapshotEntries: snapshotEntries)
 
         var host = MultiRaft<SplitMix64>(node: id)
         var machines: [UInt64: (KVStateMachine, UInt64)] = [:]
+        var snapshotIndexes: [UInt64: UInt64] = [:]
         for group in 1...groups {
             let persisted = try environment.read { try store.loadAll(group: group, in: $0) }
             let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks, startQuiet: quiesceTicks > 0)
             host.create(group: group, core: RaftCore(configuration: config, hardState: persisted.hardState, snapshot: persisted.snapshot,
                                                      entries: persisted.entries, random: SplitMix64(seed: group &* 0x9E37 &+ UInt64(bitPattern: Int64(id.hashValue)))))
-            // The state machine from the durable log up to the durable commit index.
+            // The state machine from the snapshot, then the durable log after it up to the
+            // durable commit index.
             var machine = KVStateMachine()
             var applied: UInt64 = 0
-            for entry in persisted.entries where entry.index <= persisted.hardState.commit {
+            if let snapshot = persisted.snapshot {
+                guard let restored = KVStateMachine(snapshot: snapshot.data) else {
+                    throw ValidationError("group \(group): the snapshot at index \(snapshot.index) in \(dataDir) cannot be decoded (\(snapshot.data.count) bytes)")
+                }
+                machine = restored
+                applied = snapshot.index
+                snapshotIndexes[group] = snapshot.index
+            }
+            for entry in persisted.entries where entry.index > applied && entry.index <= persisted.hardState.commit {
                 if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command) }
                 applied = entry.index
             }
             machines[group] = (machine, applied)
         }
-        let loaded = machines
-        try await loop.submit { state.machines.value = loaded }.get()
+        let loaded = machines, restoredSnapshots = snapshotIndexes
+        try await loop.submit {
+            state.machines.value = loaded
+            state.snapshotIndexes.value = restoredSnapshots
+        }.get()
+        if !restoredSnapshots.isEmpty {
+            let newest = restoredSnapshots.values.max() ?? 0
+            FileHandle.standardError.write(Data("prism raft-node \(id) restored \(restoredSnapshots.count) groups from their snapshots (newest at index \(newest)) and the log after them\n".utf8))
+        }
 
         let shellBox = ShellSlot()
+        let snapshots = KVSnapshotTaker(node: id, shell: shellBox, state: state)
         let transport = try await RaftTransport.start(node: id, host: raftAddress.0, port: raftAddress.1,
                                                        settings: transportSettings, loop: loop) { from, batch in
             shellBox.shell?.receive(batch, from: from)
@@ -113,7 +137,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
         for (peerID, (h, p)) in peers { transport.setAddress(try SocketAddress.makeAddressResolvingHost(h, port: p), of: peerID) }
         let shell = RaftHostShell(host: host, writer: writer, store: store, transport: transport, loop: loop,
                                   tickInterval: .milliseconds(Int64(tickMs)), walStore: walStore) { group, ready in
-            state.apply(group: group, ready)
+            if let due = state.apply(group: group, ready) { snapshots.take(group: group, due) }
         }
         shellBox.shell = shell
         let server = try await ServerBootstrap(group: loop)
@@ -134,7 +158,11 @@ struct RaftNodeCommand: AsyncParsableCommand {
         loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
             let wal = logStore.map { " wal_segments=\($0.wal.segmentCount)" } ?? ""
             let lost = state.leadershipLostReplies.value
-            shell.inspect { host in "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages) leadership_lost_replies=\(lost)" + wal }
+            let taken = state.snapshotsTaken.value, installed = state.snapshotsInstalled.value
+            shell.inspect { host in
+                "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages) leadership_lost_replies=\(lost)"
+                    + " snapshots_taken=\(taken) snapshots_installed=\(installed)" + wal
+            }
                 .whenSuccess { line in
                     guard line != lastStats.value else { return }
                     lastStats.value = line
@@ -183,8 +211,28 @@ final class NodeState: Sendable {
     let readKeys: NIOLoopBoundBox<[UInt64: String]>
     /// Requests answered `leadershipLost` so far (in the node's state line).
     let leadershipLostReplies: NIOLoopBoundBox<Int>
+    /// Applied entries between snapshots (0: never), and each group's last snapshot (taken,
+    /// being taken, or installed from the leader).
+    let snapshotEntries: Int
+    let snapshotIndexes: NIOLoopBoundBox<[UInt64: UInt64]>
+    let snapshotsTaken: NIOLoopBoundBox<Int>
+    let snapshotsInstalled: NIOLoopBoundBox<Int>
 
-    init(loop: EventLoop) {
+    /// A group's state machine to snapshot (a copy: the loop goes on applying to its own).
+    struct SnapshotDue {
+        var machine: KVStateMachine
+        var index: UInt64
+    }
+
+    /// This node's id (in log lines).
+    let node: String
+
+    init(loop: EventLoop, node: String = "", snapshotEntries: Int = 0) {
+        self.node = node
+        self.snapshotEntries = snapshotEntries
+        snapshotIndexes = .makeBoxSendingValue([:], eventLoop: loop)
+        snapshotsTaken = .makeBoxSendingValue(0, eventLoop: loop)
+        snapshotsInstalled = .makeBoxSendingValue(0, eventLoop: loop)
         machines = .makeBoxSendingValue([:], eventLoop: loop)
         pending = .makeBoxSendingValue([:], eventLoop: loop)
         reads = .makeBoxSendingValue([:], eventLoop: loop)
@@ -228,10 +276,26 @@ final class NodeState: Sendable {
         waiting.channel.writeAndFlush(Frame.encode(bytes, allocator: waiting.channel.allocator), promise: nil)
     }
 
-    func apply(group: UInt64, _ ready: RaftReady) {
+    /// Applies a group's durable ready: the leader's snapshot if it sent one, then the committed
+    /// entries (answering their clients), then the reads they make answerable. Returns the
+    /// state machine to snapshot when `snapshotEntries` more have been applied since the last.
+    func apply(group: UInt64, _ ready: RaftReady) -> SnapshotDue? {
         // Taken out while it changes: a copy left in the dictionary would make every apply copy
         // the whole key-value state (copy on write).
-        guard var (machine, applied) = machines.value.removeValue(forKey: group) else { return }
+        guard var (machine, applied) = machines.value.removeValue(forKey: group) else { return nil }
+        if let snapshot = ready.snapshot {
+            // The leader's state as of its snapshot replaces ours (the log before it is gone).
+            guard let restored = KVStateMachine(snapshot: snapshot.data) else {
+                // Going on would serve a state that is not the group's.
+                FileHandle.standardError.write(Data("prism raft-node \(node): error: the snapshot of group \(group) at index \(snapshot.index) from the leader cannot be decoded (\(snapshot.data.count) bytes); stopping\n".utf8))
+                Glibc.exit(70)
+            }
+            machine = restored
+            applied = snapshot.index
+            snapshotIndexes.value[group] = snapshot.index
+            snapshotsInstalled.value += 1
+            FileHandle.standardError.write(Data("prism raft-node \(node) installed the leader's snapshot of group \(group) at index \(snapshot.index) (\(snapshot.data.count) bytes, \(restored.counts.values) keys)\n".utf8))
+        }
         for entry in ready.committed {
             applied = entry.index
             guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
@@ -252,6 +316,9 @@ final class NodeState: Sendable {
             }
             reads.value[group] = waiting
         }
+        guard snapshotEntries > 0, applied >= snapshotIndexes.value[group, default: 0] + UInt64(snapshotEntries) else { return nil }
+        snapshotIndexes.value[group] = applied
+        return SnapshotDue(machine: machine, index: applied)
     }
 }
 
