@@ -187,7 +187,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport"], swiftSettings: strict),
+        .testTarget(name: "PrismNodeTests", dependencies: ["PrismTestSupport", "PrismRaft", "PrismStorage"], swiftSettings: strict),
         .testTarget(name: "PrismCheckTests", dependencies: ["PrismCheck", "PrismStorage"], swiftSettings: strict),
         .testTarget(
             name: "PrismRaftTests",

@@ -2,6 +2,8 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import PrismRaft
+import PrismStorage
 import PrismTestSupport
 import Testing
 
@@ -170,6 +172,26 @@ struct RaftBenchCommandTests {
                                             "--raft-log", "paper"])
         #expect(try await mode.runToEnd() == 64)
         #expect(mode.standardError.contains("--raft-log: 'paper' is not one of wal, lmdb"))
+    }
+
+    @Test("a node whose stored snapshot cannot be decoded refuses to start, naming the group, the index and the data directory")
+    func undecodableSnapshot() async throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        do {
+            let environment = try LMDBEnvironment(directory: data)
+            let store = try RaftLogStore(environment: environment)
+            try environment.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 5, term: 1, data: [0xFF, 1, 2]), in: $0) }
+            environment.close()
+        }
+        let run = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", data, "--raft-log", "lmdb"])
+        #expect(try await run.runToEnd() != 0)
+        #expect(run.standardError.contains("group 1: the snapshot at index 5 in \(data) cannot be decoded (3 bytes)"), "\(run.standardError)")
+        // Nothing was changed: the snapshot is still there.
+        let environment = try LMDBEnvironment(directory: data)
+        let store = try RaftLogStore(environment: environment)
+        let stored = try environment.read { try store.loadAll(group: 1, in: $0) }
+        #expect(stored.snapshot?.data == [0xFF, 1, 2])
     }
 
     /// Process ids whose parent is `parent` (from /proc).
