@@ -57,6 +57,8 @@ struct KVCommandTests {
         #expect(retried == false)
         #expect(restored.values["\u{1F}"] == "\u{1F}!")
         #expect(KVStateMachine(snapshot: KVStateMachine().snapshot())?.values.isEmpty == true)
+        let unordered = try #require(KVStateMachine(snapshot: machine.snapshot(ordered: false)))
+        #expect(unordered.values == machine.values && unordered.snapshot() == bytes, "the maps' own order decodes to the same state")
     }
 
     @Test("bytes that are not a snapshot restore nothing")

@@ -125,6 +125,35 @@ struct RaftWALStoreTests {
         #expect(try Self.loadAll(store, env) == Self.loadAll(refStore, refEnv))
     }
 
+    /// A snapshot the state machine took reaches LMDB after the records that hold the entries it
+    /// covers (so it drops them, and they do not come back), without a WAL record of its own.
+    @Test("a taken snapshot goes to LMDB in order after the records so far, not into the WAL")
+    func takenSnapshot() async throws {
+        let dir = TemporaryDirectory("wal-snapshot")
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        // A long catch-up delay: the records are still waiting when the snapshot comes.
+        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, catchUpMilliseconds: 50)
+        func entries(_ range: ClosedRange<UInt64>) -> [LogEntry] { range.map { LogEntry(term: 2, index: $0, data: [UInt8($0)]) } }
+        try walStore.persist([RaftWALRecord.GroupWrite(group: 7, hardState: HardState(term: 2, vote: "a", commit: 6), entries: entries(1...6))])
+        try walStore.persist([RaftWALRecord.GroupWrite(group: 7, hardState: nil, entries: entries(7...9))])
+        walStore.saveSnapshot(group: 7, RaftSnapshot(index: 6, term: 2, data: [42]))
+        #expect(walStore.wal.nextSequence == 3, "two records in the WAL, the snapshot not")
+        await walStore.caughtUp()
+        let persisted = try env.read { try store.loadAll(group: 7, in: $0) }
+        #expect(persisted.snapshot == RaftSnapshot(index: 6, term: 2, data: [42]))
+        #expect(persisted.entries == entries(7...9), "the entries it covers are gone, those after it stay")
+        #expect(try env.read { try store.walSequence(in: $0) } == 2)
+        // A catch-up with only a snapshot in it.
+        walStore.saveSnapshot(group: 7, RaftSnapshot(index: 8, term: 2, data: [43]))
+        await walStore.caughtUp()
+        let later = try env.read { try store.loadAll(group: 7, in: $0) }
+        #expect(later.snapshot?.index == 8 && later.entries == entries(9...9))
+        #expect(try env.read { try store.walSequence(in: $0) } == 2)
+    }
+
     @Test("LMDB out of step with the log (a record it did not take) stops all later writes instead of skipping one")
     func outOfStep() async throws {
         let dir = TemporaryDirectory("wal-store")

@@ -18,8 +18,10 @@ import PrismStorage
 /// `fdatasync`; a small record on the loop itself unless the last sync was slow, a large one on a
 /// thread of its own), and LMDB takes the same writes afterwards through the writer.
 ///
-/// Snapshots the state machine takes (`compact`) join the next write, ahead of the readies: in
-/// the log's order, so the entries they cover are in LMDB before the snapshot drops them.
+/// Snapshots the state machine takes (`compact`) go to LMDB in the log's order, so the entries
+/// they cover are there before the snapshot drops them: with the WAL, after the records persisted
+/// so far (not in the WAL itself, where a large write would hold up every write behind it);
+/// without, ahead of the readies of the next write.
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -47,8 +49,8 @@ public final class RaftHostShell: Sendable {
     private let writing: NIOLoopBoundBox<Bool>
     /// Term and vote last made durable, per group (to tell a commit-only hard state apart).
     private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
-    /// Snapshots the state machine took (`compact`), persisted with the next write, ahead of
-    /// the readies in it.
+    /// Without a WAL: snapshots the state machine took (`compact`), persisted with the next
+    /// write, ahead of the readies in it.
     private let takenSnapshots: NIOLoopBoundBox<[(UInt64, RaftSnapshot)]>
 
     public init(host: sending Host, writer: GroupCommitWriter, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
@@ -98,8 +100,13 @@ public final class RaftHostShell: Sendable {
                 return core.snapshot?.index == index ? core.snapshot : nil
             } ?? nil
             if let snapshot {
-                takenSnapshots.value.append((group, snapshot))
-                scheduleDrain()
+                if let walStore {
+                    // LMDB takes it after the records holding what it covers; no WAL write waits for it.
+                    walStore.saveSnapshot(group: group, snapshot)
+                } else {
+                    takenSnapshots.value.append((group, snapshot))
+                    scheduleDrain()
+                }
             }
             taken?(snapshot != nil)
         }
@@ -140,11 +147,10 @@ public final class RaftHostShell: Sendable {
                 continue
             }
             if let walStore {
-                let writes = snapshots.map { RaftWALRecord.GroupWrite(group: $0.0, snapshot: $0.1, hardState: nil, entries: []) }
-                    + ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
-                        g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
-                    }
-                // A snapshot (taken or received) is large: never synced on the loop.
+                let writes = ready.groups.compactMap { g -> RaftWALRecord.GroupWrite? in
+                    g.ready.entries.isEmpty && g.ready.snapshot == nil && g.ready.hardState == nil ? nil : RaftWALRecord.GroupWrite(group: g.group, g.ready)
+                }
+                // A snapshot from the leader is large: never synced on the loop.
                 if writes.reduce(0, { $0 + $1.entries.count }) <= Self.inlineWALEntries, !writes.contains(where: { $0.snapshot != nil }),
                    walStore.wal.lastSyncNanoseconds < Self.slowSyncNanoseconds {
                     // Not durable: the readies are dropped (the cores retransmit); the next input tries again.

@@ -67,6 +67,18 @@ public final class RaftWALStore: Sendable {
             if error != .failed { logger.critical("raft write-ahead log write failed; the node takes no more writes", metadata: ["error": "\(error)"]) }
             throw error
         }
+        enqueue(sequence, writes)
+    }
+
+    /// Saves a snapshot the state machine took into LMDB with the next catch-up, after every
+    /// record persisted so far (they hold the entries it covers, which it drops). It does not go
+    /// through the WAL: it can be large, and a write in the WAL delays every write after it, while
+    /// a snapshot lost in a crash costs nothing (the entries it covers are still in the log).
+    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot) {
+        enqueue(nil, [RaftWALRecord.GroupWrite(group: group, snapshot: snapshot, hardState: nil, entries: [])])
+    }
+
+    private func enqueue(_ sequence: UInt64?, _ writes: [RaftWALRecord.GroupWrite]) {
         let schedule = catchUp.withLock { c -> Bool in
             c.records.append((sequence, writes))
             guard !c.writing, !c.scheduled else { return false }
@@ -76,9 +88,10 @@ public final class RaftWALStore: Sendable {
         if schedule { scheduleCatchUp() }
     }
 
-    /// What waits to go into LMDB.
+    /// What waits to go into LMDB: records by their sequence, and snapshots (no sequence) in the
+    /// order they came.
     private struct CatchUp {
-        var records: [(UInt64, [RaftWALRecord.GroupWrite])] = []
+        var records: [(UInt64?, [RaftWALRecord.GroupWrite])] = []
         var writing = false
         var scheduled = false
         var waiters: [@Sendable () -> Void] = []
@@ -98,27 +111,31 @@ public final class RaftWALStore: Sendable {
 
     /// One LMDB transaction with every waiting record, in order, and the last one's sequence.
     private func writeCatchUp() {
-        let records: [(UInt64, [RaftWALRecord.GroupWrite])] = catchUp.withLock { c in
+        let records: [(UInt64?, [RaftWALRecord.GroupWrite])] = catchUp.withLock { c in
             c.scheduled = false
             guard !c.writing, !c.records.isEmpty else { return [] }
             c.writing = true
             defer { c.records.removeAll(keepingCapacity: true) }
             return c.records
         }
-        guard let first = records.first?.0, let last = records.last?.0 else { return wakeWaitersIfCaughtUp() }
+        guard !records.isEmpty else { return wakeWaitersIfCaughtUp() }
+        let sequences = records.compactMap(\.0)
+        let first = sequences.first, last = sequences.last
         let store = self.store
         writer.submit({ txn in
             // In order, or not at all: a record LMDB skipped would be lost once its segment goes.
-            let previous = try store.walSequence(in: txn)
-            guard previous == first - 1 else { throw RaftWALError.malformed("record \(first) after \(previous) in LMDB") }
+            if let first {
+                let previous = try store.walSequence(in: txn)
+                guard previous == first - 1 else { throw RaftWALError.malformed("record \(first) after \(previous) in LMDB") }
+            }
             for (_, writes) in records {
                 for write in writes { try store.save(group: write.group, write.ready, in: txn) }
             }
-            try store.setWALSequence(last, in: txn)
+            if let last { try store.setWALSequence(last, in: txn) }
         }, completion: { [self] result in
             switch result {
             case .success:
-                if let oldest = wal.oldestSealedLastSequence, oldest <= last {
+                if let last, let oldest = wal.oldestSealedLastSequence, oldest <= last {
                     do {
                         try environment.sync()
                         wal.release(through: last)
@@ -133,7 +150,7 @@ public final class RaftWALStore: Sendable {
                 }
                 if first {
                     logger.critical("LMDB refused raft write-ahead log records; the node takes no more writes", metadata: [
-                        "through": "\(last)", "error": "\(error)",
+                        "through": "\(last.map(String.init) ?? "a snapshot")", "error": "\(error)",
                     ])
                 }
             }

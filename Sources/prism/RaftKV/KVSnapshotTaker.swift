@@ -26,7 +26,7 @@ final class KVSnapshotTaker: Sendable {
         let node = self.node, shell = self.shell, state = self.state
         queue.async {
             let start = ContinuousClock.now
-            let data = due.machine.snapshot()
+            let data = due.machine.snapshot(ordered: false)
             let encoded = ContinuousClock.now - start
             guard let host = shell.shell else { return }
             host.compact(group: group, through: due.index, data: data) { taken in
