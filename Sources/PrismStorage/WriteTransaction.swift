@@ -45,9 +45,10 @@ public final class WriteTransaction: ReadTransaction {
         return true
     }
 
-    /// Removes every entry whose key starts with `prefix`; returns how many.
+    /// Removes every entry whose key starts with `prefix` (and, with `through`, is not above that
+    /// key), walking one cursor; returns how many.
     @discardableResult
-    public func deletePrefix(_ table: Table, _ prefix: [UInt8]) throws -> Int {
+    public func deletePrefix(_ table: Table, _ prefix: [UInt8], through last: [UInt8]? = nil) throws -> Int {
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(txn, table.handle, &cursor), "open cursor on \(table.name)")
         defer { mdb_cursor_close(cursor) }
@@ -58,6 +59,7 @@ public final class WriteTransaction: ReadTransaction {
         while code == MDB_SUCCESS {
             let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
             guard k.starts(with: prefix) else { break }
+            if let last, !k.lexicographicallyPrecedes(last), !k.elementsEqual(last) { break }
             try check(mdb_cursor_del(cursor, 0), "delete range from \(table.name)")
             removed += 1
             // After a delete the cursor already points at the next entry.

@@ -181,7 +181,7 @@ struct RaftBenchCommandTests {
         do {
             let environment = try LMDBEnvironment(directory: data)
             let store = try RaftLogStore(environment: environment)
-            try environment.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 5, term: 1, data: [0xFF, 1, 2]), in: $0) }
+            try environment.write { _ = try store.saveSnapshot(group: 1, RaftSnapshot(index: 5, term: 1, data: [0xFF, 1, 2]), in: $0) }
             environment.close()
         }
         let run = PrismProcess(arguments: ["raft-node", "--id", "n1", "--raft", "127.0.0.1:0", "--client", "127.0.0.1:0", "--data-dir", data, "--raft-log", "lmdb"])

@@ -91,7 +91,8 @@ struct RaftSnapshotStoreTests {
             let env = try LMDBEnvironment(directory: dir.path)
             let store = try RaftLogStore(environment: env)
             try env.write { try store.save(group: 1, RaftReady(hardState: HardState(term: 1, vote: "a", commit: 8), entries: entries(1...10, term: 1), committed: [], messages: [], reads: []), in: $0) }
-            try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 6, term: 1, data: [42]), in: $0) }
+            let dropped = try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 6, term: 1, data: [42]), in: $0) }
+            #expect(dropped == 6, "entries 1 to 6")
             // A leader's snapshot that does not continue the local log replaces all of it.
             try env.write { try store.save(group: 2, RaftReady(hardState: nil, entries: entries(1...5, term: 1), committed: [], messages: [], reads: []), in: $0) }
             try env.write { try store.save(group: 2, RaftReady(snapshot: RaftSnapshot(index: 4, term: 3, data: [7]), hardState: nil, entries: [], committed: [], messages: [], reads: []), in: $0) }
@@ -129,7 +130,8 @@ struct RaftSnapshotStoreTests {
         #expect(loaded.snapshot == RaftSnapshot(index: 9, term: 1, data: [9]))
         #expect(loaded.entries == entries(10...12, term: 1))
         // A newer one still replaces it.
-        try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 11, term: 1, data: [11]), in: $0) }
+        let dropped = try env.write { try store.saveSnapshot(group: 1, RaftSnapshot(index: 11, term: 1, data: [11]), in: $0) }
+        #expect(dropped == 2, "entries 10 and 11")
         let newer = try env.read { try store.loadAll(group: 1, in: $0) }
         #expect(newer.snapshot?.index == 11 && newer.entries == entries(12...12, term: 1))
     }

@@ -174,7 +174,7 @@ struct RaftMembershipTests {
                        LogEntry(term: 1, index: 3, data: [1, 2, 3])]
         try env.write { try store.save(group: 9, RaftReady(hardState: HardState(term: 1, vote: "a", commit: 3), entries: entries, committed: [], messages: [], reads: []), in: $0) }
         let snapshot = RaftSnapshot(index: 2, term: 1, data: [7, 7], membership: members)
-        try env.write { try store.saveSnapshot(group: 10, snapshot, in: $0) }
+        try env.write { _ = try store.saveSnapshot(group: 10, snapshot, in: $0) }
         env.close()
 
         let reopened = try LMDBEnvironment(directory: dir.path)

@@ -46,6 +46,24 @@ struct EnvironmentTests {
         #expect(last == 50)
     }
 
+    @Test("deletePrefix through a key stops after it, and removes nothing past the prefix")
+    func deletePrefixThroughAKey() throws {
+        let dir = TemporaryDirectory()
+        let env = try LMDBEnvironment(directory: dir.path)
+        defer { env.close() }
+        let table = try env.table("t")
+        func key(_ p: UInt8, _ i: UInt8) -> [UInt8] { [p, 0, i] }
+        try env.write { txn in
+            for p: UInt8 in [1, 2] { for i: UInt8 in 0..<50 { try txn.put(table, key(p, i), [1]) } }
+        }
+        #expect(try env.write { try $0.deletePrefix(table, [1], through: key(1, 19)) } == 20, "0 through 19")
+        #expect(try env.write { try $0.deletePrefix(table, [1], through: [1, 0, 19, 0xFF]) } == 0, "between keys: none left up to there")
+        #expect(try env.write { try $0.deletePrefix(table, [1], through: key(1, 24)) } == 5)
+        #expect(try env.write { try $0.deletePrefix(table, [1], through: [1, 0xFF]) } == 25, "past the last key of the prefix")
+        #expect(try env.read { try $0.count(table) } == 50, "the other prefix is untouched")
+        #expect(try env.write { try $0.deletePrefix(table, [2], through: [2]) } == 0, "a bound before the first key")
+    }
+
     @Test func mapGrowsInsteadOfFailing() throws {
         let dir = TemporaryDirectory()
         let env = try LMDBEnvironment(directory: dir.path, options: StorageOptions(mapSize: 1 << 20))

@@ -55,23 +55,21 @@ public struct RaftLogStore: Sendable {
     /// Persists a snapshot of the group's state machine (taken by this node, or received from
     /// the leader) and drops the entries it covers; entries after it stay only if they continue it.
     /// A snapshot older than the one stored changes nothing (one taken here may reach the
-    /// store after a newer one received from the leader).
-    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws {
+    /// store after a newer one received from the leader). Returns the entries dropped.
+    @discardableResult
+    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws -> Int {
         if let stored = try txn.get(snapshots, Self.bigEndian(group)), stored.count >= 8, Self.readBigEndian(stored, at: 0) >= snapshot.index {
-            return
+            return 0
         }
         let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 9 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
-        var covered: [[UInt8]] = []
-        try txn.scan(entries, prefix: Self.bigEndian(group)) { key, _ in
-            if !continues || Self.readBigEndian(key, at: 8) <= snapshot.index { covered.append(Array(key)) }
-            return true
-        }
-        for key in covered { _ = try txn.delete(entries, key) }
+        // One cursor over the covered range (a snapshot covers a hundred thousand entries by default).
+        let dropped = try txn.deletePrefix(entries, Self.bigEndian(group), through: continues ? Self.key(group, snapshot.index) : nil)
         let membership = snapshot.membership?.encoded()
         let length = membership.map { UInt32($0.count) } ?? UInt32.max
         let lengthBytes = (0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32($0))) }
         try txn.put(snapshots, Self.bigEndian(group),
                     Self.bigEndian(snapshot.index) + Self.bigEndian(snapshot.term) + lengthBytes + (membership ?? []) + snapshot.data)
+        return dropped
     }
 
     /// Persists what a ready asks (hard state, entries replacing any conflicting suffix).

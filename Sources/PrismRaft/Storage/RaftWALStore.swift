@@ -121,15 +121,27 @@ public final class RaftWALStore: Sendable {
         guard !records.isEmpty else { return wakeWaitersIfCaughtUp() }
         let sequences = records.compactMap(\.0)
         let first = sequences.first, last = sequences.last
-        let store = self.store
+        let store = self.store, logger = self.logger
         writer.submit({ txn in
             // In order, or not at all: a record LMDB skipped would be lost once its segment goes.
             if let first {
                 let previous = try store.walSequence(in: txn)
                 guard previous == first - 1 else { throw RaftWALError.malformed("record \(first) after \(previous) in LMDB") }
             }
-            for (_, writes) in records {
-                for write in writes { try store.save(group: write.group, write.ready, in: txn) }
+            for (sequence, writes) in records {
+                for write in writes {
+                    guard sequence == nil, let snapshot = write.snapshot else {
+                        try store.save(group: write.group, write.ready, in: txn)
+                        continue
+                    }
+                    let start = ContinuousClock.now
+                    let dropped = try store.saveSnapshot(group: write.group, snapshot, in: txn)
+                    let elapsed = ContinuousClock.now - start
+                    logger.info("raft snapshot saved into LMDB", metadata: [
+                        "group": "\(write.group)", "index": "\(snapshot.index)", "bytes": "\(snapshot.data.count)",
+                        "entries_dropped": "\(dropped)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                    ])
+                }
             }
             if let last { try store.setWALSequence(last, in: txn) }
         }, completion: { [self] result in

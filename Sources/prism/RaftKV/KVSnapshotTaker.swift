@@ -2,10 +2,12 @@ import Dispatch
 import Foundation
 import NIOCore
 import PrismSimulation
+import Synchronization
 
 /// Takes the snapshots `NodeState.apply` asks for: the state machine (a copy) is encoded on a
-/// thread of its own, so the loop goes on applying and answering meanwhile, and then handed to
-/// the shell, which compacts the group's log through its index and persists it.
+/// thread of its own at a low priority (nice 10), so the loop goes on applying and answering
+/// meanwhile and keeps the cores it needs, and then handed to the shell, which compacts the
+/// group's log through its index and persists it.
 final class KVSnapshotTaker: Sendable {
     /// etcd's default (`--snapshot-count`): at 256-byte values a few tens of megabytes of log.
     static let defaultEntries = 100_000
@@ -13,7 +15,7 @@ final class KVSnapshotTaker: Sendable {
     let node: String
     let shell: ShellSlot
     let state: NodeState
-    private let queue = DispatchQueue(label: "prism.raft-node.snapshot")
+    private let worker = LowPriorityWorker(name: "prism-snapshot", nice: 10)
 
     init(node: String, shell: ShellSlot, state: NodeState) {
         self.node = node
@@ -24,7 +26,7 @@ final class KVSnapshotTaker: Sendable {
     /// Call on the loop (the apply callback).
     func take(group: UInt64, _ due: NodeState.SnapshotDue) {
         let node = self.node, shell = self.shell, state = self.state
-        queue.async {
+        worker.run {
             let start = ContinuousClock.now
             let data = due.machine.snapshot(ordered: false)
             let encoded = ContinuousClock.now - start
@@ -41,5 +43,33 @@ final class KVSnapshotTaker: Sendable {
                                                            node, group, due.index, data.count, counts.values, counts.outcomes, ms).utf8))
             }
         }
+    }
+}
+
+/// One thread that runs jobs in order at a lower scheduling priority than the process (a
+/// dispatch queue's threads are shared with other queues, so one cannot be reniced).
+final class LowPriorityWorker: Sendable {
+    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    private let ready = DispatchSemaphore(value: 0)
+
+    /// `name`: at most 15 bytes (what Linux keeps of a thread's name).
+    init(name: String, nice: Int32) {
+        // The thread holds the worker for good (a worker lives as long as its process).
+        let thread = Thread { [self] in
+            // The nice value is per thread on Linux: who 0 lowers only this one.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
+            while true {
+                self.ready.wait()
+                guard let job = self.jobs.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+                job()
+            }
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func run(_ job: @escaping @Sendable () -> Void) {
+        jobs.withLock { $0.append(job) }
+        ready.signal()
     }
 }
