@@ -46,9 +46,9 @@ public final class WriteTransaction: ReadTransaction {
     }
 
     /// Removes every entry whose key starts with `prefix` (and, with `through`, is not above that
-    /// key), walking one cursor; returns how many.
+    /// key), walking one cursor, at most `limit` of them; returns how many.
     @discardableResult
-    public func deletePrefix(_ table: Table, _ prefix: [UInt8], through last: [UInt8]? = nil) throws -> Int {
+    public func deletePrefix(_ table: Table, _ prefix: [UInt8], through last: [UInt8]? = nil, limit: Int = .max) throws -> Int {
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(txn, table.handle, &cursor), "open cursor on \(table.name)")
         defer { mdb_cursor_close(cursor) }
@@ -56,7 +56,7 @@ public final class WriteTransaction: ReadTransaction {
         var value = MDB_val()
         var removed = 0
         var code = ReadTransaction.seek(cursor, to: prefix, &key, &value)
-        while code == MDB_SUCCESS {
+        while code == MDB_SUCCESS, removed < limit {
             let k = UnsafeRawBufferPointer(start: key.mv_data, count: key.mv_size)
             guard k.starts(with: prefix) else { break }
             if let last, !k.lexicographicallyPrecedes(last), !k.elementsEqual(last) { break }

@@ -154,6 +154,35 @@ struct RaftWALStoreTests {
         #expect(try env.read { try store.walSequence(in: $0) } == 2)
     }
 
+    /// Dropping the hundred thousand entries a snapshot covers in one transaction stalled the
+    /// writer for up to a second: they go a few thousand per catch-up, and loading skips those
+    /// still stored meanwhile.
+    @Test("the entries a taken snapshot covers are dropped a few thousand per transaction, and never loaded")
+    func coveredEntriesDropInSteps() async throws {
+        let dir = TemporaryDirectory("wal-snapshot-steps")
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        defer { writer.shutdown() }
+        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, catchUpMilliseconds: 1)
+        let count = RaftWALStore.coveredDropsPerCatchUp * 2 + 100
+        let all = (1...UInt64(count)).map { LogEntry(term: 3, index: $0, data: [UInt8(truncatingIfNeeded: $0)]) }
+        try walStore.persist([RaftWALRecord.GroupWrite(group: 4, hardState: HardState(term: 3, vote: nil, commit: UInt64(count)), entries: all)])
+        await walStore.caughtUp()
+        let commitsBefore = writer.stats.commits
+        let through = UInt64(count - 10)
+        walStore.saveSnapshot(group: 4, RaftSnapshot(index: through, term: 3, data: [1]))
+        // Right after the snapshot's own transaction some covered entries are still stored, but never loaded.
+        for _ in 0..<200 where try env.read({ try store.loadAll(group: 4, in: $0) }).snapshot == nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(try env.read { try store.loadAll(group: 4, in: $0) }.entries == Array(all.suffix(10)))
+        await walStore.caughtUp()
+        let (_, stored) = try env.read { try store.load(group: 4, in: $0) }
+        #expect(stored == Array(all.suffix(10)), "every covered entry dropped in the end")
+        #expect(writer.stats.commits - commitsBefore >= 3, "in steps of \(RaftWALStore.coveredDropsPerCatchUp): \(writer.stats.commits - commitsBefore) commits")
+    }
+
     @Test("LMDB out of step with the log (a record it did not take) stops all later writes instead of skipping one")
     func outOfStep() async throws {
         let dir = TemporaryDirectory("wal-store")

@@ -56,20 +56,33 @@ public struct RaftLogStore: Sendable {
     /// the leader) and drops the entries it covers; entries after it stay only if they continue it.
     /// A snapshot older than the one stored changes nothing (one taken here may reach the
     /// store after a newer one received from the leader). Returns the entries dropped.
+    ///
+    /// `dropLimit`: drop at most this many of the entries it covers now, the rest later through
+    /// `dropCovered` (a snapshot covers a hundred thousand entries by default, and dropping them
+    /// all in one transaction stalls the writer for the others). Entries the snapshot covers that
+    /// are still stored are harmless: loading skips them. A snapshot that does not continue the
+    /// log drops all of it at once.
     @discardableResult
-    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, in txn: WriteTransaction) throws -> Int {
+    public func saveSnapshot(group: UInt64, _ snapshot: RaftSnapshot, dropLimit: Int = .max, in txn: WriteTransaction) throws -> Int {
         if let stored = try txn.get(snapshots, Self.bigEndian(group)), stored.count >= 8, Self.readBigEndian(stored, at: 0) >= snapshot.index {
             return 0
         }
         let continues = try txn.get(entries, Self.key(group, snapshot.index)).map { $0.count >= 9 && Self.readBigEndian($0, at: 0) == snapshot.term } ?? false
-        // One cursor over the covered range (a snapshot covers a hundred thousand entries by default).
-        let dropped = try txn.deletePrefix(entries, Self.bigEndian(group), through: continues ? Self.key(group, snapshot.index) : nil)
+        // One cursor over the covered range.
+        let dropped = try txn.deletePrefix(entries, Self.bigEndian(group), through: continues ? Self.key(group, snapshot.index) : nil,
+                                           limit: continues ? dropLimit : .max)
         let membership = snapshot.membership?.encoded()
         let length = membership.map { UInt32($0.count) } ?? UInt32.max
         let lengthBytes = (0..<4).map { UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32($0))) }
         try txn.put(snapshots, Self.bigEndian(group),
                     Self.bigEndian(snapshot.index) + Self.bigEndian(snapshot.term) + lengthBytes + (membership ?? []) + snapshot.data)
         return dropped
+    }
+
+    /// Drops up to `limit` stored entries of `group` at or below `index` (what its snapshot
+    /// covers); returns how many (fewer than `limit`: none is left).
+    public func dropCovered(group: UInt64, through index: UInt64, limit: Int, in txn: WriteTransaction) throws -> Int {
+        try txn.deletePrefix(entries, Self.bigEndian(group), through: Self.key(group, index), limit: limit)
     }
 
     /// Persists what a ready asks (hard state, entries replacing any conflicting suffix).
@@ -100,7 +113,8 @@ public struct RaftLogStore: Sendable {
             guard let decoded = Self.decodeSnapshot(bytes) else { throw DecodeError.corruptSnapshot(group: group, bytes: bytes.count) }
             snapshot = decoded
         }
-        return Persisted(hardState: hardState, snapshot: snapshot, entries: log)
+        // Entries the snapshot covers may still be stored (`dropCovered` removes them bit by bit).
+        return Persisted(hardState: hardState, snapshot: snapshot, entries: snapshot.map { s in log.filter { $0.index > s.index } } ?? log)
     }
 
     /// The group's hard state and log entries.

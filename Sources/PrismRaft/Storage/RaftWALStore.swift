@@ -89,9 +89,11 @@ public final class RaftWALStore: Sendable {
     }
 
     /// What waits to go into LMDB: records by their sequence, and snapshots (no sequence) in the
-    /// order they came.
+    /// order they came; and per group, the index through which its stored entries are covered by
+    /// a saved snapshot but not all dropped yet.
     private struct CatchUp {
         var records: [(UInt64?, [RaftWALRecord.GroupWrite])] = []
+        var covered: [UInt64: UInt64] = [:]
         var writing = false
         var scheduled = false
         var waiters: [@Sendable () -> Void] = []
@@ -104,6 +106,9 @@ public final class RaftWALStore: Sendable {
     /// record's on the disk.
     public static let defaultCatchUpMilliseconds = 5
     private let catchUpDelay: DispatchTimeInterval
+    /// Covered entries one catch-up drops at most: a snapshot's hundred thousand go over a few
+    /// dozen transactions instead of stalling one for the better part of a second.
+    public static let coveredDropsPerCatchUp = 4096
 
     private func scheduleCatchUp() {
         timer.asyncAfter(deadline: .now() + catchUpDelay) { [self] in writeCatchUp() }
@@ -111,18 +116,27 @@ public final class RaftWALStore: Sendable {
 
     /// One LMDB transaction with every waiting record, in order, and the last one's sequence.
     private func writeCatchUp() {
-        let records: [(UInt64?, [RaftWALRecord.GroupWrite])] = catchUp.withLock { c in
+        let (records, covered): ([(UInt64?, [RaftWALRecord.GroupWrite])], [UInt64: UInt64]) = catchUp.withLock { c in
             c.scheduled = false
-            guard !c.writing, !c.records.isEmpty else { return [] }
+            guard !c.writing, !c.records.isEmpty || !c.covered.isEmpty else { return ([], [:]) }
             c.writing = true
             defer { c.records.removeAll(keepingCapacity: true) }
-            return c.records
+            return (c.records, c.covered)
         }
-        guard !records.isEmpty else { return wakeWaitersIfCaughtUp() }
+        guard !records.isEmpty || !covered.isEmpty else { return wakeWaitersIfCaughtUp() }
         let sequences = records.compactMap(\.0)
         let first = sequences.first, last = sequences.last
         let store = self.store, logger = self.logger
+        // Groups whose covered entries are all gone after this transaction, and those left with some.
+        let dropped = Mutex<(done: [UInt64], left: [UInt64: UInt64])>(([], [:]))
         writer.submit({ txn in
+            var budget = Self.coveredDropsPerCatchUp
+            var done: [UInt64] = [], left: [UInt64: UInt64] = [:]
+            for (group, index) in covered.sorted(by: { $0.key < $1.key }) {
+                let n = budget > 0 ? try store.dropCovered(group: group, through: index, limit: budget, in: txn) : 0
+                if n < budget { done.append(group) } else { left[group] = index }
+                budget -= n
+            }
             // In order, or not at all: a record LMDB skipped would be lost once its segment goes.
             if let first {
                 let previous = try store.walSequence(in: txn)
@@ -135,15 +149,18 @@ public final class RaftWALStore: Sendable {
                         continue
                     }
                     let start = ContinuousClock.now
-                    let dropped = try store.saveSnapshot(group: write.group, snapshot, in: txn)
+                    let n = try store.saveSnapshot(group: write.group, snapshot, dropLimit: max(0, budget), in: txn)
+                    budget -= n
+                    if budget <= 0 { left[write.group] = max(left[write.group] ?? 0, snapshot.index) }
                     let elapsed = ContinuousClock.now - start
                     logger.info("raft snapshot saved into LMDB", metadata: [
                         "group": "\(write.group)", "index": "\(snapshot.index)", "bytes": "\(snapshot.data.count)",
-                        "entries_dropped": "\(dropped)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+                        "entries_dropped": "\(n)", "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
                     ])
                 }
             }
             if let last { try store.setWALSequence(last, in: txn) }
+            dropped.withLock { $0 = (done, left) }
         }, completion: { [self] result in
             switch result {
             case .success:
@@ -168,7 +185,12 @@ public final class RaftWALStore: Sendable {
             }
             let again = catchUp.withLock { c -> Bool in
                 c.writing = false
-                guard !c.records.isEmpty, !c.scheduled else { return false }
+                if case .success = result {
+                    let (done, left) = dropped.withLock { $0 }
+                    for group in done where c.covered[group] == covered[group] { c.covered[group] = nil }
+                    for (group, index) in left { c.covered[group] = max(c.covered[group] ?? 0, index) }
+                }
+                guard !c.records.isEmpty || !c.covered.isEmpty, !c.scheduled else { return false }
                 c.scheduled = true
                 return true
             }
