@@ -69,10 +69,15 @@ struct GossipAgentTests {
     }
 
     @Test func garbageAndForeignVersionsAreDroppedAndCounted() async throws {
-        // The production defaults (1 s periods, 5 s suspicion): the ones that must never turn a
-        // flood of garbage into a false death, even on a machine as loaded as a parallel test run.
-        let a = try await Self.agent("a", settings: SWIMSettings())
-        let b = try await Self.agent("b", seeds: [a], settings: SWIMSettings())
+        // Production periods (1 s), but suspicion that lasts beyond the test: a death can then
+        // come only from garbage read as a message, never from a parallel test run starving both
+        // agents of CPU for seconds (which the 5 s default did, once both cores were taken by
+        // the process tests).
+        var settings = SWIMSettings()
+        settings.suspicionMinTimeout = .milliseconds(120_000)
+        settings.suspicionMaxTimeout = .milliseconds(120_000)
+        let a = try await Self.agent("a", settings: settings)
+        let b = try await Self.agent("b", seeds: [a], settings: settings)
         let tasks = [a, b].map { agent in Task { await agent.run() } }
         defer { for t in tasks { t.cancel() } }
         // Every death either agent observes, from the start until the watchers are cancelled.
