@@ -10,15 +10,16 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// large value with many references, which a dictionary would move out and back on every
     /// mutation and an array's getter would copy out for every read (a node with thousands of
     /// groups touches thousands of them per tick). `peek` and `poke` work on it in place.
-    private var cores: [Core] = []
+    @usableFromInline var cores: [Core] = []
     private var groupOfSlot: [UInt64] = []
-    private var slots: [UInt64: Int] = [:]
+    @usableFromInline var slots: [UInt64: Int] = [:]
     /// Groups not quiet: the ones a tick reaches.
-    public private(set) var awake: Set<UInt64> = []
+    public var awake: Set<UInt64> { awakeGroups }
+    @usableFromInline var awakeGroups: Set<UInt64> = []
     /// Groups stepped, ticked or given work since the last ready, in the order first touched
     /// (deterministic, no sorting), with a flag per slot against duplicates.
-    private var touched: [UInt64] = []
-    private var isTouched: [Bool] = []
+    @usableFromInline var touched: [UInt64] = []
+    @usableFromInline var isTouched: [Bool] = []
     /// Messages for groups this node does not host (dropped; a replica is created before its
     /// leader sends to it).
     public private(set) var unknownGroupMessages = 0
@@ -45,7 +46,7 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// Stops hosting a group (the caller removes its storage in the same write it persists next).
     public mutating func remove(group: UInt64) {
         guard let slot = slots.removeValue(forKey: group) else { return }
-        awake.remove(group)
+        awakeGroups.remove(group)
         if isTouched[slot] { touched.removeAll { $0 == group } }
         // The last core moves into the freed slot.
         let last = cores.count - 1
@@ -68,6 +69,7 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
     }
 
     /// Reads a group's core in place; nil if not hosted.
+    @inlinable
     public func inspect<T>(group: UInt64, _ body: (borrowing Core) throws -> T) rethrows -> T? {
         guard let slot = slots[group] else { return nil }
         return try peek(slot, body)
@@ -84,20 +86,24 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
         return peek(slot) { $0.leader }
     }
 
-    private func peek<T>(_ slot: Int, _ body: (borrowing Core) throws -> T) rethrows -> T {
+    // Inlinable, like `with` and `inspect` (callers in other modules get them specialized
+    // instead of looking up generic metadata on every call).
+    @inlinable
+    func peek<T>(_ slot: Int, _ body: (borrowing Core) throws -> T) rethrows -> T {
         try cores.withUnsafeBufferPointer { try body($0[slot]) }
     }
 
-    private mutating func poke<T>(_ slot: Int, _ body: (inout Core) throws -> T) rethrows -> T {
+    @inlinable
+    mutating func poke<T>(_ slot: Int, _ body: (inout Core) throws -> T) rethrows -> T {
         try cores.withUnsafeMutableBufferPointer { try body(&$0[slot]) }
     }
 
     /// One tick of the node's clock, for every awake group.
     public mutating func tick() {
         var ticked: [(UInt64, Int)] = [], quiet: [UInt64] = []
-        ticked.reserveCapacity(awake.count)
+        ticked.reserveCapacity(awakeGroups.count)
         cores.withUnsafeMutableBufferPointer { cores in
-            for group in awake {
+            for group in awakeGroups {
                 guard let slot = slots[group] else { continue }
                 cores[slot].tick()
                 ticked.append((group, slot))
@@ -105,7 +111,7 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
             }
         }
         for (group, slot) in ticked { touch(group, slot: slot) }
-        for group in quiet { awake.remove(group) }
+        for group in quiet { awakeGroups.remove(group) }
     }
 
     /// A batch from `from`: each message to its group.
@@ -123,7 +129,7 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
     }
 
     /// Runs `body` on a group's core (a proposal, a read, a membership change); nil if not hosted.
-    @discardableResult
+    @discardableResult @inlinable
     public mutating func with<T>(group: UInt64, _ body: (inout Core) throws -> T) rethrows -> T? {
         guard let slot = slots[group] else { return nil }
         defer {
@@ -165,19 +171,21 @@ public struct MultiRaft<Random: RandomNumberGenerator & Sendable>: Sendable {
         return out
     }
 
-    private mutating func touch(_ group: UInt64, slot: Int? = nil) {
+    @inlinable
+    mutating func touch(_ group: UInt64, slot: Int? = nil) {
         guard let slot = slot ?? slots[group], !isTouched[slot] else { return }
         isTouched[slot] = true
         touched.append(group)
     }
 
     /// Keeps `awake` to the groups that are not quiet.
-    private mutating func refresh(_ group: UInt64, slot: Int? = nil) {
+    @inlinable
+    mutating func refresh(_ group: UInt64, slot: Int? = nil) {
         guard let slot = slot ?? slots[group] else { return }
         if peek(slot, { $0.isQuiesced }) {
-            awake.remove(group)
-        } else if !awake.contains(group) {
-            awake.insert(group)
+            awakeGroups.remove(group)
+        } else if !awakeGroups.contains(group) {
+            awakeGroups.insert(group)
         }
     }
 
