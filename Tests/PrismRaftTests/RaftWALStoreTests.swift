@@ -48,6 +48,24 @@ struct RaftWALStoreTests {
         return out
     }
 
+    /// LMDB as `prism raft-node` runs it behind the WAL (nometasync), its log store and writer,
+    /// and a WAL store in front of them, all in `dir` (the caller shuts the writer down).
+    struct Opened {
+        let env: LMDBEnvironment
+        let store: RaftLogStore
+        let writer: GroupCommitWriter
+        let walStore: RaftWALStore
+        var all: (LMDBEnvironment, RaftLogStore, GroupCommitWriter, RaftWALStore) { (env, store, writer, walStore) }
+    }
+
+    static func open(_ dir: TemporaryDirectory, catchUpMilliseconds: Int = RaftWALStore.defaultCatchUpMilliseconds) throws -> Opened {
+        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
+        let store = try RaftLogStore(environment: env)
+        let writer = GroupCommitWriter(environment: env)
+        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, catchUpMilliseconds: catchUpMilliseconds)
+        return Opened(env: env, store: store, writer: writer, walStore: walStore)
+    }
+
     static func save(_ drain: [RaftWALRecord.GroupWrite], _ store: RaftLogStore, _ env: LMDBEnvironment) throws {
         try env.write { txn in for w in drain { try store.save(group: w.group, w.ready, in: txn) } }
     }
@@ -130,12 +148,9 @@ struct RaftWALStoreTests {
     @Test("a taken snapshot goes to LMDB in order after the records so far, not into the WAL")
     func takenSnapshot() async throws {
         let dir = TemporaryDirectory("wal-snapshot")
-        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
-        let store = try RaftLogStore(environment: env)
-        let writer = GroupCommitWriter(environment: env)
-        defer { writer.shutdown() }
         // A long catch-up delay: the records are still waiting when the snapshot comes.
-        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, catchUpMilliseconds: 50)
+        let (env, store, writer, walStore) = try Self.open(dir, catchUpMilliseconds: 50).all
+        defer { writer.shutdown() }
         func entries(_ range: ClosedRange<UInt64>) -> [LogEntry] { range.map { LogEntry(term: 2, index: $0, data: [UInt8($0)]) } }
         try walStore.persist([RaftWALRecord.GroupWrite(group: 7, hardState: HardState(term: 2, vote: "a", commit: 6), entries: entries(1...6))])
         try walStore.persist([RaftWALRecord.GroupWrite(group: 7, hardState: nil, entries: entries(7...9))])
@@ -160,11 +175,8 @@ struct RaftWALStoreTests {
     @Test("the entries a taken snapshot covers are dropped a few thousand per transaction, and never loaded")
     func coveredEntriesDropInSteps() async throws {
         let dir = TemporaryDirectory("wal-snapshot-steps")
-        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
-        let store = try RaftLogStore(environment: env)
-        let writer = GroupCommitWriter(environment: env)
+        let (env, store, writer, walStore) = try Self.open(dir, catchUpMilliseconds: 1).all
         defer { writer.shutdown() }
-        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer, catchUpMilliseconds: 1)
         let count = RaftWALStore.coveredDropsPerCatchUp * 2 + 100
         let all = (1...UInt64(count)).map { LogEntry(term: 3, index: $0, data: [UInt8(truncatingIfNeeded: $0)]) }
         try walStore.persist([RaftWALRecord.GroupWrite(group: 4, hardState: HardState(term: 3, vote: nil, commit: UInt64(count)), entries: all)])
@@ -186,11 +198,8 @@ struct RaftWALStoreTests {
     @Test("LMDB out of step with the log (a record it did not take) stops all later writes instead of skipping one")
     func outOfStep() async throws {
         let dir = TemporaryDirectory("wal-store")
-        let env = try LMDBEnvironment(directory: dir.file("lmdb"), options: StorageOptions(syncMode: .nometasync))
-        let store = try RaftLogStore(environment: env)
-        let writer = GroupCommitWriter(environment: env)
+        let (env, store, writer, walStore) = try Self.open(dir).all
         defer { writer.shutdown() }
-        let walStore = try RaftWALStore(directory: dir.file("wal"), environment: env, store: store, writer: writer)
         let drains = Self.drains(seed: 5, count: 10)
         try walStore.persist(drains[0])
         await walStore.caughtUp()
