@@ -18,10 +18,10 @@ import PrismStorage
 /// `fdatasync`; a small record on the loop itself unless the last sync was slow, a large one on a
 /// thread of its own), and LMDB takes the same writes afterwards through the writer.
 ///
-/// Snapshots the state machine takes (`compact`) go to LMDB in the log's order, so the entries
-/// they cover are there before the snapshot drops them: with the WAL, after the records persisted
-/// so far (not in the WAL itself, where a large write would hold up every write behind it);
-/// without, ahead of the readies of the next write.
+/// Snapshots the state machine takes (`compact`) go to LMDB once the entries they cover are there
+/// (so the snapshot drops them for good): with the WAL, after the records persisted so far (not in
+/// the WAL itself, where a large write would hold up every write behind it); without, as a
+/// transaction of its own (what it covers was applied, so it is committed in LMDB already).
 public final class RaftHostShell: Sendable {
     public typealias Host = MultiRaft<SplitMix64>
     /// Runs on the loop after a group's ready is durable and sent.
@@ -49,9 +49,6 @@ public final class RaftHostShell: Sendable {
     private let writing: NIOLoopBoundBox<Bool>
     /// Term and vote last made durable, per group (to tell a commit-only hard state apart).
     private let durableVotes: NIOLoopBoundBox<[UInt64: (UInt64, String?)]>
-    /// Without a WAL: snapshots the state machine took (`compact`), persisted with the next
-    /// write, ahead of the readies in it.
-    private let takenSnapshots: NIOLoopBoundBox<[(UInt64, RaftSnapshot)]>
 
     public init(host: sending Host, writer: GroupCommitWriter, store: RaftLogStore, transport: RaftTransport, loop: EventLoop,
                 tickInterval: TimeAmount, walStore: RaftWALStore? = nil, apply: @escaping Apply) {
@@ -65,7 +62,6 @@ public final class RaftHostShell: Sendable {
         drainScheduled = .makeBoxSendingValue(false, eventLoop: loop)
         writing = .makeBoxSendingValue(false, eventLoop: loop)
         durableVotes = .makeBoxSendingValue([:], eventLoop: loop)
-        takenSnapshots = .makeBoxSendingValue([], eventLoop: loop)
         loop.scheduleRepeatedTask(initialDelay: tickInterval, delay: tickInterval) { [self] _ in
             self.host.value.tick()
             scheduleDrain()
@@ -88,8 +84,9 @@ public final class RaftHostShell: Sendable {
     }
 
     /// The state machine of `group` as of `index` (applied here) is `data`: the core drops the
-    /// entries it covers and sends it to followers that need them, and it is persisted with the
-    /// next write (the store then drops the same entries). Call from any thread; `taken` runs on
+    /// entries it covers and sends it to followers that need them, and it is persisted (the store
+    /// then drops the same entries); a snapshot lost in a crash costs nothing, the log still holds
+    /// what it covers. Call from any thread; `taken` runs on
     /// the loop with whether the core took it (not when the log moved past `index` meanwhile,
     /// through a snapshot from the leader or a newer one).
     public func compact(group: UInt64, through index: UInt64, data: [UInt8], taken: (@Sendable (Bool) -> Void)? = nil) {
@@ -104,8 +101,8 @@ public final class RaftHostShell: Sendable {
                     // LMDB takes it after the records holding what it covers; no WAL write waits for it.
                     walStore.saveSnapshot(group: group, snapshot)
                 } else {
-                    takenSnapshots.value.append((group, snapshot))
-                    scheduleDrain()
+                    let store = self.store
+                    writer.submit({ txn in _ = try store.saveSnapshot(group: group, snapshot, in: txn) }, completion: { _ in })
                 }
             }
             taken?(snapshot != nil)
@@ -131,12 +128,10 @@ public final class RaftHostShell: Sendable {
     private func drain() {
         while !writing.value {
             let ready = host.value.ready()
-            let snapshots = takenSnapshots.value
-            if ready.groups.isEmpty && snapshots.isEmpty { return }
-            takenSnapshots.value = []
+            if ready.groups.isEmpty { return }
             // Leaders' appends go out now, so the followers write while we do.
             for (node, batch) in ready.early { transport.send(batch, to: node) }
-            let mustWrite = !snapshots.isEmpty || ready.groups.contains { g in
+            let mustWrite = ready.groups.contains { g in
                 guard g.ready.entries.isEmpty, g.ready.snapshot == nil else { return true }
                 guard let hs = g.ready.hardState else { return false }
                 guard let durable = durableVotes.value[g.group] else { return true }
@@ -177,7 +172,6 @@ public final class RaftHostShell: Sendable {
             writing.value = true
             let groups = ready.groups, store = self.store
             writer.submit({ txn in
-                for (group, snapshot) in snapshots { try store.saveSnapshot(group: group, snapshot, in: txn) }
                 for g in groups { try store.save(group: g.group, g.ready, in: txn) }
             }, completion: { [self] result in
                 loop.execute { [self] in
