@@ -32,7 +32,7 @@ final class KVSnapshotTaker: Sendable {
             let encoded = ContinuousClock.now - start
             guard let host = shell.shell else { return }
             host.compact(group: group, through: due.index, data: data) { taken in
-                let ms = Double(encoded.components.attoseconds) / 1e15 + Double(encoded.components.seconds) * 1000
+                let ms = BenchSupport.seconds(encoded) * 1000
                 guard taken else {
                     FileHandle.standardError.write(Data("prism raft-node \(node) dropped the snapshot of group \(group) at index \(due.index): the log moved past it\n".utf8))
                     return
