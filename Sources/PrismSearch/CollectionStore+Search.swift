@@ -37,7 +37,7 @@ extension CollectionStore {
                 highlightFields.append((o, fields[o]))
             }
         }
-        let highlightTerms = plan.highlightTerms
+        let highlightTerms = request.highlight == nil ? [:] : plan.highlightTerms
         let window = request.offset + request.limit
         // Fusion looks deeper than the page so a document ranked well by one list can surface.
         let depth = hybrid ? max(window, 100) : window
@@ -95,7 +95,7 @@ extension CollectionStore {
                             try collector.offer(matches.docs[i], matches.scores[i])
                         }
                     }
-                    textList += collector.sorted().map { ($0, shard) }
+                    textList += try collector.sorted().map { ($0, shard) }
                 }
                 if let query, let backend = schema.backends.vector {
                     for c in try searcher.nearest(query, backend: backend, k: depth, ef: backend.hnswEfSearch, allowed: allowed) {

@@ -12,47 +12,115 @@ struct RankedDoc {
     }
 }
 
-/// Keeps the k best matches offered to it: a min-heap whose root is the worst kept, so a new
-/// match is compared with one element and the tie key is read only when scores are equal.
+/// Keeps the k best matches offered to it: a min-heap by score whose root is the worst kept.
+///
+/// Tie keys live in a column, so reading one costs a lookup, and with one-byte norms and small
+/// term frequencies many matches score exactly the threshold. Those are not decided on arrival:
+/// a match that equals the threshold waits in `tied`, and ties are read only when the waiting
+/// list fills up or the result is taken, for the matches still tied with the worst kept. A match
+/// scoring above the threshold pushes the threshold up and the waiting list is dropped unread.
 struct TopKCollector {
     let k: Int
-    private(set) var heap: [RankedDoc] = []
+    /// The kept matches, a min-heap by score alone; `tie` is valid where `tieKnown` says so.
+    private var heap: [RankedDoc] = []
+    private var tieKnown: [Bool] = []
+    /// Matches scoring exactly `threshold` that arrived once the heap was full.
+    private var tied: [UInt32] = []
     let tieKey: (UInt32) throws -> UInt64
+    /// How many matches may wait before their ties are read (bounds the collector's memory).
+    let tiedLimit: Int
 
-    init(k: Int, tieKey: @escaping (UInt32) throws -> UInt64) {
+    init(k: Int, tiedLimit: Int = 4096, tieKey: @escaping (UInt32) throws -> UInt64) {
         self.k = k
         self.tieKey = tieKey
+        self.tiedLimit = max(tiedLimit, 1)
         heap.reserveCapacity(min(k, 4096))
+        tieKnown.reserveCapacity(min(k, 4096))
     }
 
     var isFull: Bool { heap.count >= k }
     /// The score a match must beat (or tie) to enter once full.
     var threshold: Float { heap.first?.score ?? -.infinity }
 
+    @inline(__always)
     mutating func offer(_ doc: UInt32, _ score: Float) throws {
-        guard k > 0 else { return }
-        if heap.count == k && score < heap[0].score { return }
-        let candidate = RankedDoc(doc: doc, score: score, tie: try tieKey(doc))
+        if heap.count >= k {
+            guard let root = heap.first, score >= root.score else { return }
+        }
+        try admit(doc, score)
+    }
+
+    private mutating func admit(_ doc: UInt32, _ score: Float) throws {
+        guard k > 0, !score.isNaN else { return }
         if heap.count < k {
-            heap.append(candidate)
+            heap.append(RankedDoc(doc: doc, score: score, tie: 0))
+            tieKnown.append(false)
             siftUp(heap.count - 1)
-        } else if RankedDoc.better(candidate, heap[0]) {
-            heap[0] = candidate
-            siftDown(0)
+            return
+        }
+        let floor = heap[0].score
+        if score == floor {
+            tied.append(doc)
+            if tied.count >= tiedLimit { try settleTies() }
+            return
+        }
+        // Above the threshold: the root leaves the heap, but it still ties with the new root
+        // when their scores are equal, so it waits with the others.
+        let leaving = heap[0]
+        heap[0] = RankedDoc(doc: doc, score: score, tie: 0)
+        tieKnown[0] = false
+        siftDown(0)
+        if heap[0].score == floor {
+            tied.append(leaving.doc)
+            if tied.count >= tiedLimit { try settleTies() }
+        } else {
+            tied.removeAll(keepingCapacity: true)
         }
     }
 
-    func sorted() -> [RankedDoc] { heap.sorted(by: RankedDoc.better) }
+    /// Reads the ties of the kept matches at the threshold and of the waiting ones, and keeps
+    /// the best of them in the heap; the waiting list is then empty.
+    private mutating func settleTies() throws {
+        guard !heap.isEmpty else { tied.removeAll(); return }
+        let floor = heap[0].score
+        var slots: [Int] = []
+        var candidates: [RankedDoc] = []
+        for i in heap.indices where heap[i].score == floor {
+            slots.append(i)
+            if !tieKnown[i] {
+                heap[i].tie = try tieKey(heap[i].doc)
+                tieKnown[i] = true
+            }
+            candidates.append(heap[i])
+        }
+        for doc in tied { candidates.append(RankedDoc(doc: doc, score: floor, tie: try tieKey(doc))) }
+        tied.removeAll(keepingCapacity: true)
+        guard candidates.count > slots.count else { return }
+        candidates.sort { $0.tie < $1.tie }
+        // Every slot holds the same score, so refilling them in place keeps the heap order.
+        for (n, slot) in slots.enumerated() { heap[slot] = candidates[n] }
+    }
+
+    /// The kept matches, best first, each with its tie key.
+    mutating func sorted() throws -> [RankedDoc] {
+        try settleTies()
+        for i in heap.indices where !tieKnown[i] {
+            heap[i].tie = try tieKey(heap[i].doc)
+            tieKnown[i] = true
+        }
+        return heap.sorted(by: RankedDoc.better)
+    }
 
     private mutating func siftDown(_ start: Int) {
         var i = start
         while true {
             let l = 2 * i + 1, r = l + 1
             var worst = i
-            if l < heap.count && RankedDoc.better(heap[worst], heap[l]) { worst = l }
-            if r < heap.count && RankedDoc.better(heap[worst], heap[r]) { worst = r }
+            if l < heap.count && heap[l].score < heap[worst].score { worst = l }
+            if r < heap.count && heap[r].score < heap[worst].score { worst = r }
             if worst == i { return }
             heap.swapAt(i, worst)
+            tieKnown.swapAt(i, worst)
             i = worst
         }
     }
@@ -61,16 +129,11 @@ struct TopKCollector {
         var i = start
         while i > 0 {
             let parent = (i - 1) / 2
-            if RankedDoc.better(heap[parent], heap[i]) { heap.swapAt(parent, i); i = parent } else { return }
+            if heap[i].score < heap[parent].score {
+                heap.swapAt(parent, i)
+                tieKnown.swapAt(parent, i)
+                i = parent
+            } else { return }
         }
-    }
-}
-
-enum TopK {
-    /// The k best of a shard's matches, best first.
-    static func select(_ matches: ScoredDocs, k: Int, tieKey: @escaping (UInt32) throws -> UInt64) throws -> [RankedDoc] {
-        var collector = TopKCollector(k: k, tieKey: tieKey)
-        for i in 0..<matches.count { try collector.offer(matches.docs[i], matches.scores[i]) }
-        return collector.sorted()
     }
 }
