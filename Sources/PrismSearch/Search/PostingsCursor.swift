@@ -10,6 +10,8 @@ import PrismStorage
 final class PostingsCursor {
     let reader: ShardReader
     private let prefix: [UInt8]
+    /// The prefix and a target document, rewritten in place for each seek.
+    private var seekKey: [UInt8]
     private let cursor: TableCursor
     private let buffered: [BufferedBlock]
     /// Whether the current block comes from LMDB (false before the start and in the buffer).
@@ -37,6 +39,7 @@ final class PostingsCursor {
     init(reader: ShardReader, field: Int, term: [UInt8]) throws {
         self.reader = reader
         prefix = reader.key.term(field, term)
+        seekKey = prefix + [0, 0, 0, 0]
         cursor = try TableCursor(reader.txn, reader.tables.postings)
         buffered = reader.buffered(field: field, term: term)?.blocks ?? []
         count = Int(try reader.documentFrequency(field: field, term: term))
@@ -54,8 +57,15 @@ final class PostingsCursor {
         return f
     }
 
+    /// Counts the blocks entered, so a caller can tell when the current block changed.
+    private(set) var blocksEntered = 0
+
+    /// The current block's score envelope (nil with no block or damaged bytes).
+    func blockEnvelope() -> ScoreEnvelope? { block.envelope() }
+
     private func enteredBlock(_ loaded: Bool) throws {
         guard loaded else { throw reader.corruptBlock() }
+        blocksEntered &+= 1
         index = 0
         positionsBytes = nil
         positionsDecodedFor = -1
@@ -111,14 +121,8 @@ final class PostingsCursor {
         if index < blockCount {
             if docs[index] >= target { return docs[index] }
             if docs[blockCount - 1] >= target {
-                // In this block: binary search for the first document at or past the target.
-                var lo = index + 1, hi = blockCount - 1
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if docs[mid] < target { lo = mid + 1 } else { hi = mid }
-                }
-                index = lo
-                return docs[lo]
+                index = PostingsCursor.firstAtOrAfter(target, docs, from: index + 1, count: blockCount)
+                return docs[index]
             }
         }
         started = true
@@ -147,13 +151,41 @@ final class PostingsCursor {
                     }
                 }
             }
-            try load(found ?? (try cursor.seek(prefix + ShardKey.be32(target))))
+            if found == nil {
+                let p = prefix.count
+                seekKey[p] = UInt8(truncatingIfNeeded: target >> 24)
+                seekKey[p + 1] = UInt8(truncatingIfNeeded: target >> 16)
+                seekKey[p + 2] = UInt8(truncatingIfNeeded: target >> 8)
+                seekKey[p + 3] = UInt8(truncatingIfNeeded: target)
+                found = .some(try cursor.seek(seekKey))
+            }
+            try load(found ?? nil)
+        }
+        // The block entered holds the target or ends before it only when damaged or past the end.
+        if !exhausted, block.count > 0, block.docs[block.count - 1] >= target {
+            index = PostingsCursor.firstAtOrAfter(target, block.docs, from: index, count: block.count)
+            return block.docs[index]
         }
         while let d = doc, d < target {
             index += 1
             if index >= block.count { try nextBlock() }
         }
         return doc
+    }
+
+    /// The first index in `from..<count` whose document is at or past `target`, given that the
+    /// last one is. Branch-free halving: the comparisons depend on the data, so a branching
+    /// binary search mispredicts on about every step, and a linear walk costs a step per document.
+    @inline(__always)
+    static func firstAtOrAfter(_ target: UInt32, _ docs: UnsafeMutablePointer<UInt32>, from start: Int, count: Int) -> Int {
+        var base = start
+        var n = count - start
+        while n > 1 {
+            let half = n >> 1
+            base = docs[base + half - 1] < target ? base + half : base
+            n -= half
+        }
+        return base
     }
 
     /// Positions of the current document (decoding the block's positions only up to it).

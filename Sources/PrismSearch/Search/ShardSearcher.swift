@@ -182,8 +182,23 @@ struct ShardSearcher {
         if ShardSearcher.leapfrogPays(rarest: Int(min(countA, countB)), next: Int(max(countA, countB))) {
             let first = try PostingsCursor(reader: reader, field: x.field, term: x.term)
             let second = try PostingsCursor(reader: reader, field: y.field, term: y.term)
+            // Where the two current blocks' best possible scores cannot add up to the threshold,
+            // a shared document is only counted: its frequencies are never decoded.
+            var (enteredA, enteredB) = (-1, -1)
+            var (boundA, boundB) = (Float.infinity, Float.infinity)
             try leapfrogPair(first, second) { target in
                 total += 1
+                if collector.isFull {
+                    if first.blocksEntered != enteredA {
+                        enteredA = first.blocksEntered
+                        boundA = first.blockEnvelope().map { $0.bound(scoreA) } ?? .infinity
+                    }
+                    if second.blocksEntered != enteredB {
+                        enteredB = second.blocksEntered
+                        boundB = second.blockEnvelope().map { $0.bound(scoreB) } ?? .infinity
+                    }
+                    if boundA + boundB < collector.threshold { return }
+                }
                 try collector.offer(target, scoreA.score(frequency: try first.frequency(), normID: try normsA.normID(target))
                                         + scoreB.score(frequency: try second.frequency(), normID: try normsB.normID(target)))
             }
@@ -354,6 +369,13 @@ struct ShardSearcher {
                 return
             }
             guard PostingsBlock.decode(try block(), docs: &docs, frequencies: &frequencies) else { throw reader.corruptBlock() }
+            guard reader.hasDeletions else {
+                total += docs.count
+                for i in 0..<min(docs.count, frequencies.count) {
+                    try collector.offer(docs[i], bm25.score(frequency: frequencies[i], normID: try norms.normID(docs[i])))
+                }
+                return
+            }
             for i in docs.indices where try !reader.isDeleted(docs[i]) {
                 total += 1
                 if !skip {
