@@ -86,12 +86,7 @@ struct PostingsBlock: Equatable {
     static func decodeDocs(_ bytes: UnsafeRawBufferPointer, into docs: UnsafeMutablePointer<UInt32>) -> (count: Int, frequencies: Int)? {
         guard let (count, first, body) = layout(bytes), count <= capacity else { return nil }
         var offset = body
-        var doc = first
-        for i in 0..<count {
-            guard let delta = Varint.read(bytes, &offset) else { return nil }
-            doc &+= delta
-            docs[i] = doc
-        }
+        guard Varint.readMany(bytes, &offset, count: count, into: docs, runningFrom: first) else { return nil }
         return (count, offset)
     }
 
@@ -99,11 +94,7 @@ struct PostingsBlock: Equatable {
     @inline(__always)
     static func decodeFrequencies(_ bytes: UnsafeRawBufferPointer, at offset: Int, count: Int, into frequencies: UnsafeMutablePointer<UInt32>) -> Bool {
         var offset = offset
-        for i in 0..<count {
-            guard let tf = Varint.read(bytes, &offset) else { return false }
-            frequencies[i] = tf
-        }
-        return true
+        return Varint.readMany(bytes, &offset, count: count, into: frequencies, runningFrom: nil)
     }
 
     /// Decodes into `docs` and `frequencies` (replaced; their storage is reused). Writes through
@@ -120,21 +111,13 @@ struct PostingsBlock: Equatable {
         }
         var offset = body
         let ok = docs.withUnsafeMutableBufferPointer { out -> Bool in
-            var doc = first
-            for i in 0..<count {
-                guard let delta = Varint.read(bytes, &offset) else { return false }
-                doc &+= delta
-                out[i] = doc
-            }
-            return true
+            guard let base = out.baseAddress else { return count == 0 }
+            return Varint.readMany(bytes, &offset, count: count, into: base, runningFrom: first)
         }
         guard ok else { return false }
         return frequencies.withUnsafeMutableBufferPointer { out -> Bool in
-            for i in 0..<count {
-                guard let tf = Varint.read(bytes, &offset) else { return false }
-                out[i] = tf
-            }
-            return true
+            guard let base = out.baseAddress else { return count == 0 }
+            return Varint.readMany(bytes, &offset, count: count, into: base, runningFrom: nil)
         }
     }
 

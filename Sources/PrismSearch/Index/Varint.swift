@@ -31,4 +31,45 @@ enum Varint {
         }
         return nil
     }
+
+    /// Reads `count` varints at `offset` into `out`, advancing `offset`; with `runningFrom` set,
+    /// each value is a delta added to the previous output (the first to that base). False on
+    /// truncated or overlong input. Eight bytes with no continuation bit are eight one-byte
+    /// values, taken from one load: most document deltas of common terms and most term
+    /// frequencies are that small, and the byte-at-a-time loop is the cost of every block decode.
+    @inline(__always)
+    static func readMany(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, count: Int,
+                         into out: UnsafeMutablePointer<UInt32>, runningFrom base: UInt32?) -> Bool {
+        var i = 0
+        var running = base ?? 0
+        let accumulate = base != nil
+        while i < count {
+            if i + 8 <= count && offset + 8 <= bytes.count {
+                let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                if word & 0x8080_8080_8080_8080 == 0 {
+                    for j in 0..<8 {
+                        let v = UInt32(truncatingIfNeeded: word >> UInt64(8 * j)) & 0xFF
+                        if accumulate {
+                            running &+= v
+                            out[i + j] = running
+                        } else {
+                            out[i + j] = v
+                        }
+                    }
+                    i += 8
+                    offset += 8
+                    continue
+                }
+            }
+            guard let v = read(bytes, &offset) else { return false }
+            if accumulate {
+                running &+= v
+                out[i] = running
+            } else {
+                out[i] = v
+            }
+            i += 1
+        }
+        return true
+    }
 }
