@@ -241,7 +241,7 @@ final class PostingsBuffers: Sendable {
         for _ in 0..<100_000 {
             let entry = entries.withLock { $0[key] }
             if let entry {
-                if let buffer = ([entry.current] + entry.retired).first(where: { $0.base == flushed }) {
+                if let buffer = entry.current.base == flushed ? entry.current : entry.retired.first(where: { $0.base == flushed }) {
                     if buffer.end >= next { return buffer }
                 } else if entry.current.base > flushed {
                     throw .unavailable("the index changed under this search; retry")

@@ -28,6 +28,11 @@ public struct CollectionStatistics: Sendable, Equatable {
     }
 
     public mutating func merge(_ other: CollectionStatistics) {
+        // The first shard's statistics (the only one in a one-shard collection) need no rehashing.
+        if documentCount == 0 && totalTokens.isEmpty && documentFrequency.isEmpty {
+            self = other
+            return
+        }
         documentCount += other.documentCount
         for (k, v) in other.totalTokens { totalTokens[k, default: 0] += v }
         for (k, v) in other.documentFrequency { documentFrequency[k, default: 0] += v }
