@@ -1,3 +1,4 @@
+import PrismTransport
 import PrismSimulation
 import Testing
 
@@ -71,5 +72,37 @@ struct KVCommandTests {
         #expect(KVStateMachine(snapshot: good + [0]) == nil, "trailing byte")
         #expect(KVStateMachine(snapshot: [2] + good.dropFirst()) == nil, "another format version")
         #expect(KVStateMachine(snapshot: Array("v\u{1F}key\u{1F}value".utf8)) == nil, "the old text form")
+    }
+
+    @Test("a copy (what a snapshot encodes) keeps its state while the original goes on applying")
+    func copyIsIndependent() throws {
+        var machine = KVStateMachine()
+        for i in 0..<2000 { _ = machine.apply(KVCommand(request: UInt64(i), kind: .put, key: "k\(i)", value: "v\(i)", expected: nil)) }
+        let copy = machine
+        let before = copy.snapshot()
+        for i in 0..<2000 { _ = machine.apply(KVCommand(request: UInt64(10_000 + i), kind: .put, key: "k\(i)", value: "w\(i)", expected: nil)) }
+        _ = machine.apply(KVCommand(request: 20_000, kind: .put, key: "k7", value: nil, expected: nil))
+        #expect(copy.snapshot() == before)
+        #expect(copy.value("k7") == "v7" && machine.value("k7") == nil && machine.value("k8") == "w8")
+        #expect(copy.counts.values == 2000 && copy.counts.outcomes == 2000)
+        #expect(machine.counts.values == 1999 && machine.counts.outcomes == 4001)
+        let restored = try #require(KVStateMachine(snapshot: machine.snapshot(ordered: false)))
+        #expect(restored.values == machine.values && restored.counts.values == 1999 && restored.counts.outcomes == 4001)
+    }
+
+    @Test("a snapshot naming a key or a request twice restores nothing")
+    func duplicateEntriesInASnapshot() {
+        var w = WireWriter(capacity: 64)
+        w.byte(1)
+        w.varint(2)
+        for _ in 0..<2 { w.string("key"); w.string("value") }
+        w.varint(0)
+        #expect(KVStateMachine(snapshot: w.bytes) == nil)
+        var o = WireWriter(capacity: 64)
+        o.byte(1)
+        o.varint(0)
+        o.varint(2)
+        for _ in 0..<2 { o.varint(7); o.flag(true) }
+        #expect(KVStateMachine(snapshot: o.bytes) == nil)
     }
 }

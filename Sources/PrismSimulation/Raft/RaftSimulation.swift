@@ -390,7 +390,7 @@ public struct RaftSimulation {
                 continue
             }
             node.pending[read.context] = nil
-            queue.push(.reply(client: client, request: read.context, result: .ok, output: node.machine.values[op.command.key]), at: now + latency())
+            queue.push(.reply(client: client, request: read.context, result: .ok, output: node.machine.value(op.command.key)), at: now + latency())
         }
         node.reads = waiting
         if node.core.role == .leader {

@@ -330,7 +330,7 @@ final class NodeState: Sendable {
         if var waiting = reads.value[group], !waiting.isEmpty {
             waiting.removeAll { index, context, key in
                 guard index <= applied else { return false }
-                if let w = pending.value.removeValue(forKey: context) { reply(w, .ok, machine.values[key], flush: false) }
+                if let w = pending.value.removeValue(forKey: context) { reply(w, .ok, machine.value(key), flush: false) }
                 return true
             }
             reads.value[group] = waiting
@@ -367,7 +367,7 @@ final class KVRequestHandler: ChannelInboundHandler {
         switch request.operation {
         case .getEventual:
             // Sent when the read pass ends (one write for the gets read in it).
-            state.reply(waiting, .ok, state.machines.value[request.group]?.0.values[request.key], flush: false)
+            state.reply(waiting, .ok, state.machines.value[request.group]?.0.value(request.key), flush: false)
         case .put, .getStrong:
             let loopBound = NIOLoopBound(waiting, eventLoop: context.eventLoop)
             shell.submit { host in
