@@ -112,6 +112,23 @@ struct RaftBenchCommandTests {
         #expect((object["command"] as? String)?.contains("--snapshot-entries 200") == true)
     }
 
+    /// With the log-size condition, a node snapshots again only once the log since its last
+    /// snapshot is that many times the snapshot's size; with 0, every `--snapshot-entries`.
+    @Test("a snapshot waits for the log to outgrow the last one by --snapshot-log-ratio")
+    func snapshotsWaitForTheLogToOutgrowTheLast() async throws {
+        func snapshotsTaken(ratio: String) async throws -> Int {
+            let run = PrismProcess(arguments: ["bench", "raft", "--clients", "8", "--seconds", "1", "--snapshot-entries", "50",
+                                               "--snapshot-log-ratio", ratio, "--json"])
+            #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
+            return run.standardError.components(separatedBy: "took a snapshot of group 1").count - 1
+        }
+        // A 50-entry snapshot is a few kilobytes: a thousand times that is more than a second of puts.
+        let waiting = try await snapshotsTaken(ratio: "1000")
+        #expect(waiting == 3, "one snapshot per node, then the log must reach 1000 × its size")
+        let every = try await snapshotsTaken(ratio: "0")
+        #expect(every > 6, "every 50 entries: \(every) snapshots")
+    }
+
     /// A bench killed with SIGKILL cannot remove its nodes' data; the next run of that kind
     /// removes folders whose process is gone, and leaves a running one's alone.
     @Test("a run removes the folders that killed runs left behind, and its own when it ends")
@@ -243,6 +260,9 @@ struct RaftBenchCommandTests {
         try await expectRefused(["bench", "raft", "--snapshot-entries=-1"], "--snapshot-entries must be 0 (never) or more")
         try await expectRefused(["bench", "raft", "--snapshot-check", "--snapshot-entries", "0"], "--snapshot-check needs --snapshot-entries between 1 and 10000")
         try await expectRefused(["bench", "raft", "--snapshot-check", "--nodes", "1"], "--snapshot-check needs --nodes 3 or more")
+        try await expectRefused(["bench", "raft", "--snapshot-log-ratio=-1"], "--snapshot-log-ratio must be between 0 and 1000")
+        try await expectRefused(["raft-node", "--id", "a", "--raft", "127.0.0.1:1", "--client", "127.0.0.1:2", "--data-dir", "/nonexistent", "--snapshot-log-ratio", "1e9"],
+                                "--snapshot-log-ratio must be between 0 and 1000")
         try await expectRefused(["raft-node", "--id", "a", "--raft", "127.0.0.1:1", "--client", "127.0.0.1:2", "--data-dir", "/nonexistent", "--snapshot-entries=-1"],
                                 "--snapshot-entries must be 0 (never) or more")
     }

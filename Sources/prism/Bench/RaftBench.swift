@@ -37,6 +37,8 @@ struct RaftBench: AsyncParsableCommand {
     var leaderLossCheck = false
     @Option(help: "Applied entries between the nodes' snapshots of a group (its log is compacted up to each; 0: never).")
     var snapshotEntries = KVSnapshotTaker.defaultEntries
+    @Option(help: "And the log since a group's last snapshot at least this many times that snapshot's size (0: entries alone decide; --snapshot-check uses 0).")
+    var snapshotLogRatio = KVSnapshotTaker.defaultLogRatio
     @Flag(help: "After the puts, freeze one follower of group 1, put 2 × --snapshot-entries + 10 keys so the leader compacts its log past it, resume it and expect it to catch up by installing the leader's snapshot, then kill -9 it and expect it to restore every key from its own (exit 1 otherwise).")
     var snapshotCheck = false
 
@@ -96,6 +98,7 @@ struct RaftBench: AsyncParsableCommand {
         _ = try RaftNodeCommand.logMode(raftLog, catchUpMs: walCatchUpMs)
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
         guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
+        guard snapshotLogRatio >= 0, snapshotLogRatio <= 1000 else { throw ValidationError("--snapshot-log-ratio must be between 0 and 1000") }
         if snapshotCheck {
             guard nodes >= 3 else { throw ValidationError("--snapshot-check needs --nodes 3 or more (a quorum while one follower is frozen)") }
             guard (1...10_000).contains(snapshotEntries) else { throw ValidationError("--snapshot-check needs --snapshot-entries between 1 and 10000") }
@@ -107,6 +110,7 @@ struct RaftBench: AsyncParsableCommand {
             + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
             + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
             + (snapshotEntries == KVSnapshotTaker.defaultEntries ? "" : " --snapshot-entries \(snapshotEntries)")
+            + (snapshotLogRatio == KVSnapshotTaker.defaultLogRatio ? "" : " --snapshot-log-ratio \(snapshotLogRatio)")
             + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "") + (snapshotCheck ? " --snapshot-check" : "")
         BenchSupport.progress("[raft] \(command)")
         let dir = BenchSupport.freshFolder(in: FileManager.default.temporaryDirectory.path, kind: "raft")
@@ -115,7 +119,9 @@ struct RaftBench: AsyncParsableCommand {
         var raftPorts = try ids.map { _ in try Self.freePort() }, clientPorts = try ids.map { _ in try Self.freePort() }
         let hosted = idleGroups ?? groups
         let tlsArguments = tls ? try Self.makeClusterCertificate(in: dir) : []
-        let logArguments = ["--raft-log", raftLog, "--wal-catch-up-ms", "\(walCatchUpMs)", "--snapshot-entries", "\(snapshotEntries)"]
+        // The snapshot check needs the leader to compact within its few puts, whatever the log's size.
+        let logArguments = ["--raft-log", raftLog, "--wal-catch-up-ms", "\(walCatchUpMs)", "--snapshot-entries", "\(snapshotEntries)",
+                            "--snapshot-log-ratio", "\(snapshotCheck ? 0 : snapshotLogRatio)"]
         func nodeArguments() -> [[String]] {
             ids.enumerated().map { i, id in
                 ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",

@@ -37,9 +37,12 @@ struct RaftNodeCommand: AsyncParsableCommand {
     var walCatchUpMs = RaftWALStore.defaultCatchUpMilliseconds
     @Option(help: "Applied entries between snapshots of a group's state machine (its log is compacted up to each; 0: never).")
     var snapshotEntries = KVSnapshotTaker.defaultEntries
+    @Option(help: "And the log since the last snapshot at least this many times that snapshot's size, so rewriting the whole state costs at most 1/ratio of the log written (0: entries alone decide).")
+    var snapshotLogRatio = KVSnapshotTaker.defaultLogRatio
 
     func validate() throws {
         guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
+        guard snapshotLogRatio >= 0, snapshotLogRatio <= 1000 else { throw ValidationError("--snapshot-log-ratio must be between 0 and 1000") }
     }
 
     enum RaftLogMode: String { case wal, lmdb }
@@ -90,11 +93,12 @@ struct RaftNodeCommand: AsyncParsableCommand {
             walStore = opened
         }
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let state = NodeState(loop: loop, node: id, snapshotEntries: snapshotEntries)
+        let state = NodeState(loop: loop, node: id, snapshotEntries: snapshotEntries, snapshotLogRatio: snapshotLogRatio)
 
         var host = MultiRaft<SplitMix64>(node: id)
         var machines: [UInt64: (KVStateMachine, UInt64)] = [:]
         var snapshotIndexes: [UInt64: UInt64] = [:]
+        var snapshotLogs: [UInt64: NodeState.SnapshotLog] = [:]
         for group in 1...groups {
             let persisted = try environment.read { try store.loadAll(group: group, in: $0) }
             let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks, startQuiet: quiesceTicks > 0)
@@ -111,17 +115,20 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 machine = restored
                 applied = snapshot.index
                 snapshotIndexes[group] = snapshot.index
+                snapshotLogs[group, default: .init()].lastSnapshotBytes = snapshot.data.count
             }
             for entry in persisted.entries where entry.index > applied && entry.index <= persisted.hardState.commit {
                 if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command) }
                 applied = entry.index
+                snapshotLogs[group, default: .init()].bytesSince += entry.data.count + NodeState.SnapshotLog.entryOverhead
             }
             machines[group] = (machine, applied)
         }
-        let loaded = machines, restoredSnapshots = snapshotIndexes
+        let loaded = machines, restoredSnapshots = snapshotIndexes, restoredLogs = snapshotLogs
         try await loop.submit {
             state.machines.value = loaded
             state.snapshotIndexes.value = restoredSnapshots
+            state.snapshotLogs.value = restoredLogs
         }.get()
         if !restoredSnapshots.isEmpty {
             let newest = restoredSnapshots.values.max() ?? 0
@@ -215,6 +222,23 @@ final class NodeState: Sendable {
     /// being taken, or installed from the leader).
     let snapshotEntries: Int
     let snapshotIndexes: NIOLoopBoundBox<[UInt64: UInt64]>
+    /// A snapshot also waits until the log since the last is `snapshotLogRatio` times that one's
+    /// size (0: never waits). A snapshot rewrites the whole state, which keeps growing while the
+    /// entries between snapshots stay as many: with entries alone deciding, the bytes snapshots
+    /// write grow without bound against the bytes the log takes (the Raft dissertation's §5.1.3
+    /// advice: snapshot when the log is well larger than the snapshot would be).
+    let snapshotLogRatio: Double
+    let snapshotLogs: NIOLoopBoundBox<[UInt64: SnapshotLog]>
+
+    /// What a group's log holds since its last snapshot, against that snapshot's size.
+    struct SnapshotLog {
+        /// Bytes counted per entry besides its data (index, term, framing).
+        static let entryOverhead = 24
+        var bytesSince = 0
+        var lastSnapshotBytes = 0
+
+        func due(ratio: Double) -> Bool { Double(bytesSince) >= ratio * Double(lastSnapshotBytes) }
+    }
     let snapshotsTaken: NIOLoopBoundBox<Int>
     let snapshotsInstalled: NIOLoopBoundBox<Int>
 
@@ -230,9 +254,11 @@ final class NodeState: Sendable {
     /// leave in one write per connection, not one system call each.
     let unflushed: NIOLoopBoundBox<[ObjectIdentifier: Channel]>
 
-    init(loop: EventLoop, node: String = "", snapshotEntries: Int = 0) {
+    init(loop: EventLoop, node: String = "", snapshotEntries: Int = 0, snapshotLogRatio: Double = 0) {
         self.node = node
         self.snapshotEntries = snapshotEntries
+        self.snapshotLogRatio = snapshotLogRatio
+        snapshotLogs = .makeBoxSendingValue([:], eventLoop: loop)
         unflushed = .makeBoxSendingValue([:], eventLoop: loop)
         snapshotIndexes = .makeBoxSendingValue([:], eventLoop: loop)
         snapshotsTaken = .makeBoxSendingValue(0, eventLoop: loop)
@@ -312,11 +338,14 @@ final class NodeState: Sendable {
             machine = restored
             applied = snapshot.index
             snapshotIndexes.value[group] = snapshot.index
+            snapshotLogs.value[group] = SnapshotLog(bytesSince: 0, lastSnapshotBytes: snapshot.data.count)
             snapshotsInstalled.value += 1
             FileHandle.standardError.write(Data("prism raft-node \(node) installed the leader's snapshot of group \(group) at index \(snapshot.index) (\(snapshot.data.count) bytes, \(restored.counts.values) keys)\n".utf8))
         }
+        var logBytes = 0
         for entry in ready.committed {
             applied = entry.index
+            logBytes += entry.data.count + SnapshotLog.entryOverhead
             guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
             let success = machine.apply(command)
             if let waiting = pending.value.removeValue(forKey: command.request) { reply(waiting, success ? .ok : .unavailable, nil, flush: false) }
@@ -336,9 +365,18 @@ final class NodeState: Sendable {
             reads.value[group] = waiting
         }
         flushReplies()
-        guard snapshotEntries > 0, applied >= snapshotIndexes.value[group, default: 0] + UInt64(snapshotEntries) else { return nil }
+        snapshotLogs.value[group, default: SnapshotLog()].bytesSince += logBytes
+        guard snapshotEntries > 0, applied >= snapshotIndexes.value[group, default: 0] + UInt64(snapshotEntries),
+              snapshotLogs.value[group, default: SnapshotLog()].due(ratio: snapshotLogRatio) else { return nil }
         snapshotIndexes.value[group] = applied
+        // Counted from here; the size is the encoded one once taken (`snapshotTaken`).
+        snapshotLogs.value[group, default: SnapshotLog()].bytesSince = 0
         return SnapshotDue(machine: machine, index: applied)
+    }
+
+    /// Records the size of a snapshot taken (on the loop), which the next one waits on.
+    func snapshotTaken(group: UInt64, bytes: Int) {
+        snapshotLogs.value[group, default: SnapshotLog()].lastSnapshotBytes = bytes
     }
 }
 
