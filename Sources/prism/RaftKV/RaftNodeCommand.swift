@@ -221,6 +221,10 @@ final class NodeState: Sendable {
     /// Applied entries between snapshots (0: never), and each group's last snapshot (taken,
     /// being taken, or installed from the leader).
     let snapshotEntries: Int
+    /// Entries this node adds to `snapshotEntries`, from its id: replicas apply the same entries,
+    /// so without it every replica of a group would encode and write its snapshot at the same
+    /// moment (on one machine, three times the burst on its cores and disk at once).
+    let snapshotStagger: UInt64
     let snapshotIndexes: NIOLoopBoundBox<[UInt64: UInt64]>
     /// A snapshot also waits until the log since the last is `snapshotLogRatio` times that one's
     /// size (0: never waits). A snapshot rewrites the whole state, which keeps growing while the
@@ -257,6 +261,7 @@ final class NodeState: Sendable {
     init(loop: EventLoop, node: String = "", snapshotEntries: Int = 0, snapshotLogRatio: Double = 0) {
         self.node = node
         self.snapshotEntries = snapshotEntries
+        snapshotStagger = NodeState.stagger(node: node, entries: snapshotEntries)
         self.snapshotLogRatio = snapshotLogRatio
         snapshotLogs = .makeBoxSendingValue([:], eventLoop: loop)
         unflushed = .makeBoxSendingValue([:], eventLoop: loop)
@@ -366,12 +371,19 @@ final class NodeState: Sendable {
         }
         flushReplies()
         snapshotLogs.value[group, default: SnapshotLog()].bytesSince += logBytes
-        guard snapshotEntries > 0, applied >= snapshotIndexes.value[group, default: 0] + UInt64(snapshotEntries),
+        guard snapshotEntries > 0, applied >= snapshotIndexes.value[group, default: 0] + UInt64(snapshotEntries) + snapshotStagger,
               snapshotLogs.value[group, default: SnapshotLog()].due(ratio: snapshotLogRatio) else { return nil }
         snapshotIndexes.value[group] = applied
         // Counted from here; the size is the encoded one once taken (`snapshotTaken`).
         snapshotLogs.value[group, default: SnapshotLog()].bytesSince = 0
         return SnapshotDue(machine: machine, index: applied)
+    }
+
+    /// Up to a third of `entries`, the same for a node id in every process (FNV-1a of the id).
+    static func stagger(node: String, entries: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in node.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return UInt64(entries) * (hash % 1000) / 3000
     }
 
     /// Records the size of a snapshot taken (on the loop), which the next one waits on.
