@@ -164,8 +164,11 @@ struct ShardSearcher {
     }
 
     /// Whether an AND should leapfrog from its rarest term rather than merge whole lists: when
-    /// the next rarest is several times as common, seeking into it skips most of its blocks.
-    static func leapfrogPays(rarest: Int, next: Int) -> Bool { rarest * 4 < next }
+    /// the next rarest is far more common, seeking into it skips most of its blocks. A leapfrog
+    /// step per document of the rarest costs about what the merge pays for 30 postings (single
+    /// queries on the natural corpus: at a ratio of 10 merging was as fast or faster, at 4.2 it
+    /// was 1.9 times as fast; at 38–40 leapfrogging was faster).
+    static func leapfrogPays(rarest: Int, next: Int) -> Bool { rarest * 32 < next }
 
     /// Top k of an AND of two terms (scores add) and the exact number of matches, without
     /// materializing every match: a rare and a common term leapfrog; two about equally common
