@@ -13,8 +13,6 @@ public struct KVStateMachine: Sendable {
     /// Each request's outcome: a request applied twice (a forwarded proposal the network
     /// duplicated, a client retry) takes effect once and answers the same.
     private var outcomeBuckets = [[UInt64: Bool]](repeating: [:], count: KVStateMachine.bucketCount)
-    private var valueCount = 0
-    private var outcomeCount = 0
 
     public init() {}
 
@@ -33,7 +31,7 @@ public struct KVStateMachine: Sendable {
     /// Every key and value, as one map (built on each call: for checks and tests).
     public var values: [String: String] {
         var all: [String: String] = [:]
-        all.reserveCapacity(valueCount)
+        all.reserveCapacity(counts.values)
         for bucket in valueBuckets { all.merge(bucket) { a, _ in a } }
         return all
     }
@@ -44,12 +42,13 @@ public struct KVStateMachine: Sendable {
         if let earlier = outcomeBuckets[o][command.request] { return earlier }
         let success = effect(command)
         outcomeBuckets[o][command.request] = success
-        outcomeCount += 1
         return success
     }
 
     /// Keys held and request outcomes remembered (what a snapshot's size grows with).
-    public var counts: (values: Int, outcomes: Int) { (valueCount, outcomeCount) }
+    public var counts: (values: Int, outcomes: Int) {
+        (valueBuckets.reduce(0) { $0 + $1.count }, outcomeBuckets.reduce(0) { $0 + $1.count })
+    }
 
     static let snapshotVersion: UInt8 = 1
 
@@ -58,6 +57,7 @@ public struct KVStateMachine: Sendable {
     /// by key and by id, so replicas that applied the same entries give the same bytes (what the
     /// simulation compares); otherwise in the maps' own order (cheaper, and decodes the same).
     public func snapshot(ordered: Bool = true) -> [UInt8] {
+        let (valueCount, outcomeCount) = counts
         var size = 16 + outcomeCount * 6
         for bucket in valueBuckets {
             for (k, v) in bucket { size += k.utf8.count + v.utf8.count + 4 }
@@ -65,37 +65,27 @@ public struct KVStateMachine: Sendable {
         var w = WireWriter(capacity: size)
         w.byte(Self.snapshotVersion)
         w.varint(UInt64(valueCount))
-        if ordered {
-            for (k, v) in values.sorted(by: { $0.key < $1.key }) {
-                w.string(k)
-                w.string(v)
-            }
-        } else {
-            for bucket in valueBuckets {
-                for (k, v) in bucket {
-                    w.string(k)
-                    w.string(v)
-                }
-            }
+        Self.forEach(valueBuckets, ordered: ordered) { key, value in
+            w.string(key)
+            w.string(value)
         }
         w.varint(UInt64(outcomeCount))
-        if ordered {
-            var all: [(UInt64, Bool)] = []
-            all.reserveCapacity(outcomeCount)
-            for bucket in outcomeBuckets { all.append(contentsOf: bucket.map { ($0.key, $0.value) }) }
-            for (id, success) in all.sorted(by: { $0.0 < $1.0 }) {
-                w.varint(id)
-                w.flag(success)
-            }
-        } else {
-            for bucket in outcomeBuckets {
-                for (id, success) in bucket {
-                    w.varint(id)
-                    w.flag(success)
-                }
-            }
+        Self.forEach(outcomeBuckets, ordered: ordered) { id, success in
+            w.varint(id)
+            w.flag(success)
         }
         return w.bytes
+    }
+
+    /// Every entry of the buckets: sorted by key, or in the buckets' own order.
+    private static func forEach<Key: Comparable, Value>(_ buckets: [[Key: Value]], ordered: Bool, _ body: (Key, Value) -> Void) {
+        if ordered {
+            for (key, value) in buckets.joined().sorted(by: { $0.key < $1.key }) { body(key, value) }
+        } else {
+            for bucket in buckets {
+                for (key, value) in bucket { body(key, value) }
+            }
+        }
     }
 
     /// The state `snapshot()` wrote; nil for bytes it did not write (truncated, another version,
@@ -110,13 +100,11 @@ public struct KVStateMachine: Sendable {
                 let value = try r.string(maxLength: Int(UInt32.max))
                 guard valueBuckets[Self.bucket(key)].updateValue(value, forKey: key) == nil else { return nil }
             }
-            valueCount = keys
             let outcomes = try r.count(minimumSize: 2)
             for _ in 0..<outcomes {
                 let id = try r.varint()
                 guard outcomeBuckets[Self.bucket(id)].updateValue(try r.flag(), forKey: id) == nil else { return nil }
             }
-            outcomeCount = outcomes
             guard r.isAtEnd else { return nil }
         } catch {
             return nil
@@ -147,11 +135,6 @@ public struct KVStateMachine: Sendable {
     }
 
     private mutating func put(_ key: String, _ value: String?) {
-        let b = Self.bucket(key)
-        if let value {
-            if valueBuckets[b].updateValue(value, forKey: key) == nil { valueCount += 1 }
-        } else if valueBuckets[b].removeValue(forKey: key) != nil {
-            valueCount -= 1
-        }
+        valueBuckets[Self.bucket(key)][key] = value
     }
 }

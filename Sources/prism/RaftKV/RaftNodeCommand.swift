@@ -120,7 +120,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
             for entry in persisted.entries where entry.index > applied && entry.index <= persisted.hardState.commit {
                 if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command) }
                 applied = entry.index
-                snapshotLogs[group, default: .init()].bytesSince += entry.data.count + NodeState.SnapshotLog.entryOverhead
+                snapshotLogs[group, default: .init()].bytesSince += NodeState.SnapshotLog.bytes(of: entry)
             }
             machines[group] = (machine, applied)
         }
@@ -238,6 +238,7 @@ final class NodeState: Sendable {
     struct SnapshotLog {
         /// Bytes counted per entry besides its data (index, term, framing).
         static let entryOverhead = 24
+        static func bytes(of entry: LogEntry) -> Int { entry.data.count + entryOverhead }
         var bytesSince = 0
         var lastSnapshotBytes = 0
 
@@ -350,7 +351,7 @@ final class NodeState: Sendable {
         var logBytes = 0
         for entry in ready.committed {
             applied = entry.index
-            logBytes += entry.data.count + SnapshotLog.entryOverhead
+            logBytes += SnapshotLog.bytes(of: entry)
             guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
             let success = machine.apply(command)
             if let waiting = pending.value.removeValue(forKey: command.request) { reply(waiting, success ? .ok : .unavailable, nil, flush: false) }
@@ -379,11 +380,9 @@ final class NodeState: Sendable {
         return SnapshotDue(machine: machine, index: applied)
     }
 
-    /// Up to a third of `entries`, the same for a node id in every process (FNV-1a of the id).
+    /// Up to a third of `entries`, the same for a node id in every process.
     static func stagger(node: String, entries: Int) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in node.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return UInt64(entries) * (hash % 1000) / 3000
+        UInt64(entries) * (StableHash.xxHash64(node) % 1000) / 3000
     }
 
     /// Records the size of a snapshot taken (on the loop), which the next one waits on.
