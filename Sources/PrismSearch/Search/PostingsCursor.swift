@@ -151,15 +151,7 @@ final class PostingsCursor {
                     }
                 }
             }
-            if found == nil {
-                let p = prefix.count
-                seekKey[p] = UInt8(truncatingIfNeeded: target >> 24)
-                seekKey[p + 1] = UInt8(truncatingIfNeeded: target >> 16)
-                seekKey[p + 2] = UInt8(truncatingIfNeeded: target >> 8)
-                seekKey[p + 3] = UInt8(truncatingIfNeeded: target)
-                found = .some(try cursor.seek(seekKey))
-            }
-            try load(found ?? nil)
+            try load(found ?? (try cursor.seek(seekKey(to: target))))
         }
         // The block entered holds the target or ends before it only when damaged or past the end.
         if !exhausted, block.count > 0, block.docs[block.count - 1] >= target {
@@ -171,6 +163,16 @@ final class PostingsCursor {
             if index >= block.count { try nextBlock() }
         }
         return doc
+    }
+
+    /// The term's block key for a last document of `target` (the stored key, rewritten in place).
+    private func seekKey(to target: UInt32) -> [UInt8] {
+        let p = prefix.count
+        seekKey[p] = UInt8(truncatingIfNeeded: target >> 24)
+        seekKey[p + 1] = UInt8(truncatingIfNeeded: target >> 16)
+        seekKey[p + 2] = UInt8(truncatingIfNeeded: target >> 8)
+        seekKey[p + 3] = UInt8(truncatingIfNeeded: target)
+        return seekKey
     }
 
     /// The first index in `from..<count` whose document is at or past `target`, given that the
