@@ -15,6 +15,8 @@ final class HNSWChanges {
     /// Whether unchanged nodes are read from the committed graph's chunks (else from LMDB).
     let hasBase: Bool
     let chunkCount: Int
+    /// Where this batch's copies come from: the graph's arena, which takes over those it adopts.
+    private let arena: ChunkArena
     /// Per chunk: this batch's copy, else the committed chunk (with a base), else nil.
     private let table: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
     /// Per chunk: whether `table` holds this batch's own copy.
@@ -31,8 +33,9 @@ final class HNSWChanges {
 
     /// Room for documents below `bound`; `base` is the committed graph's bottom chunks, when
     /// the memory reflects exactly what the batch starts from.
-    init(bottomDegree: Int, bound: UInt32, base: [UnsafeMutablePointer<UInt32>?]?) {
+    init(bottomDegree: Int, bound: UInt32, base: [UnsafeMutablePointer<UInt32>?]?, arena: ChunkArena) {
         stride = bottomDegree + 1
+        self.arena = arena
         hasBase = base != nil
         chunkCount = Int(bound) / HNSWChanges.chunkSize + 1
         table = .allocate(capacity: chunkCount)
@@ -47,7 +50,9 @@ final class HNSWChanges {
     }
 
     deinit {
-        for c in 0..<chunkCount where owned[c] { table[c]?.deallocate() }
+        for c in 0..<chunkCount where owned[c] {
+            if let chunk = table[c] { arena.free(UnsafeMutableRawPointer(chunk)) }
+        }
         table.deallocate()
         owned.deallocate()
         changed.deallocate()
@@ -90,7 +95,7 @@ final class HNSWChanges {
         let c = Int(doc) / HNSWChanges.chunkSize
         guard c < chunkCount else { return }
         if !owned[c] {
-            let copy = UnsafeMutablePointer<UInt32>.allocate(capacity: HNSWChanges.chunkSize * stride)
+            let copy = arena.allocate().bindMemory(to: UInt32.self, capacity: HNSWChanges.chunkSize * stride)
             if let committed = table[c] {
                 copy.initialize(from: committed, count: HNSWChanges.chunkSize * stride)
             } else {

@@ -18,6 +18,8 @@ final class ShardGraph: @unchecked Sendable {
     /// Neighbors a node keeps on the bottom level (the paper's M_max0 = 2M).
     let bottomDegree: Int
     private let stride: Int
+    /// Where the bottom chunks live, this graph's and its insert batches' copies of them.
+    let arena: ChunkArena
     private let lock = ReadWriteLock()
     // Guarded by `lock`.
     private var version: UInt32 = 0
@@ -27,10 +29,7 @@ final class ShardGraph: @unchecked Sendable {
     init(m: Int) {
         bottomDegree = 2 * max(2, m)
         stride = bottomDegree + 1
-    }
-
-    deinit {
-        for chunk in chunks { chunk?.deallocate() }
+        arena = ChunkArena(blockBytes: ShardGraph.chunkSize * stride * MemoryLayout<UInt32>.stride)
     }
 
     /// Read access for one walk; valid only inside `withView`.
@@ -94,7 +93,7 @@ final class ShardGraph: @unchecked Sendable {
             if changes.hasBase {
                 changes.adoptChunks { c, chunk in
                     if c >= chunks.count { chunks += [UnsafeMutablePointer<UInt32>?](repeating: nil, count: c + 1 - chunks.count) }
-                    chunks[c]?.deallocate()
+                    if let old = chunks[c] { arena.free(UnsafeMutableRawPointer(old)) }
                     chunks[c] = chunk
                 }
             } else {
@@ -110,7 +109,7 @@ final class ShardGraph: @unchecked Sendable {
     func reload(to snapshotVersion: UInt32, nodes: ((UInt32, UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         try lock.withExclusive {
             guard version < snapshotVersion else { return }
-            for chunk in chunks { chunk?.deallocate() }
+            for case let chunk? in chunks { arena.free(UnsafeMutableRawPointer(chunk)) }
             chunks = []
             upper = [:]
             version = 0
@@ -138,7 +137,7 @@ final class ShardGraph: @unchecked Sendable {
         if let existing = chunks[c] {
             chunk = existing
         } else {
-            chunk = .allocate(capacity: ShardGraph.chunkSize * stride)
+            chunk = arena.allocate().bindMemory(to: UInt32.self, capacity: ShardGraph.chunkSize * stride)
             chunk.initialize(repeating: 0, count: ShardGraph.chunkSize * stride)
             chunks[c] = chunk
         }

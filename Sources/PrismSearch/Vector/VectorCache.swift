@@ -19,13 +19,15 @@ final class ShardVectorCache: @unchecked Sendable {
     private let complete: UnsafeMutablePointer<Atomic<Bool>>
     /// Serializes every write into chunks (two writers may store the same bytes).
     private let writing = Mutex(0)
+    /// Where the chunks live (huge pages once the shard is large).
+    private let arena: ChunkArena
 
     /// One chunk: `presenceWords` atomic words of presence bits, then `chunkSize` vectors.
     private var vectorBytes: Int { dimension * 4 }
-    private var chunkBytes: Int { ShardVectorCache.presenceWords * 8 + ShardVectorCache.chunkSize * vectorBytes }
 
     init(dimension: Int) {
         self.dimension = dimension
+        arena = ChunkArena(blockBytes: ShardVectorCache.presenceWords * 8 + ShardVectorCache.chunkSize * dimension * 4)
         slots = .allocate(capacity: ShardVectorCache.maxChunks)
         complete = .allocate(capacity: ShardVectorCache.maxChunks)
         for i in 0..<ShardVectorCache.maxChunks {
@@ -36,10 +38,8 @@ final class ShardVectorCache: @unchecked Sendable {
 
     deinit {
         for i in 0..<ShardVectorCache.maxChunks {
-            if let p = slots[i].load(ordering: .acquiring) {
-                p.assumingMemoryBound(to: Atomic<UInt64>.self).deinitialize(count: ShardVectorCache.presenceWords)
-                p.deallocate()
-            }
+            // The arena returns the chunks' memory when it goes.
+            slots[i].load(ordering: .acquiring)?.assumingMemoryBound(to: Atomic<UInt64>.self).deinitialize(count: ShardVectorCache.presenceWords)
         }
         slots.deinitialize(count: ShardVectorCache.maxChunks)
         slots.deallocate()
@@ -95,7 +95,7 @@ final class ShardVectorCache: @unchecked Sendable {
         if let existing = slots[c].load(ordering: .acquiring) {
             chunk = existing
         } else {
-            chunk = .allocate(byteCount: chunkBytes, alignment: 16)
+            chunk = arena.allocate()
             let words = chunk.bindMemory(to: Atomic<UInt64>.self, capacity: ShardVectorCache.presenceWords)
             for i in 0..<ShardVectorCache.presenceWords { (words + i).initialize(to: Atomic(0)) }
             slots[c].store(chunk, ordering: .releasing)
