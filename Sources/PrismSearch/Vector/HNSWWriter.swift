@@ -52,7 +52,7 @@ struct HNSWWriter {
         let bound = batch.first + UInt32(batch.count)
         let degree = 2 * max(2, m)
         // Without a graph in memory the copies are this batch's alone.
-        let arena = memory?.graph.arena ?? ChunkArena(blockBytes: ShardGraph.chunkSize * (degree + 1) * MemoryLayout<UInt32>.stride)
+        let arena = memory?.graph.arena ?? ShardGraph.arena(bottomDegree: degree)
         let changes = HNSWChanges(bottomDegree: degree, bound: bound, base: base?.bottomChunks, arena: arena)
         let storage = HNSWBuildStorage(txn: txn, tables: tables, key: key, base: base, cache: memory?.vectors, vectors: batch,
                                        changes: changes, documentBound: bound)

@@ -29,7 +29,13 @@ final class ShardGraph: @unchecked Sendable {
     init(m: Int) {
         bottomDegree = 2 * max(2, m)
         stride = bottomDegree + 1
-        arena = ChunkArena(blockBytes: ShardGraph.chunkSize * stride * MemoryLayout<UInt32>.stride)
+        arena = ShardGraph.arena(bottomDegree: bottomDegree)
+    }
+
+    /// An arena for bottom chunks of nodes with `bottomDegree` neighbors (the graph's own, or a
+    /// batch's when no graph is in memory).
+    static func arena(bottomDegree: Int) -> ChunkArena {
+        ChunkArena(blockBytes: chunkSize * (bottomDegree + 1) * MemoryLayout<UInt32>.stride)
     }
 
     /// Read access for one walk; valid only inside `withView`.
