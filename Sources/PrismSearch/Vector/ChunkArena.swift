@@ -79,13 +79,6 @@ final class ChunkArena: @unchecked Sendable {
         }
     }
 
-    /// Bytes mapped, and how many of them are in huge-page-advised mappings.
-    var mappedBytes: (total: Int, huge: Int) {
-        state.withLock { s in
-            (s.regions.reduce(0) { $0 + $1.bytes }, s.regions.reduce(0) { $0 + ($1.huge ? $1.bytes : 0) })
-        }
-    }
-
     /// The base addresses of the mappings and whether each is huge-page aligned and advised.
     var regions: [(base: UnsafeMutableRawPointer, bytes: Int, huge: Bool)] {
         state.withLock { s in s.regions.map { ($0.base, $0.bytes, $0.huge) } }
