@@ -43,7 +43,7 @@ struct RaftSim: ParsableCommand {
     @Option(help: "Write each run's client history as JSON lines into this directory (seed-N.jsonl).")
     var historyDir: String?
 
-    @Flag(help: "Print one JSON object: {\"runs\", \"ops\", \"violations\", \"failing_seeds\", \"membership_changes\"}.")
+    @Flag(help: "Print one JSON object: {\"runs\", \"ops\", \"violations\", \"failing_seeds\", \"membership_changes\", \"sessions_opened\", \"sessions_lost\", \"retries\"}.")
     var json = false
 
     func validate() throws {
@@ -60,6 +60,11 @@ struct RaftSim: ParsableCommand {
         var failing_seeds: [UInt64]
         /// Committed membership changes, over all runs.
         var membership_changes: Int
+        /// Client sessions opened, requests answered "no such session" (expired or evicted), and
+        /// writes retried through another node with the same number, over all runs.
+        var sessions_opened: Int
+        var sessions_lost: Int
+        var retries: Int
     }
 
     struct HistoryLine: Encodable {
@@ -96,7 +101,7 @@ struct RaftSim: ParsableCommand {
         let command = "prism sim raft --seeds \(seeds) --start \(start) --nodes \(nodes) --spares \(spares) --snapshot-every \(snapshotEvery) --duration-ms \(durationMs)"
             + (fixedMembership ? " --fixed-membership" : "")
         FileHandle.standardError.write(Data("[sim] \(command)\n".utf8))
-        var ops = 0, violations = 0, changes = 0
+        var ops = 0, violations = 0, changes = 0, opened = 0, lost = 0, retries = 0
         var failing: [UInt64] = []
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -110,6 +115,9 @@ struct RaftSim: ParsableCommand {
             let outcome = RaftSimulation.run(seed: seed, options: options)
             ops += outcome.history.count
             changes += outcome.membershipChanges
+            opened += outcome.sessionsOpened
+            lost += outcome.sessionsLost
+            retries += outcome.retries
             if !outcome.violations.isEmpty {
                 violations += outcome.violations.count
                 failing.append(seed)
@@ -130,10 +138,11 @@ struct RaftSim: ParsableCommand {
             }
         }
         if json {
-            let data = try encoder.encode(Summary(runs: seeds, ops: ops, violations: violations, failing_seeds: failing, membership_changes: changes))
+            let data = try encoder.encode(Summary(runs: seeds, ops: ops, violations: violations, failing_seeds: failing, membership_changes: changes,
+                                               sessions_opened: opened, sessions_lost: lost, retries: retries))
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(seeds) runs, \(ops) operations, \(changes) membership changes, \(violations) violations" + (failing.isEmpty ? "" : "; failing seeds: \(failing.map(String.init).joined(separator: " "))"))
+            print("\(seeds) runs, \(ops) operations, \(changes) membership changes, \(opened) sessions opened, \(lost) lost, \(retries) retried writes, \(violations) violations" + (failing.isEmpty ? "" : "; failing seeds: \(failing.map(String.init).joined(separator: " "))"))
             print("reproduce: \(command)")
         }
         if !failing.isEmpty { throw ExitCode(1) }

@@ -11,7 +11,7 @@ struct RaftSimulationTests {
     @Test("500 seeded histories keep Raft's safety properties and are linearizable")
     func seeds() async {
         var failing: [UInt64] = []
-        var changes = 0, quiet = 0, crashedBeforeDurable = 0
+        var changes = 0, quiet = 0, crashedBeforeDurable = 0, opened = 0, lost = 0, retries = 0
         for seed in UInt64(0)..<500 {
             var options = RaftSimulation.Options()
             options.nodes = seed % 3 == 0 ? 5 : 3
@@ -20,6 +20,9 @@ struct RaftSimulationTests {
             changes += outcome.membershipChanges
             quiet += outcome.quietNodeTicks
             crashedBeforeDurable += outcome.crashesBeforeDurable
+            opened += outcome.sessionsOpened
+            lost += outcome.sessionsLost
+            retries += outcome.retries
             if !outcome.violations.isEmpty || !outcome.history.contains(where: { $0.result == .ok }) {
                 failing.append(seed)
                 Issue.record("seed \(seed) (replay: prism sim raft --seeds 1 --start \(seed) --duration-ms 600): \(outcome.violations)")
@@ -30,6 +33,9 @@ struct RaftSimulationTests {
         #expect(changes >= 500, "membership changes committed: \(changes)")
         #expect(quiet > 0, "no group ever went quiet")
         #expect(crashedBeforeDurable > 0, "no leader ever crashed between sending appends and making them durable")
+        // Writes retried through another node (deduplicated by their session), and sessions
+        // that expired or were evicted under their clients, happened in the runs checked.
+        #expect(retries > 500 && opened > 2000 && lost > 100, "retries \(retries), sessions opened \(opened), lost \(lost)")
     }
 
     @Test("members snapshot, compact, and lagging members install the leader's snapshot")

@@ -7,7 +7,10 @@ import PrismStorage
 /// and loses messages and is cut by partitions, members that crash (losing what was not durable)
 /// and restart from what was, membership changes one at a time (a spare added as a learner,
 /// promoted, a voter or learner removed), and clients that send puts, gets (ReadIndex) and
-/// compare-and-sets to any node and give up after a timeout. One seed, one run. What it checks: election safety (one leader per term), that every
+/// compare-and-sets to any node, retry a write once through another node and then give up.
+/// Writes go through client sessions (a session per client, requests numbered in it), so a
+/// retried or duplicated write takes effect once; sessions expire, are evicted and are reopened
+/// within a run. One seed, one run. What it checks: election safety (one leader per term), that every
 /// member applies the same entries in the same order (log matching and state-machine safety,
 /// leader completeness through them), and linearizability of the clients' history.
 public struct RaftSimulation {
@@ -44,6 +47,11 @@ public struct RaftSimulation {
         public var quietNodeTicks: Int
         /// Leaders that crashed after sending appends and before they were durable.
         public var crashesBeforeDurable: Int
+        /// Sessions clients opened, and requests answered "no such session" (expired or evicted).
+        public var sessionsOpened: Int
+        public var sessionsLost: Int
+        /// Writes sent a second time, through another node, after the first try timed out.
+        public var retries: Int
     }
 
     private enum Event {
@@ -51,6 +59,10 @@ public struct RaftSimulation {
         case deliver(RaftEnvelope)
         case request(node: String, client: Int, request: UInt64)
         case reply(client: Int, request: UInt64, result: KVOperation.Result, output: String?)
+        /// The client's session is open; its id.
+        case opened(client: Int, request: UInt64, session: UInt64)
+        /// The request's session is gone (expired or evicted): the client opens another.
+        case sessionLost(client: Int, request: UInt64)
         case timeout(client: Int, request: UInt64)
         /// The node refused the request outright (it knows no leader): it never took effect.
         case refused(client: Int, request: UInt64)
@@ -64,19 +76,36 @@ public struct RaftSimulation {
         case pause
     }
 
+    /// A proposal as its entry names it: session and sequence (session 0 and the nonce for an
+    /// opening).
+    private struct Proposal: Hashable {
+        var session: UInt64
+        var sequence: UInt64
+    }
+
     private struct Node {
         var core: RaftCore<SplitMix64>
-        var machine = KVStateMachine()
+        var machine: KVStateMachine
         var appliedCount: UInt64 = 0
         /// Requests this node was asked and will answer: request → client.
         var pending: [UInt64: Int] = [:]
+        /// Proposals this node made, by what their entries carry → request.
+        var proposals: [Proposal: UInt64] = [:]
         /// Reads waiting for their index to be applied.
         var reads: [(ReadState, Int)] = []
     }
 
     private struct ClientOp {
-        var op: KVOperation
+        /// Nil for a session opening (not part of the history).
+        var op: KVOperation?
         var command: KVCommand
+        var attempts = 1
+    }
+
+    /// A client's session: its id once open, the last sequence number used.
+    private struct ClientSession {
+        var id: UInt64?
+        var sequence: UInt64 = 0
     }
 
     let seed: UInt64
@@ -101,6 +130,13 @@ public struct RaftSimulation {
     private var history: [KVOperation] = []
     private var nextRequest: UInt64 = 0
     private var crashes = 0, partitions = 0, restarts = 0, refused = 0
+    private var clientSessions: [Int: ClientSession] = [:]
+    private var sessionsOpened = 0, sessionsLost = 0, retries = 0
+    /// What each member's state machine remembers of clients: short timeouts (half the seeds)
+    /// and, one seed in five, fewer sessions than clients, so expiry and eviction happen in runs.
+    private let sessionLimits: KVSessionLimits
+    /// How far each node's clock is ahead (milliseconds): proposers stamp entries with their own.
+    private var clockSkew: [String: UInt64] = [:]
     /// Crashes of a leader between sending its appends and making them durable.
     private var crashesBeforeDurable = 0
     /// While clients pause, until then.
@@ -116,6 +152,9 @@ public struct RaftSimulation {
         random = SplitMix64(seed: seed)
         ids = (1...(max(1, options.nodes) + max(0, options.spares))).map { "r\($0)" }
         bootstrapVoters = Array(ids.prefix(max(1, options.nodes)))
+        sessionLimits = KVSessionLimits(timeoutMillis: seed % 2 == 0 ? 30 : 150,
+                                        maxSessions: seed % 5 == 0 ? max(1, options.clients - 1) : 64, maxOutcomesPerSession: 4)
+        for id in ids { clockSkew[id] = random.next() % 8 }
         for id in ids { start(id) }
     }
 
@@ -138,7 +177,7 @@ public struct RaftSimulation {
         }
         // Operations still out when the run stopped never returned.
         for (_, op) in inFlight.sorted(by: { $0.key < $1.key }) {
-            var o = op.op
+            guard var o = op.op else { continue }
             o.result = .unknown
             history.append(o)
         }
@@ -150,7 +189,8 @@ public struct RaftSimulation {
         return Outcome(seed: seed, history: history.sorted { ($0.call, $0.client) < ($1.call, $1.client) }, violations: violations,
                        crashes: crashes, partitions: partitions, snapshotsTaken: snapshotsTaken, snapshotsInstalled: snapshotsInstalled,
                        membershipChanges: committedChanges.count, quietNodeTicks: quietNodeTicks,
-                       crashesBeforeDurable: crashesBeforeDurable)
+                       crashesBeforeDurable: crashesBeforeDurable, sessionsOpened: sessionsOpened, sessionsLost: sessionsLost,
+                       retries: retries)
     }
 
     // MARK: Events
@@ -169,10 +209,19 @@ public struct RaftSimulation {
         case .request(let node, let client, let request):
             guard nodes[node] != nil, let op = inFlight[request] else { return }
             nodes[node]?.pending[request] = client
-            let accepted = op.command.kind == .get
-                ? nodes[node]?.core.readIndex(context: request) : nodes[node]?.core.propose(op.command.encoded())
+            var command = op.command
+            command.time = now / 1000 + clockSkew[node, default: 0]
+            let proposal = Proposal(session: command.session, sequence: command.sequence)
+            let accepted: Bool?
+            if command.action == .get {
+                accepted = nodes[node]?.core.readIndex(context: request)
+            } else {
+                nodes[node]?.proposals[proposal] = request
+                accepted = nodes[node]?.core.propose(command.encoded())
+            }
             if accepted != true {
                 nodes[node]?.pending[request] = nil
+                nodes[node]?.proposals[proposal] = nil
                 queue.push(.refused(client: client, request: request), at: now + latency())
             }
             flush(node)
@@ -183,14 +232,45 @@ public struct RaftSimulation {
             op.output = output
             history.append(op)
             issue(client: client, end: end)
+        case .opened(let client, let request, let session):
+            guard inFlight.removeValue(forKey: request) != nil else { return }
+            clientSessions[client] = ClientSession(id: session)
+            sessionsOpened += 1
+            issue(client: client, end: end)
+        case .sessionLost(let client, let request):
+            // The write may have taken effect before its session went (an earlier copy, or the
+            // first try of a retry): the client cannot know, so it is unknown.
+            guard let lost = inFlight.removeValue(forKey: request) else { return }
+            sessionsLost += 1
+            if clientSessions[client]?.id == lost.command.session { clientSessions[client] = nil }
+            if var op = lost.op {
+                op.result = .unknown
+                history.append(op)
+            }
+            issue(client: client, end: end)
         case .refused(let client, let request):
             // Not in the history: the client knows it never happened (a checker drops such
-            // operations anyway; leaving them pending forever would only slow it down).
-            guard inFlight.removeValue(forKey: request) != nil else { return }
+            // operations anyway; leaving them pending forever would only slow it down). A
+            // refused retry is another matter: the first try may have acted, so it is unknown.
+            guard let refusedOp = inFlight.removeValue(forKey: request) else { return }
             refused += 1
+            if refusedOp.attempts > 1, var op = refusedOp.op {
+                op.result = .unknown
+                history.append(op)
+            }
             issue(client: client, end: end)
         case .timeout(let client, let request):
-            guard var op = inFlight.removeValue(forKey: request)?.op else { return }
+            guard var timedOut = inFlight[request] else { return }
+            if timedOut.attempts == 1, timedOut.command.action == .put || timedOut.command.action == .cas {
+                // Once more through another node, with the same number: it must not act twice.
+                timedOut.attempts += 1
+                inFlight[request] = timedOut
+                retries += 1
+                send(request: request, from: client)
+                return
+            }
+            inFlight[request] = nil
+            guard var op = timedOut.op else { return issue(client: client, end: end) }
             op.result = .unknown
             history.append(op)
             issue(client: client, end: end)
@@ -235,21 +315,36 @@ public struct RaftSimulation {
         guard now < end else { return }
         if now < clientsResume { return queue.push(.clientStart(client: client), at: clientsResume) }
         nextRequest += 1
-        let key = "k\(random.next() % 3)"
-        let command: KVCommand
-        switch random.next() % 3 {
-        case 0: command = KVCommand(request: nextRequest, kind: .put, key: key, value: "v\(nextRequest)", expected: nil)
-        case 1: command = KVCommand(request: nextRequest, kind: .get, key: key, value: nil, expected: nil)
-        default:
-            let expected = random.next() % 2 == 0 ? nil : "v\(random.next() % max(1, nextRequest))"
-            command = KVCommand(request: nextRequest, kind: .cas, key: key, value: "v\(nextRequest)", expected: expected)
+        guard var session = clientSessions[client], let id = session.id else {
+            // First a session (the request id is the nonce); the operation comes after.
+            clientSessions[client] = ClientSession()
+            inFlight[nextRequest] = ClientOp(op: nil, command: .openSession(nonce: nextRequest, time: 0))
+            return send(request: nextRequest, from: client)
         }
-        let op = KVOperation(client: client, key: key, kind: command.kind, value: command.value, expected: command.expected,
-                             call: now, returned: 0, result: .unknown)
+        session.sequence += 1
+        clientSessions[client] = session
+        let key = "k\(random.next() % 3)"
+        let kind: KVOperation.Kind, value: String?, expected: String?
+        switch random.next() % 3 {
+        case 0: (kind, value, expected) = (.put, "v\(nextRequest)", nil)
+        case 1: (kind, value, expected) = (.get, nil, nil)
+        default:
+            (kind, value) = (.cas, "v\(nextRequest)")
+            expected = random.next() % 2 == 0 ? nil : "v\(random.next() % max(1, nextRequest))"
+        }
+        // One request at a time: everything before this one has been answered or given up.
+        let command = KVCommand(session: id, sequence: session.sequence, acknowledged: session.sequence, time: 0, kind: kind, key: key,
+                                value: value, expected: expected)
+        let op = KVOperation(client: client, key: key, kind: kind, value: value, expected: expected, call: now, returned: 0, result: .unknown)
         inFlight[nextRequest] = ClientOp(op: op, command: command)
+        send(request: nextRequest, from: client)
+    }
+
+    /// Sends a request to a random node (lost now and then) and starts its timeout.
+    private mutating func send(request: UInt64, from client: Int) {
         let node = ids[Int(random.next() % UInt64(ids.count))]
-        if random.next() % 100 >= 3 { queue.push(.request(node: node, client: client, request: nextRequest), at: now + latency()) }
-        queue.push(.timeout(client: client, request: nextRequest), at: now + options.clientTimeoutMillis * 1000)
+        if random.next() % 100 >= 3 { queue.push(.request(node: node, client: client, request: request), at: now + latency()) }
+        queue.push(.timeout(client: client, request: request), at: now + options.clientTimeoutMillis * 1000)
     }
 
     private mutating func injectFault() {
@@ -296,11 +391,12 @@ public struct RaftSimulation {
                                        quiesceTicks: seed % 2 == 1 ? 5 : 0, startQuiet: seed % 4 == 1,
                                        maxSnapshotChunkBytes: seed % 3 == 1 ? 1 << 20 : 96)
         var node = Node(core: RaftCore(configuration: config, hardState: hardState, snapshot: snapshot, entries: entries,
-                                       random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))))
+                                       random: SplitMix64(seed: seed &* 0x9E37_79B9 &+ UInt64(restarts))),
+                        machine: KVStateMachine(limits: sessionLimits))
         // The state machine is rebuilt from the snapshot, then the durable log up to the
         // durable commit index.
         if let snapshot {
-            guard let machine = KVStateMachine(snapshot: snapshot.data) else {
+            guard let machine = KVStateMachine(snapshot: snapshot.data, limits: sessionLimits) else {
                 violations.append("\(id): its snapshot at \(snapshot.index) cannot be read")
                 return
             }
@@ -308,7 +404,7 @@ public struct RaftSimulation {
             node.appliedCount = snapshot.index
         }
         for entry in entries where entry.index > node.appliedCount && entry.index <= hardState.commit {
-            if entry.kind == .normal, let command = KVCommand(entry.data) { _ = node.machine.apply(command) }
+            if entry.kind == .normal, let command = KVCommand(entry.data) { _ = node.machine.apply(command, index: entry.index) }
             node.appliedCount = entry.index
         }
         nodes[id] = node
@@ -336,7 +432,7 @@ public struct RaftSimulation {
                 durableSnapshot[id] = snap
                 let continues = log.first { $0.index == snap.index }?.term == snap.term
                 log = continues ? log.filter { $0.index > snap.index } : []
-                guard let machine = KVStateMachine(snapshot: snap.data) else {
+                guard let machine = KVStateMachine(snapshot: snap.data, limits: sessionLimits) else {
                     violations.append("\(id): a snapshot at \(snap.index) cannot be read")
                     nodes[id] = nil
                     return
@@ -363,10 +459,17 @@ public struct RaftSimulation {
                 node.appliedCount = entry.index
                 if entry.kind == .membership { committedChanges.insert(entry.index) }
                 guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
-                let success = node.machine.apply(command)
-                if let client = node.pending.removeValue(forKey: command.request) {
-                    queue.push(.reply(client: client, request: command.request, result: success ? .ok : .fail, output: nil), at: now + latency())
+                let result = node.machine.apply(command, index: entry.index)
+                guard let request = node.proposals.removeValue(forKey: Proposal(session: command.session, sequence: command.sequence)),
+                      let client = node.pending.removeValue(forKey: request) else { continue }
+                let answer: Event
+                switch result {
+                case .done(let success): answer = .reply(client: client, request: request, result: success ? .ok : .fail, output: nil)
+                case .opened(let session): answer = .opened(client: client, request: request, session: session)
+                case .noSession: answer = .sessionLost(client: client, request: request)
+                case .forgotten: answer = .reply(client: client, request: request, result: .unknown, output: nil)
                 }
+                queue.push(answer, at: now + latency())
             }
             node.reads.append(contentsOf: ready.reads.compactMap { read in node.pending[read.context].map { (read, $0) } })
             node.core.advance(ready)
@@ -385,7 +488,7 @@ public struct RaftSimulation {
         // Reads whose index has been applied are answered from the state machine.
         var waiting: [(ReadState, Int)] = []
         for (read, client) in node.reads {
-            guard node.appliedCount >= read.index, let op = inFlight[read.context] else {
+            guard node.appliedCount >= read.index, let op = inFlight[read.context], op.op != nil else {
                 if inFlight[read.context] != nil { waiting.append((read, client)) }
                 continue
             }
