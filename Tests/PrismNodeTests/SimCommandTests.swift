@@ -112,6 +112,31 @@ struct RaftBenchCommandTests {
         #expect((object["command"] as? String)?.contains("--snapshot-entries 200") == true)
     }
 
+    /// Client sessions on real nodes: a put sent twice with one number acts once, a copy below
+    /// what the client acknowledged is refused, a put in a session never opened changes nothing,
+    /// and the session survives kill -9 of the leader and of every node (restored from snapshots
+    /// taken after it opened and the log). (With the state machine's duplicate check removed, a
+    /// deliberate mutation, the key reads "second" and the bench exits 1.)
+    @Test("a put sent twice in its session acts once, a late copy is refused, and sessions survive kill -9")
+    func clientSessions() async throws {
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.3", "--snapshot-entries", "20",
+                                           "--snapshot-log-ratio", "0", "--session-check", "--json"])
+        #expect(try await run.runToEnd(timeout: 180) == 0, "\(run.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
+        let check = try #require(object["session_check"] as? [String: Any])
+        #expect(check["passed"] as? Bool == true, "\(check)")
+        #expect(check["duplicate_status"] as? String == "ok" && check["value_after_duplicate"] as? String == "first")
+        #expect(check["forgotten_status"] as? String == "forgotten" && check["value_after_forgotten"] as? String == "third")
+        #expect(check["unknown_session_status"] as? String == "no_session" && check["value_after_unknown_session"] as? String == "third")
+        #expect(check["retry_after_kill_status"] as? String == "ok" && check["value_after_kill"] as? String == "third")
+        #expect(check["retry_after_restart_status"] as? String == "ok" && check["value_after_restart"] as? String == "third")
+        #expect((check["snapshots_after_session"] as? Int ?? 0) >= 1, "\(check)")
+        #expect(object["sessions_lost"] as? Int == 0, "no session expires or is evicted in a short run")
+        #expect(run.standardError.contains("client sessions"), "snapshot lines count the sessions")
+        #expect(run.standardError.contains(" sessions="), "the state line counts the sessions")
+        #expect((object["command"] as? String)?.contains("--session-check") == true)
+    }
+
     /// With the log-size condition, a node snapshots again only once the log since its last
     /// snapshot is that many times the snapshot's size; with 0, every `--snapshot-entries`.
     @Test("a snapshot waits for the log to outgrow the last one by --snapshot-log-ratio")
@@ -260,6 +285,7 @@ struct RaftBenchCommandTests {
         try await expectRefused(["bench", "raft", "--snapshot-entries=-1"], "--snapshot-entries must be 0 (never) or more")
         try await expectRefused(["bench", "raft", "--snapshot-check", "--snapshot-entries", "0"], "--snapshot-check needs --snapshot-entries between 1 and 10000")
         try await expectRefused(["bench", "raft", "--snapshot-check", "--nodes", "1"], "--snapshot-check needs --nodes 3 or more")
+        try await expectRefused(["bench", "raft", "--session-check", "--nodes", "2"], "--session-check needs --nodes 3 or more")
         try await expectRefused(["bench", "raft", "--snapshot-log-ratio=-1"], "--snapshot-log-ratio must be between 0 and 1000")
         try await expectRefused(["raft-node", "--id", "a", "--raft", "127.0.0.1:1", "--client", "127.0.0.1:2", "--data-dir", "/nonexistent", "--snapshot-log-ratio", "1e9"],
                                 "--snapshot-log-ratio must be between 0 and 1000")

@@ -41,6 +41,8 @@ struct RaftBench: AsyncParsableCommand {
     var snapshotLogRatio = KVSnapshotTaker.defaultLogRatio
     @Flag(help: "After the puts, freeze one follower of group 1, put 2 × --snapshot-entries + 10 keys so the leader compacts its log past it, resume it and expect it to catch up by installing the leader's snapshot, then kill -9 it and expect it to restore every key from its own (exit 1 otherwise).")
     var snapshotCheck = false
+    @Flag(help: "After the puts, check client sessions on group 1: a put sent twice with one number acts once, a copy below what the client acknowledged is refused, a put in an unknown session changes nothing, and after kill -9 of the leader a retry still acts once (exit 1 otherwise).")
+    var sessionCheck = false
 
     struct LeaderLossCheck: Encodable {
         /// The put's reply status: leadership_lost is the pass.
@@ -79,6 +81,10 @@ struct RaftBench: AsyncParsableCommand {
         var leader_loss_check: LeaderLossCheck?
         /// With --snapshot-check: how a follower left behind caught up and restarted.
         var snapshot_check: SnapshotCheck?
+        /// Puts answered no_session (their session expired or was evicted) and sent again in a new one.
+        var sessions_lost: Int
+        /// With --session-check: what duplicated, late and strange puts were answered.
+        var session_check: SessionCheck?
     }
 
     struct Figures: Encodable {
@@ -103,6 +109,9 @@ struct RaftBench: AsyncParsableCommand {
             guard nodes >= 3 else { throw ValidationError("--snapshot-check needs --nodes 3 or more (a quorum while one follower is frozen)") }
             guard (1...10_000).contains(snapshotEntries) else { throw ValidationError("--snapshot-check needs --snapshot-entries between 1 and 10000") }
         }
+        if sessionCheck {
+            guard nodes >= 3 else { throw ValidationError("--session-check needs --nodes 3 or more (a quorum once the leader is killed)") }
+        }
     }
 
     func run() async throws {
@@ -112,6 +121,7 @@ struct RaftBench: AsyncParsableCommand {
             + (snapshotEntries == KVSnapshotTaker.defaultEntries ? "" : " --snapshot-entries \(snapshotEntries)")
             + (snapshotLogRatio == KVSnapshotTaker.defaultLogRatio ? "" : " --snapshot-log-ratio \(snapshotLogRatio)")
             + (crashCheck ? " --crash-check" : "") + (leaderLossCheck ? " --leader-loss-check" : "") + (snapshotCheck ? " --snapshot-check" : "")
+            + (sessionCheck ? " --session-check" : "")
         BenchSupport.progress("[raft] \(command)")
         let dir = BenchSupport.freshFolder(in: FileManager.default.temporaryDirectory.path, kind: "raft")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -188,7 +198,7 @@ struct RaftBench: AsyncParsableCommand {
         }
         let cpuAfter = processes.map(\.cpuMicroseconds)
         var crashResult: [String: Int]?
-        var earlierTimeouts = 0
+        var earlierTimeouts = 0, earlierSessionsLost = 0
         var leaderLoss: LeaderLossCheck?
         if leaderLossCheck {
             leaderLoss = try await checkLeaderLoss(router: router, processes: processes, ids: ids, value: value)
@@ -199,12 +209,23 @@ struct RaftBench: AsyncParsableCommand {
             // The follower restarted: its old connections are closed.
             router.close()
             earlierTimeouts += router.timeouts.load(ordering: .relaxed)
+            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
+            router = try await connect()
+        }
+        var sessionResult: SessionCheck?
+        if sessionCheck {
+            sessionResult = try await checkSessions(router: router, processes: &processes, ids: ids, arguments: arguments, connect: connect)
+            // Every node restarted: the old connections are closed.
+            router.close()
+            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
+            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
             router = try await connect()
         }
         if crashCheck {
             BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
             router.close()
             earlierTimeouts += router.timeouts.load(ordering: .relaxed)
+            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
             for p in processes { p.kill() }
             router = try await startNodes()
             var lost = 0
@@ -230,7 +251,8 @@ struct RaftBench: AsyncParsableCommand {
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
                             reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed),
                             leadership_lost_replies: router.leadershipLost.load(ordering: .relaxed), crash_check: crashResult,
-                            leader_loss_check: leaderLoss, snapshot_check: snapshotResult)
+                            leader_loss_check: leaderLoss, snapshot_check: snapshotResult,
+                            sessions_lost: earlierSessionsLost + router.sessionsLost.load(ordering: .relaxed), session_check: sessionResult)
         if vsEtcd && !crashCheck {
             guard EtcdCluster.installed else { throw ValidationError("--vs-etcd needs /usr/bin/etcd (apt-get install etcd-server)") }
             let etcd = try await runEtcd(value: value, directory: dir + "-etcd")
@@ -254,11 +276,15 @@ struct RaftBench: AsyncParsableCommand {
                 print(String(format: "a follower %d puts behind caught up through the leader's snapshot (%@) in %.0f ms, restored %d of %d keys from its own after kill -9: %@",
                              c.puts, c.installed ? "installed" : "not installed", c.caught_up_ms, c.values_after_restart, c.puts, c.passed ? "passed" : "FAILED"))
             }
+            if let c = sessionResult {
+                print("client sessions: a duplicated put \(c.duplicate_status) (reads \(c.value_after_duplicate ?? "nothing")), a late copy \(c.forgotten_status), a put in an unknown session \(c.unknown_session_status), a retry after kill -9 of \(c.killed_leader) \(c.retry_after_kill_status) (reads \(c.value_after_kill ?? "nothing")): \(c.passed ? "passed" : "FAILED")")
+            }
             print("reproduce: \(result.command)")
         }
         if let c = crashResult, c["lost", default: 0] > 0 { throw ExitCode(1) }
         if let l = leaderLoss, l.status != "leadership_lost" || l.get_status != "leadership_lost" { throw ExitCode(1) }
         if let c = snapshotResult, !c.passed { throw ExitCode(1) }
+        if let c = sessionResult, !c.passed { throw ExitCode(1) }
     }
 
     /// Freezes every node but group 1's leader, so its put can never commit, and times the
@@ -270,7 +296,7 @@ struct RaftBench: AsyncParsableCommand {
         var attempt: UInt64 = 1
         while true {
             let check = try await freezeFollowersAndAsk(router: router, processes: processes, ids: ids, value: value, requestID: UInt64.max / 2 + attempt * 2)
-            if check.status != "notLeader" || attempt == 3 { return check }
+            if check.status != KVWire.Status.notLeader.name || attempt == 3 { return check }
             attempt += 1
         }
     }
@@ -292,13 +318,16 @@ struct RaftBench: AsyncParsableCommand {
         @Sendable func status(_ request: KVWire.Request) async throws -> String {
             do {
                 let reply = try await connection.call(request, patience: .seconds(10))
-                return "\(reply.status)".replacingOccurrences(of: "leadershipLost", with: "leadership_lost")
+                return reply.status.name
             } catch is KVConnection.ReplyTimeout {
                 return "no reply"
             }
         }
         async let get = status(KVWire.Request(id: requestID + 1, operation: .getStrong, group: 1, key: "leader-loss", value: nil))
-        let put = try await status(KVWire.Request(id: requestID, operation: .put, group: 1, key: "leader-loss", value: value))
+        let numbered = try await router.nextSequence(group: 1)
+        defer { router.finish(group: 1, numbered) }
+        let put = try await status(KVWire.Request(id: requestID, operation: .put, group: 1, key: "leader-loss", value: value, session: numbered.session,
+                                                  sequence: numbered.sequence, acknowledged: router.sessions.acknowledged(group: 1, session: numbered.session)))
         let milliseconds = BenchSupport.seconds(ContinuousClock.now - start) * 1000
         let getStatus = try await get
         // The frozen nodes' states when the answers came (all `T` unless something resumed them).
@@ -451,16 +480,74 @@ final class LeaderRouter: Sendable {
     let timeouts = Atomic<Int>(0)
     /// Requests a node answered `leadershipLost` (it stopped leading while holding them), asked again.
     let leadershipLost = Atomic<Int>(0)
+    /// Puts answered `noSession` (their session expired or was evicted): sent again in a new one.
+    let sessionsLost = Atomic<Int>(0)
+    let sessions = ClientSessions()
 
     init(ids: [String], connections: [String: [KVConnection]]) {
         self.ids = ids
         self.connections = connections
     }
 
-    /// The reply's value (a get's).
+    /// The next number in `group`'s client session (opened first if there is none); pass it
+    /// to `finish` once answered.
+    func nextSequence(group: UInt64, patience: Duration = .seconds(10)) async throws -> ClientSessions.Numbered {
+        try await sessions.next(group: group) { [self] in try await openSession(group: group, patience: patience) }
+    }
+
+    func finish(group: UInt64, _ numbered: ClientSessions.Numbered) { sessions.finish(group: group, numbered) }
+
+    /// A new client session in `group`; its id.
+    func openSession(group: UInt64, patience: Duration) async throws -> UInt64 {
+        let reply = try await call(.openSession, group: group, key: "", value: nil, patience: patience)
+        guard let id = reply.flatMap({ UInt64($0) }) else { throw ValidationError("group \(group): a session opening answered \(reply ?? "nothing"), not an id") }
+        return id
+    }
+
+    /// The reply's value (a get's; an opening's session id). A put is numbered in its group's
+    /// session and keeps its number through every retry: it acts once however often it is sent.
     @discardableResult
     func call(_ operation: KVWire.Operation, group: UInt64, key: String, value: String?, patience: Duration = .seconds(10)) async throws -> String? {
         let deadline = ContinuousClock.now + patience
+        var numbered = operation == .put ? try await nextSequence(group: group, patience: patience) : nil
+        defer { if let numbered { finish(group: group, numbered) } }
+        // An opening's nonce tells its answer from another's.
+        let nonce = operation == .openSession ? UInt64.random(in: 1...UInt64.max) : 0
+        while true {
+            let put = numbered
+            let reply = try await route(group: group, until: deadline, leaderAnswers: operation != .getEventual) { [sessions] id in
+                var request = KVWire.Request(id: id, operation: operation, group: group, key: key, value: value)
+                if let put {
+                    request.session = put.session
+                    request.sequence = put.sequence
+                    request.acknowledged = sessions.acknowledged(group: group, session: put.session)
+                } else if operation == .openSession {
+                    request.sequence = nonce
+                }
+                return request
+            }
+            switch reply.status {
+            case .noSession:
+                // The session is gone; a new one, and the put again in it (an earlier copy may
+                // have acted: a put of one value tolerates that).
+                sessionsLost.add(1, ordering: .relaxed)
+                guard let lost = numbered else { return nil }
+                sessions.lost(group: group, session: lost.session)
+                numbered = try await nextSequence(group: group, patience: patience)
+            case .forgotten:
+                throw ValidationError("group \(group): put \(put.map { "\($0.sequence) of session \($0.session)" } ?? "?") answered forgotten (numbered below what this client acknowledged)")
+            default:
+                return reply.value
+            }
+        }
+    }
+
+    /// Sends a request (`make` gives it the id of each try) to `group`'s leader, learning the
+    /// leader from `notLeader` replies and asking around after a timeout, an unavailable group or
+    /// a lost leadership, until a reply that is the group's answer (`ok`, `noSession`,
+    /// `forgotten`) or `deadline`. `leaderAnswers`: an `ok` names the leader (not for eventual gets).
+    func route(group: UInt64, until deadline: ContinuousClock.Instant, leaderAnswers: Bool = true,
+               _ make: (UInt64) -> KVWire.Request) async throws -> KVWire.Reply {
         var attempt = 0
         while ContinuousClock.now < deadline {
             attempt += 1
@@ -469,20 +556,20 @@ final class LeaderRouter: Sendable {
             let id = nextID.add(1, ordering: .relaxed).newValue
             let reply: KVWire.Reply
             do {
-                reply = try await pool[Int(id % UInt64(pool.count))].call(KVWire.Request(id: id, operation: operation, group: group, key: key, value: value))
+                reply = try await pool[Int(id % UInt64(pool.count))].call(make(id))
             } catch is KVConnection.ReplyTimeout {
-                // Asked a leader that lost its term meanwhile: ask around again (a put may then
-                // apply twice, which a put of the same value tolerates).
+                // Asked a leader that lost its term meanwhile, or a node that is gone: ask
+                // around again (the same put, with the same number, acts once).
                 timeouts.add(1, ordering: .relaxed)
                 leaders.withLock { $0[group] = nil }
                 continue
             }
             switch reply.status {
-            case .ok:
+            case .ok, .noSession, .forgotten:
                 // Only the leader answers a put or a strong get: remember it (a first guess that
                 // was right never got a notLeader hint).
-                if operation != .getEventual { leaders.withLock { $0[group] = node } }
-                return reply.value
+                if leaderAnswers { leaders.withLock { $0[group] = node } }
+                return reply
             case .notLeader:
                 let hint = reply.value.flatMap { ids.contains($0) ? $0 : nil }
                 leaders.withLock { $0[group] = hint }
@@ -492,17 +579,19 @@ final class LeaderRouter: Sendable {
                 leaders.withLock { $0[group] = nil }
                 try await Task.sleep(for: .milliseconds(5))
             case .leadershipLost:
-                // The outcome of a put is unknown; sending it again is safe for a put of one value.
+                // The outcome of a put is unknown; sent again with its number, it acts once.
                 leadershipLost.add(1, ordering: .relaxed)
                 leaders.withLock { $0[group] = nil }
                 try await Task.sleep(for: .milliseconds(5))
             }
         }
-        throw ValidationError("group \(group): no leader answered within \(patience) (\(attempt) attempts)")
+        throw ValidationError("group \(group): no leader answered within the time allowed (\(attempt) attempts)")
     }
 
-    /// A put that succeeds once the group has a leader (thousands of groups electing at once take a while).
+    /// A session opened and a put that succeeds once the group has a leader (thousands of
+    /// groups electing at once take a while).
     func waitForLeader(group: UInt64, value: String) async throws {
+        finish(group: group, try await nextSequence(group: group, patience: .seconds(120)))
         try await call(.put, group: group, key: "warmup", value: value, patience: .seconds(120))
     }
 

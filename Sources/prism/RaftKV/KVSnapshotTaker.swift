@@ -46,8 +46,8 @@ final class KVSnapshotTaker: Sendable {
                 state.snapshotsTaken.value += 1
                 state.snapshotTaken(group: group, bytes: data.count)
                 let counts = due.machine.counts
-                FileHandle.standardError.write(Data(String(format: "prism raft-node %@ took a snapshot of group %llu at index %llu (%d bytes, %d keys, %d request outcomes, encoded in %.1f ms, %.1f ms of CPU); its log is compacted through it\n",
-                                                           node, group, due.index, data.count, counts.values, counts.outcomes, ms, cpuMs).utf8))
+                FileHandle.standardError.write(Data(String(format: "prism raft-node %@ took a snapshot of group %llu at index %llu (%d bytes, %d keys, %d client sessions, %d request outcomes, encoded in %.1f ms, %.1f ms of CPU); its log is compacted through it\n",
+                                                           node, group, due.index, data.count, counts.values, counts.sessions, counts.outcomes, ms, cpuMs).utf8))
             }
         }
     }

@@ -3,7 +3,9 @@ import PrismTransport
 /// The client protocol of `prism raft-node` (what `prism bench raft` drives): length-prefixed
 /// frames, requests and replies matched by id on one connection, many in flight.
 enum KVWire {
-    enum Operation: UInt8, Sendable { case put = 1, getStrong = 2, getEventual = 3 }
+    /// `openSession`: a session for the client's puts in `group` (the value is a nonce); the
+    /// reply's value is the session id in decimal.
+    enum Operation: UInt8, Sendable { case put = 1, getStrong = 2, getEventual = 3, openSession = 4 }
     enum Status: UInt8, Sendable {
         case ok = 0
         /// Not the leader (puts and strong gets go there); `value` names it when known.
@@ -12,8 +14,26 @@ enum KVWire {
         case unavailable = 2
         /// The node stopped leading the group (stepped down or a new term began) while the
         /// request waited: a put may or may not have been applied, a strong get was not served.
-        /// Ask the new leader (a put of the same value is safe to send again).
+        /// Ask the new leader (the same put, with the same session and sequence, acts once).
         case leadershipLost = 3
+        /// The put's session is unknown (expired, evicted, or never opened): nothing was done now.
+        /// Open another (whether an earlier copy of this put took effect cannot be known).
+        case noSession = 4
+        /// The put is numbered below what its session acknowledged: nothing was done now, and
+        /// its earlier outcome is no longer remembered.
+        case forgotten = 5
+
+        /// As the bench's JSON and log lines show it.
+        var name: String {
+            switch self {
+            case .ok: "ok"
+            case .notLeader: "not_leader"
+            case .unavailable: "unavailable"
+            case .leadershipLost: "leadership_lost"
+            case .noSession: "no_session"
+            case .forgotten: "forgotten"
+            }
+        }
     }
 
     struct Request: Sendable, Equatable {
@@ -22,6 +42,11 @@ enum KVWire {
         var group: UInt64
         var key: String
         var value: String?
+        /// Puts: the client session, the put's number in it, and the lowest number the client
+        /// still waits for (every put below it has been answered).
+        var session: UInt64 = 0
+        var sequence: UInt64 = 0
+        var acknowledged: UInt64 = 0
     }
 
     struct Reply: Sendable, Equatable {
@@ -36,6 +61,9 @@ enum KVWire {
         w.varint(r.id)
         w.byte(r.operation.rawValue)
         w.varint(r.group)
+        w.varint(r.session)
+        w.varint(r.sequence)
+        w.varint(r.acknowledged)
         w.string(r.key)
         optional(r.value, into: &w)
         return w.bytes
@@ -73,7 +101,9 @@ enum KVWire {
         let id = try r.varint()
         let opByte = try r.byte()
         guard let op = Operation(rawValue: opByte) else { throw .malformed("operation \(opByte)") }
-        let request = Request(id: id, operation: op, group: try r.varint(), key: try r.string(maxLength: 4096), value: try optional(&r))
+        let group = try r.varint(), session = try r.varint(), sequence = try r.varint(), acknowledged = try r.varint()
+        let request = Request(id: id, operation: op, group: group, key: try r.string(maxLength: 4096), value: try optional(&r),
+                              session: session, sequence: sequence, acknowledged: acknowledged)
         guard r.isAtEnd else { throw .malformed("trailing bytes") }
         return request
     }

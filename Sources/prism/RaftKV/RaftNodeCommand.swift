@@ -118,7 +118,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 snapshotLogs[group, default: .init()].lastSnapshotBytes = snapshot.data.count
             }
             for entry in persisted.entries where entry.index > applied && entry.index <= persisted.hardState.commit {
-                if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command) }
+                if entry.kind == .normal, let command = KVCommand(entry.data) { _ = machine.apply(command, index: entry.index) }
                 applied = entry.index
                 snapshotLogs[group, default: .init()].bytesSince += NodeState.SnapshotLog.bytes(of: entry)
             }
@@ -166,9 +166,17 @@ struct RaftNodeCommand: AsyncParsableCommand {
             let wal = logStore.map { " wal_segments=\($0.wal.segmentCount)" } ?? ""
             let lost = state.leadershipLostReplies.value
             let taken = state.snapshotsTaken.value, installed = state.snapshotsInstalled.value
+            // Over every group (a pass over the sessions, every 2 s: cheap beside the applies).
+            var sessions = 0, outcomes = 0
+            for (machine, _) in state.machines.value.values {
+                let counts = machine.counts
+                sessions += counts.sessions
+                outcomes += counts.outcomes
+            }
+            let sessionFigures = " sessions=\(sessions) session_outcomes=\(outcomes)"
             shell.inspect { host in
                 "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages) leadership_lost_replies=\(lost)"
-                    + " snapshots_taken=\(taken) snapshots_installed=\(installed)" + wal
+                    + " snapshots_taken=\(taken) snapshots_installed=\(installed)" + sessionFigures + wal
             }
                 .whenSuccess { line in
                     guard line != lastStats.value else { return }
@@ -210,9 +218,21 @@ final class NodeState: Sendable {
         var term: UInt64 = 0
     }
 
+    /// What a waiting request is found by when its entry is applied or its read index known.
+    enum PendingKey: Hashable {
+        /// A put: its entry names its session and sequence.
+        case proposal(group: UInt64, session: UInt64, sequence: UInt64)
+        /// A session opening: its entry names the client's nonce.
+        case opening(group: UInt64, nonce: UInt64)
+        /// A strong get: the read context this node gave it.
+        case read(context: UInt64)
+    }
+
     let machines: NIOLoopBoundBox<[UInt64: (KVStateMachine, UInt64)]>
-    /// Request id (in the Raft entry, or the read context) → who waits.
-    let pending: NIOLoopBoundBox<[UInt64: Waiting]>
+    /// Who waits for what.
+    let pending: NIOLoopBoundBox<[PendingKey: Waiting]>
+    /// The last read context given out (contexts name this node's ReadIndex requests).
+    let nextReadContext: NIOLoopBoundBox<UInt64>
     /// Reads whose index is known, waiting for it to be applied: group → (index, context, key).
     let reads: NIOLoopBoundBox<[UInt64: [(UInt64, UInt64, String)]]>
     let readKeys: NIOLoopBoundBox<[UInt64: String]>
@@ -271,6 +291,7 @@ final class NodeState: Sendable {
         snapshotsInstalled = .makeBoxSendingValue(0, eventLoop: loop)
         machines = .makeBoxSendingValue([:], eventLoop: loop)
         pending = .makeBoxSendingValue([:], eventLoop: loop)
+        nextReadContext = .makeBoxSendingValue(0, eventLoop: loop)
         reads = .makeBoxSendingValue([:], eventLoop: loop)
         readKeys = .makeBoxSendingValue([:], eventLoop: loop)
         leadershipLostReplies = .makeBoxSendingValue(0, eventLoop: loop)
@@ -284,9 +305,11 @@ final class NodeState: Sendable {
     func answerLostLeadership(_ host: RaftHostShell.Host) -> Int {
         guard !pending.value.isEmpty else { return 0 }
         var leads: [UInt64: UInt64?] = [:]
-        var lost: [UInt64] = []
-        for (id, waiting) in pending.value {
-            let awaitsIndex = readKeys.value[id] != nil
+        var lost: [PendingKey] = []
+        for (key, waiting) in pending.value {
+            var context: UInt64?
+            if case .read(let c) = key { context = c }
+            let awaitsIndex = context.map { readKeys.value[$0] != nil } ?? false
             let term: UInt64?
             if let known = leads[waiting.group] {
                 term = known
@@ -295,12 +318,12 @@ final class NodeState: Sendable {
                 leads[waiting.group] = term
             }
             guard term != waiting.term else { continue }
-            if !awaitsIndex, reads.value[waiting.group]?.contains(where: { $0.1 == id }) == true { continue }
-            lost.append(id)
+            if !awaitsIndex, let context, reads.value[waiting.group]?.contains(where: { $0.1 == context }) == true { continue }
+            lost.append(key)
         }
-        for id in lost {
-            guard let waiting = pending.value.removeValue(forKey: id) else { continue }
-            readKeys.value.removeValue(forKey: id)
+        for key in lost {
+            guard let waiting = pending.value.removeValue(forKey: key) else { continue }
+            if case .read(let context) = key { readKeys.value.removeValue(forKey: context) }
             reply(waiting, .leadershipLost, nil, flush: false)
         }
         flushReplies()
@@ -336,7 +359,7 @@ final class NodeState: Sendable {
         guard var (machine, applied) = machines.value.removeValue(forKey: group) else { return nil }
         if let snapshot = ready.snapshot {
             // The leader's state as of its snapshot replaces ours (the log before it is gone).
-            guard let restored = KVStateMachine(snapshot: snapshot.data) else {
+            guard let restored = KVStateMachine(snapshot: snapshot.data, limits: machine.limits) else {
                 // Going on would serve a state that is not the group's.
                 FileHandle.standardError.write(Data("prism raft-node \(node): error: the snapshot of group \(group) at index \(snapshot.index) from the leader cannot be decoded (\(snapshot.data.count) bytes); stopping\n".utf8))
                 Glibc.exit(70)
@@ -353,8 +376,16 @@ final class NodeState: Sendable {
             applied = entry.index
             logBytes += SnapshotLog.bytes(of: entry)
             guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
-            let success = machine.apply(command)
-            if let waiting = pending.value.removeValue(forKey: command.request) { reply(waiting, success ? .ok : .unavailable, nil, flush: false) }
+            let result = machine.apply(command, index: entry.index)
+            let key: PendingKey = command.action == .openSession
+                ? .opening(group: group, nonce: command.sequence) : .proposal(group: group, session: command.session, sequence: command.sequence)
+            guard let waiting = pending.value.removeValue(forKey: key) else { continue }
+            switch result {
+            case .done(let success): reply(waiting, success ? .ok : .unavailable, nil, flush: false)
+            case .opened(let session): reply(waiting, .ok, String(session), flush: false)
+            case .noSession: reply(waiting, .noSession, nil, flush: false)
+            case .forgotten: reply(waiting, .forgotten, nil, flush: false)
+            }
         }
         for read in ready.reads {
             guard let key = readKeys.value.removeValue(forKey: read.context) else { continue }
@@ -365,7 +396,7 @@ final class NodeState: Sendable {
         if var waiting = reads.value[group], !waiting.isEmpty {
             waiting.removeAll { index, context, key in
                 guard index <= applied else { return false }
-                if let w = pending.value.removeValue(forKey: context) { reply(w, .ok, machine.value(key), flush: false) }
+                if let w = pending.value.removeValue(forKey: .read(context: context)) { reply(w, .ok, machine.value(key), flush: false) }
                 return true
             }
             reads.value[group] = waiting
@@ -417,10 +448,20 @@ final class KVRequestHandler: ChannelInboundHandler {
         case .getEventual:
             // Sent when the read pass ends (one write for the gets read in it).
             state.reply(waiting, .ok, state.machines.value[request.group]?.0.value(request.key), flush: false)
-        case .put, .getStrong:
+        case .put, .getStrong, .openSession:
             let loopBound = NIOLoopBound(waiting, eventLoop: context.eventLoop)
+            // The proposer's clock, carried in the entry: sessions expire by it.
+            let time = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
             shell.submit { host in
                 var waiting = loopBound.value
+                let key: NodeState.PendingKey
+                switch request.operation {
+                case .put: key = .proposal(group: request.group, session: request.session, sequence: request.sequence)
+                case .openSession: key = .opening(group: request.group, nonce: request.sequence)
+                default:
+                    state.nextReadContext.value += 1
+                    key = .read(context: state.nextReadContext.value)
+                }
                 let outcome: KVWire.Status? = host.with(group: request.group) { core in
                     waiting.term = core.term
                     guard core.role == .leader else {
@@ -428,17 +469,22 @@ final class KVRequestHandler: ChannelInboundHandler {
                         core.wakeForWork()
                         return .notLeader
                     }
-                    if request.operation == .put {
-                        let command = KVCommand(request: request.id, kind: .put, key: request.key, value: request.value, expected: nil)
+                    switch key {
+                    case .proposal:
+                        let command = KVCommand(session: request.session, sequence: request.sequence, acknowledged: request.acknowledged,
+                                                time: time, kind: .put, key: request.key, value: request.value, expected: nil)
                         return core.propose(command.encoded()) ? nil : .unavailable
+                    case .opening:
+                        return core.propose(KVCommand.openSession(nonce: request.sequence, time: time).encoded()) ? nil : .unavailable
+                    case .read(let context):
+                        return core.readIndex(context: context) ? nil : .unavailable
                     }
-                    return core.readIndex(context: request.id) ? nil : .unavailable
                 } ?? .unavailable
                 if let outcome {
                     state.reply(waiting, outcome, outcome == .notLeader ? host.leader(of: request.group) : nil)
                 } else {
-                    state.pending.value[request.id] = waiting
-                    if request.operation == .getStrong { state.readKeys.value[request.id] = request.key }
+                    state.pending.value[key] = waiting
+                    if case .read(let context) = key { state.readKeys.value[context] = request.key }
                 }
             }
         }
