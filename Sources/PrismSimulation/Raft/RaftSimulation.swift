@@ -145,6 +145,11 @@ public struct RaftSimulation {
     private var quietNodeTicks = 0
     /// Committed membership entries seen applied (by index), to count each once.
     private var committedChanges: Set<UInt64> = []
+    /// Each written value (every write's is its own) → the index of the entry whose apply wrote
+    /// it: a write that acts a second time, from another entry, is a violation however the
+    /// history reads (a duplicate that acts is often linearizable: the retried write's interval
+    /// spans both).
+    private var wroteAt: [String: UInt64] = [:]
 
     public init(seed: UInt64, options: Options = Options()) {
         self.seed = seed
@@ -459,7 +464,14 @@ public struct RaftSimulation {
                 node.appliedCount = entry.index
                 if entry.kind == .membership { committedChanges.insert(entry.index) }
                 guard entry.kind == .normal, let command = KVCommand(entry.data) else { continue }
+                let before = node.machine.value(command.key)
                 let result = node.machine.apply(command, index: entry.index)
+                if let written = command.value, before != written, node.machine.value(command.key) == written {
+                    if let first = wroteAt[written], first != entry.index {
+                        violations.append("\(id): the write of \(written) acted twice (entries \(first) and \(entry.index))")
+                    }
+                    wroteAt[written] = wroteAt[written] ?? entry.index
+                }
                 guard let request = node.proposals.removeValue(forKey: Proposal(session: command.session, sequence: command.sequence)),
                       let client = node.pending.removeValue(forKey: request) else { continue }
                 let answer: Event
@@ -469,7 +481,8 @@ public struct RaftSimulation {
                 case .noSession: answer = .sessionLost(client: client, request: request)
                 case .forgotten: answer = .reply(client: client, request: request, result: .unknown, output: nil)
                 }
-                queue.push(answer, at: now + latency())
+                // Now and then the answer is lost on its way: the client retries a write that acted.
+                if random.next() % 100 >= 3 { queue.push(answer, at: now + latency()) }
             }
             node.reads.append(contentsOf: ready.reads.compactMap { read in node.pending[read.context].map { (read, $0) } })
             node.core.advance(ready)
