@@ -199,6 +199,12 @@ struct RaftBench: AsyncParsableCommand {
         let cpuAfter = processes.map(\.cpuMicroseconds)
         var crashResult: [String: Int]?
         var earlierTimeouts = 0, earlierSessionsLost = 0
+        /// Closes a router whose nodes restarted (its connections are closed), keeping its counts.
+        func retire(_ old: LeaderRouter) {
+            old.close()
+            earlierTimeouts += old.timeouts.load(ordering: .relaxed)
+            earlierSessionsLost += old.sessionsLost.load(ordering: .relaxed)
+        }
         var leaderLoss: LeaderLossCheck?
         if leaderLossCheck {
             leaderLoss = try await checkLeaderLoss(router: router, processes: processes, ids: ids, value: value)
@@ -206,26 +212,20 @@ struct RaftBench: AsyncParsableCommand {
         var snapshotResult: SnapshotCheck?
         if snapshotCheck {
             snapshotResult = try await checkSnapshot(router: router, processes: &processes, ids: ids, arguments: arguments, clientPorts: clientPorts)
-            // The follower restarted: its old connections are closed.
-            router.close()
-            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
-            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
+            // The follower restarted.
+            retire(router)
             router = try await connect()
         }
         var sessionResult: SessionCheck?
         if sessionCheck {
             sessionResult = try await checkSessions(router: router, processes: &processes, ids: ids, arguments: arguments, connect: connect)
-            // Every node restarted: the old connections are closed.
-            router.close()
-            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
-            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
+            // Every node restarted.
+            retire(router)
             router = try await connect()
         }
         if crashCheck {
             BenchSupport.progress("[raft] kill -9 every node after \(puts.count) acknowledged puts; restarting them on their data")
-            router.close()
-            earlierTimeouts += router.timeouts.load(ordering: .relaxed)
-            earlierSessionsLost += router.sessionsLost.load(ordering: .relaxed)
+            retire(router)
             for p in processes { p.kill() }
             router = try await startNodes()
             var lost = 0
