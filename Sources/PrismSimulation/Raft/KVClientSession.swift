@@ -5,7 +5,7 @@
 /// acknowledges them nearly in order, so a new outcome almost always goes at the end and the
 /// acknowledged ones leave from the front; the front is skipped by an offset and the array is
 /// compacted only once most of it is skipped, so neither costs a shift per request.
-struct KVClientSession: Sendable, Equatable {
+struct KVClientSession: Sendable {
     /// The log's clock (milliseconds) when the session's last request was applied.
     var lastActive: UInt64
     /// Requests numbered below this were answered (or given up) by the client: their outcomes
@@ -78,11 +78,6 @@ struct KVClientSession: Sendable, Equatable {
             if outcomes[mid].sequence < sequence { low = mid + 1 } else { high = mid }
         }
         return low
-    }
-
-    static func == (a: KVClientSession, b: KVClientSession) -> Bool {
-        a.lastActive == b.lastActive && a.floor == b.floor
-            && a.heldOutcomes.elementsEqual(b.heldOutcomes) { $0.sequence == $1.sequence && $0.success == $1.success }
     }
 }
 

@@ -77,7 +77,4 @@ final class ClientSessions: Sendable {
             if all[group]?.id == session { all[group] = nil }
         }
     }
-
-    /// The floor of `group`'s session (the lowest number not yet answered); nil without one.
-    func floor(group: UInt64) -> UInt64? { sessions.withLock { $0[group]?.floor } }
 }
