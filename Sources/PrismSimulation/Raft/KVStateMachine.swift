@@ -89,7 +89,8 @@ public struct KVStateMachine: Sendable {
     private mutating func expireSessions() {
         guard clock > limits.timeoutMillis else { return }
         let horizon = clock - limits.timeoutMillis
-        for b in sessionBuckets.indices where sessionBuckets[b].values.contains(where: { $0.lastActive < horizon }) {
+        // A bucket is copied (copy on write) only once something in it expires.
+        for b in sessionBuckets.indices {
             for (id, session) in sessionBuckets[b] where session.lastActive < horizon {
                 sessionBuckets[b][id] = nil
                 sessionCount -= 1

@@ -181,11 +181,7 @@ public struct RaftSimulation {
             handle(event, end: end)
         }
         // Operations still out when the run stopped never returned.
-        for (_, op) in inFlight.sorted(by: { $0.key < $1.key }) {
-            guard var o = op.op else { continue }
-            o.result = .unknown
-            history.append(o)
-        }
+        for (_, op) in inFlight.sorted(by: { $0.key < $1.key }) { recordUnknown(op) }
         checkApplied()
         let verdict = LinearizabilityChecker.check(history)
         if !verdict.linearizable {
@@ -248,10 +244,7 @@ public struct RaftSimulation {
             guard let lost = inFlight.removeValue(forKey: request) else { return }
             sessionsLost += 1
             if clientSessions[client]?.id == lost.command.session { clientSessions[client] = nil }
-            if var op = lost.op {
-                op.result = .unknown
-                history.append(op)
-            }
+            recordUnknown(lost)
             issue(client: client, end: end)
         case .refused(let client, let request):
             // Not in the history: the client knows it never happened (a checker drops such
@@ -259,10 +252,7 @@ public struct RaftSimulation {
             // refused retry is another matter: the first try may have acted, so it is unknown.
             guard let refusedOp = inFlight.removeValue(forKey: request) else { return }
             refused += 1
-            if refusedOp.attempts > 1, var op = refusedOp.op {
-                op.result = .unknown
-                history.append(op)
-            }
+            if refusedOp.attempts > 1 { recordUnknown(refusedOp) }
             issue(client: client, end: end)
         case .timeout(let client, let request):
             guard var timedOut = inFlight[request] else { return }
@@ -275,9 +265,7 @@ public struct RaftSimulation {
                 return
             }
             inFlight[request] = nil
-            guard var op = timedOut.op else { return issue(client: client, end: end) }
-            op.result = .unknown
-            history.append(op)
+            recordUnknown(timedOut)
             issue(client: client, end: end)
         case .clientStart(let client):
             issue(client: client, end: end)
@@ -343,6 +331,14 @@ public struct RaftSimulation {
         let op = KVOperation(client: client, key: key, kind: kind, value: value, expected: expected, call: now, returned: 0, result: .unknown)
         inFlight[nextRequest] = ClientOp(op: op, command: command)
         send(request: nextRequest, from: client)
+    }
+
+    /// The operation goes into the history as unknown: it may or may not have acted (session
+    /// openings are not operations).
+    private mutating func recordUnknown(_ clientOp: ClientOp) {
+        guard var op = clientOp.op else { return }
+        op.result = .unknown
+        history.append(op)
     }
 
     /// Sends a request to a random node (lost now and then) and starts its timeout.
@@ -501,7 +497,7 @@ public struct RaftSimulation {
         // Reads whose index has been applied are answered from the state machine.
         var waiting: [(ReadState, Int)] = []
         for (read, client) in node.reads {
-            guard node.appliedCount >= read.index, let op = inFlight[read.context], op.op != nil else {
+            guard node.appliedCount >= read.index, let op = inFlight[read.context] else {
                 if inFlight[read.context] != nil { waiting.append((read, client)) }
                 continue
             }

@@ -41,7 +41,7 @@ struct RaftBench: AsyncParsableCommand {
     var snapshotLogRatio = KVSnapshotTaker.defaultLogRatio
     @Flag(help: "After the puts, freeze one follower of group 1, put 2 × --snapshot-entries + 10 keys so the leader compacts its log past it, resume it and expect it to catch up by installing the leader's snapshot, then kill -9 it and expect it to restore every key from its own (exit 1 otherwise).")
     var snapshotCheck = false
-    @Flag(help: "After the puts, check client sessions on group 1: a put sent twice with one number acts once, a copy below what the client acknowledged is refused, a put in an unknown session changes nothing, and after kill -9 of the leader a retry still acts once (exit 1 otherwise).")
+    @Flag(help: "After the puts, check client sessions on group 1: a put sent twice with one number acts once, a copy below what the client acknowledged is refused, a put in an unknown session changes nothing, and after kill -9 of the leader, and of every node, a retry still acts once (exit 1 otherwise).")
     var sessionCheck = false
 
     struct LeaderLossCheck: Encodable {
@@ -277,7 +277,7 @@ struct RaftBench: AsyncParsableCommand {
                              c.puts, c.installed ? "installed" : "not installed", c.caught_up_ms, c.values_after_restart, c.puts, c.passed ? "passed" : "FAILED"))
             }
             if let c = sessionResult {
-                print("client sessions: a duplicated put \(c.duplicate_status) (reads \(c.value_after_duplicate ?? "nothing")), a late copy \(c.forgotten_status), a put in an unknown session \(c.unknown_session_status), a retry after kill -9 of \(c.killed_leader) \(c.retry_after_kill_status) (reads \(c.value_after_kill ?? "nothing")): \(c.passed ? "passed" : "FAILED")")
+                print("client sessions: a duplicated put \(c.duplicate_status) (reads \(c.value_after_duplicate ?? "nothing")), a late copy \(c.forgotten_status), a put in an unknown session \(c.unknown_session_status), a retry after kill -9 of \(c.killed_leader) \(c.retry_after_kill_status) (reads \(c.value_after_kill ?? "nothing")), after every node restarted \(c.retry_after_restart_status) (reads \(c.value_after_restart ?? "nothing")): \(c.passed ? "passed" : "FAILED")")
             }
             print("reproduce: \(result.command)")
         }
@@ -326,8 +326,7 @@ struct RaftBench: AsyncParsableCommand {
         async let get = status(KVWire.Request(id: requestID + 1, operation: .getStrong, group: 1, key: "leader-loss", value: nil))
         let numbered = try await router.nextSequence(group: 1)
         defer { router.finish(group: 1, numbered) }
-        let put = try await status(KVWire.Request(id: requestID, operation: .put, group: 1, key: "leader-loss", value: value, session: numbered.session,
-                                                  sequence: numbered.sequence, acknowledged: router.sessions.acknowledged(group: 1, session: numbered.session)))
+        let put = try await status(router.putRequest(id: requestID, group: 1, key: "leader-loss", value: value, numbered))
         let milliseconds = BenchSupport.seconds(ContinuousClock.now - start) * 1000
         let getStatus = try await get
         // The frozen nodes' states when the answers came (all `T` unless something resumed them).
@@ -515,16 +514,10 @@ final class LeaderRouter: Sendable {
         let nonce = operation == .openSession ? UInt64.random(in: 1...UInt64.max) : 0
         while true {
             let put = numbered
-            let reply = try await route(group: group, until: deadline, leaderAnswers: operation != .getEventual) { [sessions] id in
-                var request = KVWire.Request(id: id, operation: operation, group: group, key: key, value: value)
-                if let put {
-                    request.session = put.session
-                    request.sequence = put.sequence
-                    request.acknowledged = sessions.acknowledged(group: group, session: put.session)
-                } else if operation == .openSession {
-                    request.sequence = nonce
-                }
-                return request
+            let reply = try await route(group: group, until: deadline, leaderAnswers: operation != .getEventual) { [self] id in
+                if let put { return putRequest(id: id, group: group, key: key, value: value, put) }
+                return KVWire.Request(id: id, operation: operation, group: group, key: key, value: value,
+                                      sequence: operation == .openSession ? nonce : 0)
             }
             switch reply.status {
             case .noSession:
@@ -540,6 +533,12 @@ final class LeaderRouter: Sendable {
                 return reply.value
             }
         }
+    }
+
+    /// A put numbered in its session, with what the client acknowledges there now.
+    func putRequest(id: UInt64, group: UInt64, key: String, value: String?, _ put: ClientSessions.Numbered) -> KVWire.Request {
+        KVWire.Request(id: id, operation: .put, group: group, key: key, value: value, session: put.session, sequence: put.sequence,
+                       acknowledged: sessions.acknowledged(group: group, session: put.session))
     }
 
     /// Sends a request (`make` gives it the id of each try) to `group`'s leader, learning the

@@ -166,7 +166,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
             let wal = logStore.map { " wal_segments=\($0.wal.segmentCount)" } ?? ""
             let lost = state.leadershipLostReplies.value
             let taken = state.snapshotsTaken.value, installed = state.snapshotsInstalled.value
-            // Over every group (a pass over the sessions, every 2 s: cheap beside the applies).
+            // Over every group (the counts are kept as they change: a pass over the groups, every 2 s).
             var sessions = 0, outcomes = 0
             for (machine, _) in state.machines.value.values {
                 let counts = machine.counts
