@@ -42,7 +42,8 @@ struct SimCommandTests {
 struct RaftBenchCommandTests {
     @Test("three real node processes replicate puts and answer strong gets; the figures come out as JSON")
     func runs() async throws {
-        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "0.5", "--json"])
+        // Long enough for the nodes' state line (every 2 s) to fall inside the puts.
+        let run = PrismProcess(arguments: ["bench", "raft", "--clients", "4", "--seconds", "2.5", "--json"])
         #expect(try await run.runToEnd(timeout: 120) == 0, "\(run.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
         for key in ["puts_per_s", "put_p50_ms", "put_p99_ms", "gets_per_s", "get_p50_ms", "cpu_us_per_put", "clients"] {
@@ -51,6 +52,21 @@ struct RaftBenchCommandTests {
         #expect((object["puts_per_s"] as? Double ?? 0) > 0)
         #expect((object["gets_per_s"] as? Double ?? 0) > 0)
         #expect(object["clients"] as? Int == 4)
+        // One p99 per second of puts (2.5 s: three), each over puts that were made.
+        let bySecond = try #require(object["put_p99_ms_by_second"] as? [Double])
+        #expect(bySecond.count == 3 && bySecond.allSatisfy { $0 > 0 }, "\(bySecond)")
+        // The leader's state line times the puts it answered, from read to reply.
+        let figures = run.standardError.split(separator: "\n").filter { $0.contains(" put_p50_ms=") }.map { line in
+            Dictionary(line.split(separator: " ").compactMap { field -> (String, Double)? in
+                let parts = field.split(separator: "=")
+                return parts.count == 2 ? Double(parts[1]).map { (String(parts[0]), $0) } : nil
+            }, uniquingKeysWith: { a, _ in a })
+        }
+        #expect(!figures.isEmpty, "a state line with put latencies: \(run.standardError)")
+        for f in figures {
+            let p50 = f["put_p50_ms"] ?? -1, p99 = f["put_p99_ms"] ?? -1
+            #expect((f["puts"] ?? 0) > 0 && p50 > 0 && p50 <= p99, "\(f)")
+        }
     }
 
     /// 4 clients: write-ahead log records of a few entries, synced on the loop; 32: larger ones,

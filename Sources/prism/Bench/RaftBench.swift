@@ -68,6 +68,9 @@ struct RaftBench: AsyncParsableCommand {
         var gets_per_s: Double
         var get_p50_ms: Double
         var cpu_us_per_put: Double
+        /// The put p99 of each second of the run, by when the put was sent: a stall shows as one
+        /// high second, a tail that is there all along as every second high.
+        var put_p99_ms_by_second: [Double]
         var etcd: Figures?
         /// Prism ÷ etcd (for CPU: etcd ÷ Prism, so above 1 is better for Prism everywhere).
         var ratios: [String: Double]?
@@ -94,6 +97,7 @@ struct RaftBench: AsyncParsableCommand {
         var gets_per_s: Double
         var get_p50_ms: Double
         var cpu_us_per_put: Double
+        var put_p99_ms_by_second: [Double]
     }
 
     func validate() throws {
@@ -189,7 +193,8 @@ struct RaftBench: AsyncParsableCommand {
         let cpuBefore = processes.map(\.cpuMicroseconds)
         let acknowledged = Mutex<[String: (UInt64, String)]>([:])
         let check = crashCheck
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { [router] client, n, g in
+        let loops = EventLoopTaskExecutor.each(of: MultiThreadedEventLoopGroup.singleton)
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, loop: { loops[$0 % loops.count] }) { [router] client, n, g in
             let key = "k\(client)-\(n % 1000)"
             // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
             let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
@@ -238,7 +243,7 @@ struct RaftBench: AsyncParsableCommand {
             BenchSupport.progress("[raft] read back \(expected.count) keys after kill -9: \(lost) lost")
         }
         BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups) { [router] client, n, g in
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups, loop: { loops[$0 % loops.count] }) { [router] client, n, g in
             _ = try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
         }
         router.close()
@@ -249,6 +254,7 @@ struct RaftBench: AsyncParsableCommand {
         var result = Result(command: command + (vsEtcd ? " --vs-etcd" : ""), nodes: nodes, clients: clients, groups: groups, tls: tls, raft_log: raftLog, value_bytes: valueBytes,
                             seconds: seconds, puts_per_s: prism.puts_per_s, put_p50_ms: prism.put_p50_ms, put_p99_ms: prism.put_p99_ms,
                             gets_per_s: prism.gets_per_s, get_p50_ms: prism.get_p50_ms, cpu_us_per_put: prism.cpu_us_per_put,
+                            put_p99_ms_by_second: prism.put_p99_ms_by_second,
                             reply_timeouts: earlierTimeouts + router.timeouts.load(ordering: .relaxed),
                             leadership_lost_replies: router.leadershipLost.load(ordering: .relaxed), crash_check: crashResult,
                             leader_loss_check: leaderLoss, snapshot_check: snapshotResult,
@@ -370,9 +376,19 @@ struct RaftBench: AsyncParsableCommand {
         }
     }
 
-    static func figures(puts: [Double], gets: [Double], seconds: Double, cpu: Double) -> Figures {
-        Figures(puts_per_s: Double(puts.count) / seconds, put_p50_ms: percentile(puts, 0.5), put_p99_ms: percentile(puts, 0.99),
-                gets_per_s: Double(gets.count) / seconds, get_p50_ms: percentile(gets, 0.5), cpu_us_per_put: puts.isEmpty ? 0 : cpu / Double(puts.count))
+    static func figures(puts: [LatencySample], gets: [LatencySample], seconds: Double, cpu: Double) -> Figures {
+        let putMs = puts.map(\.milliseconds), getMs = gets.map(\.milliseconds)
+        var bySecond = [[Double]](repeating: [], count: max(1, Int(seconds.rounded(.up))))
+        for s in puts { bySecond[min(bySecond.count - 1, max(0, Int(s.sentAt)))].append(s.milliseconds) }
+        return Figures(puts_per_s: Double(puts.count) / seconds, put_p50_ms: percentile(putMs, 0.5), put_p99_ms: percentile(putMs, 0.99),
+                       gets_per_s: Double(gets.count) / seconds, get_p50_ms: percentile(getMs, 0.5), cpu_us_per_put: puts.isEmpty ? 0 : cpu / Double(puts.count),
+                       put_p99_ms_by_second: bySecond.map { (percentile($0, 0.99) * 10).rounded() / 10 })
+    }
+
+    /// One request: when it was sent (seconds since the phase began) and how long its answer took.
+    struct LatencySample: Sendable {
+        var sentAt: Double
+        var milliseconds: Double
     }
 
     static func printFigures(_ name: String, _ f: Figures, clients: Int) {
@@ -392,41 +408,45 @@ struct RaftBench: AsyncParsableCommand {
         for _ in 0..<clients { pool.append(try await HTTPJSONConnection.connect(port: port, group: group)) }
         defer { for c in pool { c.close() } }
         let connections = pool
+        // Each client's task on its own connection's loop.
+        let executors = connections.map { EventLoopTaskExecutor(loop: $0.channel.eventLoop) }
         let encodedValue = Data(value.utf8).base64EncodedString()
         @Sendable func key(_ client: Int, _ n: Int) -> String { Data("k\(client)-\(n % 1000)".utf8).base64EncodedString() }
         _ = try await connections[0].post("/v3/kv/put", #"{"key":"\#(key(0, 0))","value":"\#(encodedValue)"}"#)
         BenchSupport.progress("[raft] etcd: \(seconds) s of puts from \(clients) clients")
         let before = etcd.cpuMicroseconds
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: 1) { client, n, _ in
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: 1, loop: { executors[$0] }) { client, n, _ in
             _ = try await connections[client].post("/v3/kv/put", #"{"key":"\#(key(client, n))","value":"\#(encodedValue)"}"#)
         }
         let cpu = etcd.cpuMicroseconds - before
         BenchSupport.progress("[raft] etcd: \(puts.count) puts; \(seconds) s of linearizable gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: 1) { client, n, _ in
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: 1, loop: { executors[$0] }) { client, n, _ in
             _ = try await connections[client].post("/v3/kv/range", #"{"key":"\#(key(client, n))"}"#)
         }
         return Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
     }
 
-    /// Runs `clients` loops of one request at a time for `seconds`; returns each request's latency (ms).
-    static func phase(clients: Int, seconds: Double, groups: UInt64,
-                      _ request: @escaping @Sendable (Int, Int, UInt64) async throws -> Void) async throws -> [Double] {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        return try await withThrowingTaskGroup(of: [Double].self) { tasks in
+    /// Runs `clients` loops of one request at a time for `seconds`; returns each request's latency.
+    /// `loop`: the event loop a client's task runs on (where its connections are).
+    static func phase(clients: Int, seconds: Double, groups: UInt64, loop: (Int) -> EventLoopTaskExecutor,
+                      _ request: @escaping @Sendable (Int, Int, UInt64) async throws -> Void) async throws -> [LatencySample] {
+        let begin = ContinuousClock.now
+        let deadline = begin + .milliseconds(Int(seconds * 1000))
+        return try await withThrowingTaskGroup(of: [LatencySample].self) { tasks in
             for client in 0..<clients {
-                tasks.addTask {
-                    var latencies: [Double] = []
+                tasks.addTask(executorPreference: loop(client)) {
+                    var latencies: [LatencySample] = []
                     var n = 0
                     while ContinuousClock.now < deadline {
                         let start = ContinuousClock.now
                         try await request(client, n, UInt64(client + n) % groups + 1)
-                        latencies.append(BenchSupport.seconds(ContinuousClock.now - start) * 1000)
+                        latencies.append(LatencySample(sentAt: BenchSupport.seconds(start - begin), milliseconds: BenchSupport.seconds(ContinuousClock.now - start) * 1000))
                         n += 1
                     }
                     return latencies
                 }
             }
-            var all: [Double] = []
+            var all: [LatencySample] = []
             for try await l in tasks { all += l }
             return all
         }
@@ -555,7 +575,7 @@ final class LeaderRouter: Sendable {
             let id = nextID.add(1, ordering: .relaxed).newValue
             let reply: KVWire.Reply
             do {
-                reply = try await pool[Int(id % UInt64(pool.count))].call(make(id))
+                reply = try await Self.pick(from: pool, id: id).call(make(id))
             } catch is KVConnection.ReplyTimeout {
                 // Asked a leader that lost its term meanwhile, or a node that is gone: ask
                 // around again (the same put, with the same number, acts once).
@@ -587,6 +607,17 @@ final class LeaderRouter: Sendable {
         throw ValidationError("group \(group): no leader answered within the time allowed (\(attempt) attempts)")
     }
 
+    /// The connection for a request: one on the loop the caller runs on if the pool has one (no
+    /// thread hop to write it), the pool spread by request id.
+    static func pick(from pool: [KVConnection], id: UInt64) -> KVConnection {
+        let start = Int(id % UInt64(pool.count))
+        for offset in 0..<pool.count {
+            let c = pool[(start + offset) % pool.count]
+            if c.channel.eventLoop.inEventLoop { return c }
+        }
+        return pool[start]
+    }
+
     /// A session opened and a put that succeeds once the group has a leader (thousands of
     /// groups electing at once take a while).
     func waitForLeader(group: UInt64, value: String) async throws {
@@ -603,16 +634,19 @@ final class LeaderRouter: Sendable {
 /// One client connection: requests written as frames, replies matched by id.
 final class KVConnection: Sendable {
     let channel: Channel
-    private let waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>
+    /// Requests sent and not answered: their promise and their timeout (cancelled by the answer,
+    /// or tens of thousands of timeouts a second would wait out their 3 s in the loop's queue).
+    typealias Waiting = [UInt64: (EventLoopPromise<KVWire.Reply>, Scheduled<Void>)]
+    private let waiting: NIOLoopBoundBox<Waiting>
 
-    private init(channel: Channel, waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>) {
+    private init(channel: Channel, waiting: NIOLoopBoundBox<Waiting>) {
         self.channel = channel
         self.waiting = waiting
     }
 
     static func connect(port: Int, group: EventLoopGroup) async throws -> KVConnection {
         let loop = group.next()
-        let waiting = NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>.makeBoxSendingValue([:], eventLoop: loop)
+        let waiting = NIOLoopBoundBox<Waiting>.makeBoxSendingValue([:], eventLoop: loop)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -630,13 +664,14 @@ final class KVConnection: Sendable {
     func call(_ request: KVWire.Request, patience: TimeAmount = .seconds(3)) async throws -> KVWire.Reply {
         let promise = channel.eventLoop.makePromise(of: KVWire.Reply.self)
         let bytes = KVWire.encode(request)
-        channel.eventLoop.execute { [self] in
-            waiting.value[request.id] = promise
-            channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator), promise: nil)
-            channel.eventLoop.scheduleTask(in: patience) { [self] in
-                waiting.value.removeValue(forKey: request.id)?.fail(ReplyTimeout())
+        let send: @Sendable () -> Void = { [self] in
+            let timeout = channel.eventLoop.scheduleTask(in: patience) { [self] () -> Void in
+                waiting.value.removeValue(forKey: request.id)?.0.fail(ReplyTimeout())
             }
+            waiting.value[request.id] = (promise, timeout)
+            channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator), promise: nil)
         }
+        if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
         return try await promise.futureResult.get()
     }
 
@@ -647,17 +682,22 @@ final class KVConnection: Sendable {
 
 private final class KVReplyHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    let waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>
+    let waiting: NIOLoopBoundBox<KVConnection.Waiting>
 
-    init(waiting: NIOLoopBoundBox<[UInt64: EventLoopPromise<KVWire.Reply>]>) { self.waiting = waiting }
+    init(waiting: NIOLoopBoundBox<KVConnection.Waiting>) { self.waiting = waiting }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let reply = try? KVWire.reply(Array(unwrapInboundIn(data).readableBytesView)) else { return context.close(promise: nil) }
-        waiting.value.removeValue(forKey: reply.id)?.succeed(reply)
+        guard let (promise, timeout) = waiting.value.removeValue(forKey: reply.id) else { return }
+        timeout.cancel()
+        promise.succeed(reply)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (_, promise) in waiting.value { promise.fail(TransportError.closedWithoutReply) }
+        for (_, (promise, timeout)) in waiting.value {
+            timeout.cancel()
+            promise.fail(TransportError.closedWithoutReply)
+        }
         waiting.value = [:]
         context.fireChannelInactive()
     }

@@ -174,9 +174,15 @@ struct RaftNodeCommand: AsyncParsableCommand {
                 outcomes += counts.outcomes
             }
             let sessionFigures = " sessions=\(sessions) session_outcomes=\(outcomes)"
+            // Only while puts come: an idle node's line stays the same and is not repeated.
+            let window = state.putLatency.value
+            let latency = window.quantile(0.5).map { p50 in
+                " puts=\(window.count) put_p50_ms=\(p50) put_p99_ms=\(window.quantile(0.99) ?? p50)"
+            } ?? ""
+            state.putLatency.value.reset()
             shell.inspect { host in
                 "groups=\(host.count) awake=\(host.awake.count) leading=\(host.leading) unknown_group_messages=\(host.unknownGroupMessages) leadership_lost_replies=\(lost)"
-                    + " snapshots_taken=\(taken) snapshots_installed=\(installed)" + sessionFigures + wal
+                    + " snapshots_taken=\(taken) snapshots_installed=\(installed)" + sessionFigures + wal + latency
             }
                 .whenSuccess { line in
                     guard line != lastStats.value else { return }
@@ -216,6 +222,8 @@ final class NodeState: Sendable {
         var group: UInt64 = 0
         /// The term the node led the group in when it took the request.
         var term: UInt64 = 0
+        /// When the request was read (`DispatchTime` nanoseconds).
+        var received: UInt64 = 0
     }
 
     /// What a waiting request is found by when its entry is applied or its read index known.
@@ -266,6 +274,8 @@ final class NodeState: Sendable {
     }
     let snapshotsTaken: NIOLoopBoundBox<Int>
     let snapshotsInstalled: NIOLoopBoundBox<Int>
+    /// Puts answered since the state line last read it, from read to reply.
+    let putLatency: NIOLoopBoundBox<LatencyWindow>
 
     /// A group's state machine to snapshot (a copy: the loop goes on applying to its own).
     struct SnapshotDue {
@@ -289,6 +299,7 @@ final class NodeState: Sendable {
         snapshotIndexes = .makeBoxSendingValue([:], eventLoop: loop)
         snapshotsTaken = .makeBoxSendingValue(0, eventLoop: loop)
         snapshotsInstalled = .makeBoxSendingValue(0, eventLoop: loop)
+        putLatency = .makeBoxSendingValue(LatencyWindow(), eventLoop: loop)
         machines = .makeBoxSendingValue([:], eventLoop: loop)
         pending = .makeBoxSendingValue([:], eventLoop: loop)
         nextReadContext = .makeBoxSendingValue(0, eventLoop: loop)
@@ -372,6 +383,7 @@ final class NodeState: Sendable {
             FileHandle.standardError.write(Data("prism raft-node \(node) installed the leader's snapshot of group \(group) at index \(snapshot.index) (\(snapshot.data.count) bytes, \(restored.counts.values) keys)\n".utf8))
         }
         var logBytes = 0
+        let now = DispatchTime.now().uptimeNanoseconds
         for entry in ready.committed {
             applied = entry.index
             logBytes += SnapshotLog.bytes(of: entry)
@@ -380,6 +392,7 @@ final class NodeState: Sendable {
             let key: PendingKey = command.action == .openSession
                 ? .opening(group: group, nonce: command.sequence) : .proposal(group: group, session: command.session, sequence: command.sequence)
             guard let waiting = pending.value.removeValue(forKey: key) else { continue }
+            if command.action == .put { putLatency.value.record(nanoseconds: now &- waiting.received) }
             switch result {
             case .done(let success): reply(waiting, success ? .ok : .unavailable, nil, flush: false)
             case .opened(let session): reply(waiting, .ok, String(session), flush: false)
@@ -442,7 +455,7 @@ final class KVRequestHandler: ChannelInboundHandler {
         guard let request = try? KVWire.request(Array(unwrapInboundIn(data).readableBytesView)) else {
             return context.close(promise: nil)
         }
-        let waiting = NodeState.Waiting(channel: context.channel, id: request.id, group: request.group)
+        let waiting = NodeState.Waiting(channel: context.channel, id: request.id, group: request.group, received: DispatchTime.now().uptimeNanoseconds)
         let state = self.state
         switch request.operation {
         case .getEventual:
