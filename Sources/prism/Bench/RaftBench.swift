@@ -638,10 +638,13 @@ final class KVConnection: Sendable {
     /// or tens of thousands of timeouts a second would wait out their 3 s in the loop's queue).
     typealias Waiting = [UInt64: (EventLoopPromise<KVWire.Reply>, Scheduled<Void>)]
     private let waiting: NIOLoopBoundBox<Waiting>
+    /// A flush is queued on the loop: requests written until it runs leave in one system call.
+    private let flushQueued: NIOLoopBoundBox<Bool>
 
     private init(channel: Channel, waiting: NIOLoopBoundBox<Waiting>) {
         self.channel = channel
         self.waiting = waiting
+        flushQueued = .makeBoxSendingValue(false, eventLoop: channel.eventLoop)
     }
 
     static func connect(port: Int, group: EventLoopGroup) async throws -> KVConnection {
@@ -669,7 +672,19 @@ final class KVConnection: Sendable {
                 waiting.value.removeValue(forKey: request.id)?.0.fail(ReplyTimeout())
             }
             waiting.value[request.id] = (promise, timeout)
-            channel.writeAndFlush(Frame.encode(bytes, allocator: channel.allocator), promise: nil)
+            let frame = Frame.encode(bytes, allocator: channel.allocator)
+            // Alone on the connection: nobody else's request is coming to share the write.
+            guard waiting.value.count > 1 else { return channel.writeAndFlush(frame, promise: nil) }
+            channel.write(frame, promise: nil)
+            // The clients an answer pass resumed on this loop write theirs before the flush runs
+            // (its task is queued behind theirs), as a client library pipelining over one
+            // connection does: hundreds of requests in one write instead of a system call each.
+            guard !flushQueued.value else { return }
+            flushQueued.value = true
+            channel.eventLoop.execute { [self] in
+                flushQueued.value = false
+                channel.flush()
+            }
         }
         if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
         return try await promise.futureResult.get()
