@@ -60,14 +60,17 @@ final class ClientSessions: Sendable {
     /// number before it is answered too.
     func finish(group: UInt64, _ numbered: Numbered) {
         sessions.withLock { all in
-            guard var session = all[group], session.id == numbered.session, numbered.sequence >= session.floor else { return }
+            // Taken out while it changes: a copy left in the dictionary would make every change
+            // copy the set of numbers answered (copy on write).
+            guard var session = all.removeValue(forKey: group) else { return }
+            defer { all[group] = session }
+            guard session.id == numbered.session, numbered.sequence >= session.floor else { return }
             if numbered.sequence == session.floor {
                 session.floor += 1
                 while session.answered.remove(session.floor) != nil { session.floor += 1 }
             } else {
                 session.answered.insert(numbered.sequence)
             }
-            all[group] = session
         }
     }
 

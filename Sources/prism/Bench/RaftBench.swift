@@ -582,6 +582,11 @@ final class LeaderRouter: Sendable {
                 timeouts.add(1, ordering: .relaxed)
                 leaders.withLock { $0[group] = nil }
                 continue
+            } catch TransportError.closedWithoutReply {
+                // The node is gone (killed): the others know who leads now.
+                leaders.withLock { $0[group] = nil }
+                try await Task.sleep(for: .milliseconds(5))
+                continue
             }
             switch reply.status {
             case .ok, .noSession, .forgotten:
@@ -634,9 +639,12 @@ final class LeaderRouter: Sendable {
 /// One client connection: requests written as frames, replies matched by id.
 final class KVConnection: Sendable {
     let channel: Channel
-    /// Requests sent and not answered: their promise and their timeout (cancelled by the answer,
-    /// or tens of thousands of timeouts a second would wait out their 3 s in the loop's queue).
-    typealias Waiting = [UInt64: (EventLoopPromise<KVWire.Reply>, Scheduled<Void>)]
+    /// Requests sent and not answered: their promise and when they time out. A sweep fails the
+    /// late ones (a timer per request, tens of thousands a second, kept the loop busy with its
+    /// timer heap).
+    typealias Waiting = [UInt64: (EventLoopPromise<KVWire.Reply>, NIODeadline)]
+    /// How often the sweep looks for requests past their deadline (a late request fails up to this much late).
+    static let sweepInterval = TimeAmount.milliseconds(100)
     private let waiting: NIOLoopBoundBox<Waiting>
     /// A flush is queued on the loop: requests written until it runs leave in one system call.
     private let flushQueued: NIOLoopBoundBox<Bool>
@@ -659,6 +667,15 @@ final class KVConnection: Sendable {
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
+        loop.scheduleRepeatedTask(initialDelay: sweepInterval, delay: sweepInterval) { task in
+            guard channel.isActive else { return task.cancel() }
+            let now = NIODeadline.now()
+            let late = waiting.value.filter { $0.value.1 <= now }
+            for (id, (promise, _)) in late {
+                waiting.value.removeValue(forKey: id)
+                promise.fail(ReplyTimeout())
+            }
+        }
         return KVConnection(channel: channel, waiting: waiting)
     }
 
@@ -668,10 +685,9 @@ final class KVConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: KVWire.Reply.self)
         let bytes = KVWire.encode(request)
         let send: @Sendable () -> Void = { [self] in
-            let timeout = channel.eventLoop.scheduleTask(in: patience) { [self] () -> Void in
-                waiting.value.removeValue(forKey: request.id)?.0.fail(ReplyTimeout())
-            }
-            waiting.value[request.id] = (promise, timeout)
+            // Closed: nothing would ever answer (nor sweep) it.
+            guard channel.isActive else { return promise.fail(TransportError.closedWithoutReply) }
+            waiting.value[request.id] = (promise, .now() + patience)
             let frame = Frame.encode(bytes, allocator: channel.allocator)
             // Alone on the connection: nobody else's request is coming to share the write.
             guard waiting.value.count > 1 else { return channel.writeAndFlush(frame, promise: nil) }
@@ -703,16 +719,11 @@ private final class KVReplyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let reply = try? KVWire.reply(Array(unwrapInboundIn(data).readableBytesView)) else { return context.close(promise: nil) }
-        guard let (promise, timeout) = waiting.value.removeValue(forKey: reply.id) else { return }
-        timeout.cancel()
-        promise.succeed(reply)
+        waiting.value.removeValue(forKey: reply.id)?.0.succeed(reply)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (_, (promise, timeout)) in waiting.value {
-            timeout.cancel()
-            promise.fail(TransportError.closedWithoutReply)
-        }
+        for (_, (promise, _)) in waiting.value { promise.fail(TransportError.closedWithoutReply) }
         waiting.value = [:]
         context.fireChannelInactive()
     }
