@@ -167,8 +167,11 @@ struct RaftBenchCommandTests {
             return (run.standardError.components(separatedBy: "took a snapshot of group 1").count - 1, puts)
         }
         // A 50-entry snapshot is a few kilobytes: a thousand times that is more than a second of puts.
-        let (waiting, _) = try await snapshotsTaken(ratio: "1000")
-        #expect(waiting == 3, "one snapshot per node, then the log must reach 1000 × its size")
+        let (waiting, made) = try await snapshotsTaken(ratio: "1000")
+        #expect(waiting <= 3, "one snapshot per node, then the log must reach 1000 × its size: \(waiting) for \(made) puts")
+        // Each node's first comes after 50 entries plus its stagger (at most 16) and the warm-up's
+        // few (a loaded machine may make fewer puts than that in the second).
+        if made >= 80 { #expect(waiting == 3, "every node past its first threshold: \(waiting) snapshots for \(made) puts") }
         // Every 50 entries plus a stagger of at most 16, on each of the 3 nodes (counted from the
         // puts, not the time: a loaded machine makes fewer).
         let (every, puts) = try await snapshotsTaken(ratio: "0")
