@@ -193,8 +193,8 @@ struct RaftBench: AsyncParsableCommand {
         let cpuBefore = processes.map(\.cpuMicroseconds)
         let acknowledged = Mutex<[String: (UInt64, String)]>([:])
         let check = crashCheck
-        let loops = EventLoopTaskExecutor.each(of: MultiThreadedEventLoopGroup.singleton)
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, loop: { loops[$0 % loops.count] }) { [router] client, n, g in
+        let executors = EventLoopTaskExecutor.each(of: MultiThreadedEventLoopGroup.singleton)
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
             let key = "k\(client)-\(n % 1000)"
             // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
             let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
@@ -243,7 +243,7 @@ struct RaftBench: AsyncParsableCommand {
             BenchSupport.progress("[raft] read back \(expected.count) keys after kill -9: \(lost) lost")
         }
         BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups, loop: { loops[$0 % loops.count] }) { [router] client, n, g in
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
             _ = try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
         }
         router.close()
@@ -415,26 +415,26 @@ struct RaftBench: AsyncParsableCommand {
         _ = try await connections[0].post("/v3/kv/put", #"{"key":"\#(key(0, 0))","value":"\#(encodedValue)"}"#)
         BenchSupport.progress("[raft] etcd: \(seconds) s of puts from \(clients) clients")
         let before = etcd.cpuMicroseconds
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: 1, loop: { executors[$0] }) { client, n, _ in
+        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: 1, executor: { executors[$0] }) { client, n, _ in
             _ = try await connections[client].post("/v3/kv/put", #"{"key":"\#(key(client, n))","value":"\#(encodedValue)"}"#)
         }
         let cpu = etcd.cpuMicroseconds - before
         BenchSupport.progress("[raft] etcd: \(puts.count) puts; \(seconds) s of linearizable gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: 1, loop: { executors[$0] }) { client, n, _ in
+        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: 1, executor: { executors[$0] }) { client, n, _ in
             _ = try await connections[client].post("/v3/kv/range", #"{"key":"\#(key(client, n))"}"#)
         }
         return Self.figures(puts: puts, gets: gets, seconds: seconds, cpu: cpu)
     }
 
     /// Runs `clients` loops of one request at a time for `seconds`; returns each request's latency.
-    /// `loop`: the event loop a client's task runs on (where its connections are).
-    static func phase(clients: Int, seconds: Double, groups: UInt64, loop: (Int) -> EventLoopTaskExecutor,
+    /// `executor`: where a client's task runs (the event loop of its connections).
+    static func phase(clients: Int, seconds: Double, groups: UInt64, executor: (Int) -> EventLoopTaskExecutor,
                       _ request: @escaping @Sendable (Int, Int, UInt64) async throws -> Void) async throws -> [LatencySample] {
         let begin = ContinuousClock.now
         let deadline = begin + .milliseconds(Int(seconds * 1000))
         return try await withThrowingTaskGroup(of: [LatencySample].self) { tasks in
             for client in 0..<clients {
-                tasks.addTask(executorPreference: loop(client)) {
+                tasks.addTask(executorPreference: executor(client)) {
                     var latencies: [LatencySample] = []
                     var n = 0
                     while ContinuousClock.now < deadline {
