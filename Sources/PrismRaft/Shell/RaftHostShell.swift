@@ -77,6 +77,12 @@ public final class RaftHostShell: Sendable {
 
     /// Runs `body` on the host (a proposal, a read), then persists and sends what it caused.
     public func submit(_ body: @escaping @Sendable (inout Host) -> Void) {
+        // Client requests read on this loop go straight in (a task per request cost an
+        // allocation and a queue pass each); the drain still runs once after the read pass.
+        guard !loop.inEventLoop else {
+            body(&host.value)
+            return scheduleDrain()
+        }
         loop.execute { [self] in
             body(&host.value)
             scheduleDrain()
