@@ -79,14 +79,9 @@ public final class RaftHostShell: Sendable {
     public func submit(_ body: @escaping @Sendable (inout Host) -> Void) {
         // Client requests read on this loop go straight in (a task per request cost an
         // allocation and a queue pass each); the drain still runs once after the read pass.
-        guard !loop.inEventLoop else {
-            body(&host.value)
-            return scheduleDrain()
-        }
-        loop.execute { [self] in
-            body(&host.value)
-            scheduleDrain()
-        }
+        guard loop.inEventLoop else { return loop.execute { [self] in submit(body) } }
+        body(&host.value)
+        scheduleDrain()
     }
 
     /// The state machine of `group` as of `index` (applied here) is `data`: the core drops the
