@@ -565,7 +565,9 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
             }
         }
         for peer in replicas { sendAppend(to: peer) }
-        maybeCommit()
+        // New entries commit nothing by being appended (the leader's own count moves when they
+        // are stable); a new configuration can, through its quorum.
+        if kind == .membership { maybeCommit() }
     }
 
     /// Sends what the follower's window allows: while replicating, appends one after another
@@ -661,11 +663,31 @@ public struct RaftCore<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// The highest index a majority holds durably, if it is of this term.
     private mutating func maybeCommit() {
         // A leader that is removing itself leads until that commits, without counting itself.
-        var matches = voterPeers.map { progress[$0]?.match ?? 0 }
-        if isVoter { matches.append(log.stable) }
-        guard matches.count >= membership.quorum else { return }
-        matches.sort(by: >)
-        let candidate = matches[membership.quorum - 1]
+        let quorum = membership.quorum, voters = voterPeers.count + (isVoter ? 1 : 0)
+        guard quorum > 0, voters >= quorum else { return }
+        // On the stack: this runs on every acknowledgement.
+        let candidate = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: voters) { matches in
+            var n = 0
+            for peer in voterPeers {
+                matches[n] = progress[peer]?.match ?? 0
+                n += 1
+            }
+            if isVoter {
+                matches[n] = log.stable
+                n += 1
+            }
+            // Descending, by insertion: a handful of voters.
+            for i in 1..<n {
+                let match = matches[i]
+                var j = i
+                while j > 0, matches[j - 1] < match {
+                    matches[j] = matches[j - 1]
+                    j -= 1
+                }
+                matches[j] = match
+            }
+            return matches[quorum - 1]
+        }
         if candidate > log.committed, log.term(at: candidate) == term, log.commit(to: candidate) {
             if !isVoter, (membershipEntries.last?.index ?? 0) <= log.committed {
                 // Its removal (or demotion) is committed: the remaining voters elect a leader.

@@ -436,10 +436,15 @@ final class NodeState: Sendable {
 }
 
 /// Decodes client requests and hands them to the group's core; replies come from `NodeState`.
+/// Puts, session openings and strong gets read in one pass go to the cores together when the
+/// pass ends (`NodeState.take`): hundreds of puts under load become one proposal, one append to
+/// each follower and one acknowledgement back, not one of each per put.
 final class KVRequestHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let shell: RaftHostShell
     let state: NodeState
+    /// Read in this pass, in the order read.
+    private var held: [(KVWire.Request, NodeState.Waiting)] = []
 
     init(shell: RaftHostShell, state: NodeState) {
         self.shell = shell
@@ -447,6 +452,14 @@ final class KVRequestHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        if !held.isEmpty {
+            let requests = NIOLoopBound(held, eventLoop: context.eventLoop)
+            held.removeAll(keepingCapacity: true)
+            // The proposer's clock, carried in the entries: sessions expire by it.
+            let time = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            let state = self.state
+            shell.submit { host in state.take(requests.value, time: time, host: &host) }
+        }
         state.flushReplies()
         context.fireChannelReadComplete()
     }
@@ -456,50 +469,12 @@ final class KVRequestHandler: ChannelInboundHandler {
             return context.close(promise: nil)
         }
         let waiting = NodeState.Waiting(channel: context.channel, id: request.id, group: request.group, received: DispatchTime.now().uptimeNanoseconds)
-        let state = self.state
         switch request.operation {
         case .getEventual:
             // Sent when the read pass ends (one write for the gets read in it).
             state.reply(waiting, .ok, state.machines.value[request.group]?.0.value(request.key), flush: false)
         case .put, .getStrong, .openSession:
-            let loopBound = NIOLoopBound(waiting, eventLoop: context.eventLoop)
-            // The proposer's clock, carried in the entry: sessions expire by it.
-            let time = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-            shell.submit { host in
-                var waiting = loopBound.value
-                let key: NodeState.PendingKey
-                switch request.operation {
-                case .put: key = .proposal(group: request.group, session: request.session, sequence: request.sequence)
-                case .openSession: key = .opening(group: request.group, nonce: request.sequence)
-                default:
-                    state.nextReadContext.value += 1
-                    key = .read(context: state.nextReadContext.value)
-                }
-                let outcome: KVWire.Status? = host.with(group: request.group) { core in
-                    waiting.term = core.term
-                    guard core.role == .leader else {
-                        // A group started quiet elects when first used.
-                        core.wakeForWork()
-                        return .notLeader
-                    }
-                    switch key {
-                    case .proposal:
-                        let command = KVCommand(session: request.session, sequence: request.sequence, acknowledged: request.acknowledged,
-                                                time: time, kind: .put, key: request.key, value: request.value, expected: nil)
-                        return core.propose(command.encoded()) ? nil : .unavailable
-                    case .opening:
-                        return core.propose(KVCommand.openSession(nonce: request.sequence, time: time).encoded()) ? nil : .unavailable
-                    case .read(let context):
-                        return core.readIndex(context: context) ? nil : .unavailable
-                    }
-                } ?? .unavailable
-                if let outcome {
-                    state.reply(waiting, outcome, outcome == .notLeader ? host.leader(of: request.group) : nil)
-                } else {
-                    state.pending.value[key] = waiting
-                    if case .read(let context) = key { state.readKeys.value[context] = request.key }
-                }
-            }
+            held.append((request, waiting))
         }
     }
 }
