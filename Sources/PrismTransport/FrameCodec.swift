@@ -27,8 +27,13 @@ public enum Frame {
 
     public static func encode(_ payload: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 4 + payload.count)
+        write(payload, into: &buffer)
+        return buffer
+    }
+
+    /// Appends `payload` as one frame (several frames in a buffer leave in one write).
+    public static func write(_ payload: [UInt8], into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(payload.count))
         buffer.writeBytes(payload)
-        return buffer
     }
 }

@@ -285,9 +285,13 @@ final class NodeState: Sendable {
 
     /// This node's id (in log lines).
     let node: String
-    /// Connections written to and not yet flushed: the replies of one apply (hundreds under load)
-    /// leave in one write per connection, not one system call each.
-    let unflushed: NIOLoopBoundBox<[ObjectIdentifier: Channel]>
+    /// Replies not yet written, per connection: the replies of one apply (hundreds under load)
+    /// leave as one buffer in one write per connection, not one pipeline pass and system call each.
+    let unflushed: NIOLoopBoundBox<[ObjectIdentifier: UnwrittenReplies]>
+    struct UnwrittenReplies {
+        var channel: Channel
+        var frames: ByteBuffer
+    }
 
     init(loop: EventLoop, node: String = "", snapshotEntries: Int = 0, snapshotLogRatio: Double = 0) {
         self.node = node
@@ -342,22 +346,18 @@ final class NodeState: Sendable {
         return lost.count
     }
 
-    /// `flush` false: the reply waits in the connection until `flushReplies`.
+    /// `flush` false: the reply waits until `flushReplies` (with the others for its connection).
     func reply(_ waiting: Waiting, _ status: KVWire.Status, _ value: String?, flush: Bool = true) {
         let bytes = KVWire.encode(KVWire.Reply(id: waiting.id, status: status, value: value))
-        let frame = Frame.encode(bytes, allocator: waiting.channel.allocator)
-        if flush {
-            waiting.channel.writeAndFlush(frame, promise: nil)
-        } else {
-            waiting.channel.write(frame, promise: nil)
-            unflushed.value[ObjectIdentifier(waiting.channel)] = waiting.channel
-        }
+        let channel = waiting.channel
+        Frame.write(bytes, into: &unflushed.value[ObjectIdentifier(channel), default: UnwrittenReplies(channel: channel, frames: channel.allocator.buffer(capacity: 1024))].frames)
+        if flush { flushReplies() }
     }
 
-    /// Sends every reply written with `flush` false.
+    /// Writes and sends every reply held.
     func flushReplies() {
         guard !unflushed.value.isEmpty else { return }
-        for channel in unflushed.value.values { channel.flush() }
+        for replies in unflushed.value.values { replies.channel.writeAndFlush(replies.frames, promise: nil) }
         unflushed.value.removeAll(keepingCapacity: true)
     }
 
