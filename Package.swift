@@ -45,10 +45,12 @@ let package = Package(
         .systemLibrary(name: "CResolv"),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CVectorKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CChecksum", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "PrismStorage",
             dependencies: [
                 "CLMDB",
+                "CChecksum",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -1,5 +1,8 @@
+import CChecksum
+
 /// CRC-32C (Castagnoli), the checksum of write-ahead log records: it tells a record torn by a
-/// crash, or damaged on disk, from a whole one. Table-driven, eight bytes per step.
+/// crash, or damaged on disk, from a whole one. The CPU's instruction where it has one (x86-64
+/// with SSE 4.2), else table-driven, eight bytes per step.
 public enum CRC32C {
     private static let polynomial: UInt32 = 0x82F6_3B78
 
@@ -17,8 +20,18 @@ public enum CRC32C {
         return tables
     }()
 
+    /// Whether `checksum` uses the CPU's instruction.
+    public static let usesHardware = prism_crc32c_hardware() != 0
+
     /// The checksum of `bytes`, continuing from `crc` (the checksum of what came before).
     public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard usesHardware else { return tableChecksum(bytes, continuing: crc) }
+        guard let base = bytes.baseAddress else { return crc }
+        return ~prism_crc32c_update(~crc, base, bytes.count)
+    }
+
+    /// The same by table, whatever the CPU (what `checksum` does without the instruction).
+    public static func tableChecksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         var i = 0
         let n = bytes.count

@@ -33,4 +33,26 @@ struct CRC32CTests {
             }
         }
     }
+
+    @Test("the CPU's instruction and the tables agree on every length, alignment and continuation")
+    func hardwareMatchesTables() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let bytes = (0..<300).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        bytes.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for length in stride(from: 0, through: all.count - start, by: 7) {
+                    let part = UnsafeRawBufferPointer(rebasing: all[start..<start + length])
+                    #expect(CRC32C.checksum(part) == CRC32C.tableChecksum(part), "start \(start), length \(length)")
+                    #expect(CRC32C.checksum(part, continuing: 0x1234_5678) == CRC32C.tableChecksum(part, continuing: 0x1234_5678))
+                }
+            }
+        }
+        // Where the CPU has the instruction (every x86-64 machine this runs on), it is used.
+        #if arch(x86_64)
+        #expect(CRC32C.usesHardware)
+        #endif
+    }
 }
