@@ -35,9 +35,7 @@ enum BenchSupport {
     /// Runs `bench/<relative>` (found beside the sources, else from the working directory) with
     /// python3 and returns its standard output; a failure names how to install the peer.
     static func runPython(_ relative: String, _ arguments: [String], install: String) throws -> Data {
-        let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/" + relative).path
-        let script = FileManager.default.fileExists(atPath: beside) ? beside : "bench/" + relative
+        let script = pythonScript(relative)
         progress("running \(script)")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -51,6 +49,13 @@ enum BenchSupport {
             throw ValidationError("\(script) failed (exit \(process.terminationStatus)); install the peer with `\(install)`")
         }
         return data
+    }
+
+    /// `bench/<relative>` beside the sources when they are there, else from the working directory.
+    static func pythonScript(_ relative: String) -> String {
+        let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("bench/" + relative).path
+        return FileManager.default.fileExists(atPath: beside) ? beside : "bench/" + relative
     }
 
     static func printJSON<T: Encodable>(_ value: T) throws {

@@ -21,8 +21,8 @@ struct VectorBench: AsyncParsableCommand {
 
     @Option(help: "Vectors to index.") var vectors: Int = 100_000
     @Option(help: "Dimensions.") var dim: Int = 128
-    @Option(help: "Queries.") var queries: Int = 200
-    @Option(help: "Timed passes over the queries (queries/s is the median pass; latencies cover every pass).") var passes: Int = 5
+    @Option(help: "Queries (each pass runs them all; 1000 make a pass long enough, about 0.5 s, that the alternated engines see the same machine speed).") var queries: Int = 1000
+    @Option(help: "Timed passes over the queries (queries/s is the median pass; latencies cover every pass).") var passes: Int = 9
     @Option(help: "structured or uniform.") var data: DataKind = .structured
     @Option(help: "HNSW M.") var m: Int = 16
     @Option(help: "HNSW ef_construction.") var efConstruction: Int = 200
@@ -40,14 +40,15 @@ struct VectorBench: AsyncParsableCommand {
         var query_p50_ms: Double
         var query_p99_ms: Double
         var queries_per_s: Double
-        var labels: [[Int]]?
     }
 
     struct Report: Codable {
         var prism: Figures
         var hnswlib: Figures?
         var build_ratio: Double?
+        /// Prism's queries/s over the peer's, pass by pass (each pair run back to back).
         var qps_ratio: Double?
+        var qps_ratio_by_pass: [Double]?
         var vectors: Int
         var dim: Int
         var data: String
@@ -70,19 +71,35 @@ struct VectorBench: AsyncParsableCommand {
         BenchSupport.progress("exact top 10 for every query (ground truth)")
         let truth = questions.map { exactTop10($0, points) }
 
-        var prism = try await runPrism(points, questions, folder: folder)
-        prism.recall_at_10 = recall(prism.labels ?? [], truth)
-        var report = Report(prism: prism, vectors: vectors, dim: dim, data: data.rawValue, distance_kernel: DistanceKernel.inUse,
-                            command: "prism bench vector --vectors \(vectors) --dim \(dim) --queries \(queries) --data \(data.rawValue) --m \(m) --ef-construction \(efConstruction) --ef-search \(efSearch) --seed \(seed) --passes \(passes)\(vsHnswlib ? " --vs-hnswlib" : "")")
-        if vsHnswlib {
-            var other = try runHnswlib(points, questions, folder: folder)
-            other.recall_at_10 = recall(other.labels ?? [], truth)
-            other.labels = nil
-            report.hnswlib = other
-            report.build_ratio = other.build_seconds / prism.build_seconds
-            report.qps_ratio = prism.queries_per_s / other.queries_per_s
+        let command = "prism bench vector --vectors \(vectors) --dim \(dim) --queries \(queries) --data \(data.rawValue) --m \(m) --ef-construction \(efConstruction) --ef-search \(efSearch) --seed \(seed) --passes \(passes)\(vsHnswlib ? " --vs-hnswlib" : "")"
+        let report = try await withPrism(points, folder: folder) { build, search in
+            // One untimed pass first, as the hnswlib runner does, so both are measured warm.
+            for q in questions { _ = try search(q) }
+            let peer = try vsHnswlib ? startHnswlib(points, questions, folder: folder) : nil
+            defer { peer?.session.finish() }
+            var prism = Passes(), other = Passes()
+            for pass in 0..<passes {
+                // Alternate which engine goes first, so neither always follows the other.
+                let peerFirst = pass % 2 == 1
+                if peerFirst, let peer { other.add(try peer.pass()) }
+                prism.add(try timedPass(questions, search))
+                if !peerFirst, let peer { other.add(try peer.pass()) }
+            }
+            var prismFigures = prism.figures(engine: "prism", build: build)
+            prismFigures.recall_at_10 = recall(prism.labels, truth)
+            var report = Report(prism: prismFigures, vectors: vectors, dim: dim, data: data.rawValue,
+                                distance_kernel: DistanceKernel.inUse, command: command)
+            if let peer {
+                var figures = other.figures(engine: "hnswlib", build: peer.buildSeconds)
+                figures.recall_at_10 = recall(other.labels, truth)
+                report.hnswlib = figures
+                report.build_ratio = peer.buildSeconds / build
+                let ratios = zip(prism.rates, other.rates).map { $0 / $1 }
+                report.qps_ratio_by_pass = ratios
+                report.qps_ratio = ratios.sorted()[ratios.count / 2]
+            }
+            return report
         }
-        report.prism.labels = nil
         if json {
             try BenchSupport.printJSON(report)
             return
@@ -94,7 +111,8 @@ struct VectorBench: AsyncParsableCommand {
                            f.build_seconds, f.recall_at_10 ?? 0, f.query_p50_ms, f.query_p99_ms, f.queries_per_s))
         }
         if let b = report.build_ratio, let q = report.qps_ratio {
-            print(String(format: "  prism / hnswlib: build speed %.2f×, queries/s %.2f× (>1 means prism is faster)", b, q))
+            print(String(format: "  prism / hnswlib: build speed %.2f×, queries/s %.2f× (median of alternated passes; >1 means prism is faster)", b, q))
+            print("  queries/s ratio by pass: " + (report.qps_ratio_by_pass ?? []).map { String(format: "%.2f", $0) }.joined(separator: " "))
         }
         print("reproduce: \(report.command)")
     }
@@ -143,7 +161,51 @@ struct VectorBench: AsyncParsableCommand {
         return Double(hit) / Double(max(1, truth.count * 10))
     }
 
-    private func runPrism(_ points: [[Float]], _ questions: [[Float]], folder: String) async throws -> Figures {
+    /// Timed passes of one engine: each pass's rate, every latency, the first pass's labels.
+    struct Passes {
+        var rates: [Double] = []
+        var latencies: [Double] = []
+        var labels: [[Int]] = []
+
+        mutating func add(_ pass: PassResult) {
+            rates.append(pass.rate)
+            latencies += pass.latencies
+            if labels.isEmpty { labels = pass.labels }
+        }
+
+        func figures(engine: String, build: Double) -> Figures {
+            let sorted = latencies.sorted(), rates = self.rates.sorted()
+            return Figures(engine: engine, build_seconds: build, query_p50_ms: sorted[sorted.count / 2] * 1000,
+                           query_p99_ms: sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))] * 1000,
+                           queries_per_s: rates[rates.count / 2])
+        }
+    }
+
+    /// One timed pass as the hnswlib runner reports it (seconds).
+    struct PassResult: Decodable {
+        var rate: Double
+        var latencies: [Double]
+        var labels: [[Int]]
+    }
+
+    private func timedPass(_ questions: [[Float]], _ search: ([Float]) throws -> [Int]) throws -> PassResult {
+        let clock = ContinuousClock()
+        var result = PassResult(rate: 0, latencies: [], labels: [])
+        let wall = clock.now
+        for q in questions {
+            let t = clock.now
+            let found = try search(q)
+            result.latencies.append(BenchSupport.seconds(clock.now - t))
+            result.labels.append(found)
+        }
+        result.rate = Double(questions.count) / BenchSupport.seconds(clock.now - wall)
+        return result
+    }
+
+    /// Builds Prism's index through its write path (1000 documents per durable upsert) and runs
+    /// `body` with the build's seconds and a query function, while the store is open.
+    private func withPrism<T>(_ points: [[Float]], folder: String,
+                              _ body: (Double, ([Float]) throws -> [Int]) throws -> T) async throws -> T {
         var quiet = Logger(label: "bench")
         quiet.logLevel = .error
         let env = try LMDBEnvironment(directory: folder + "/prism", options: StorageOptions(mapSize: 4 << 30), logger: quiet)
@@ -168,37 +230,24 @@ struct VectorBench: AsyncParsableCommand {
         }
         let build = BenchSupport.seconds(clock.now - start)
         BenchSupport.progress("prism: querying")
-        func request(_ q: [Float]) -> SearchRequest {
+        return try body(build) { q in
             var r = SearchRequest()
             r.vector = q
             r.limit = 10
             r.includeDocuments = false
-            return r
+            return try store.search("bench", r).hits.compactMap { Int($0.id) }
         }
-        // One untimed pass first, as the hnswlib runner does, so both are measured warm.
-        for q in questions { _ = try store.search("bench", request(q)) }
-        var labels: [[Int]] = []
-        var latencies: [Double] = []
-        var passRates: [Double] = []
-        for pass in 0..<passes {
-            let wall = clock.now
-            for q in questions {
-                let r = request(q)
-                let t = clock.now
-                let result = try store.search("bench", r)
-                latencies.append(BenchSupport.seconds(clock.now - t))
-                if pass == 0 { labels.append(result.hits.compactMap { Int($0.id) }) }
-            }
-            passRates.append(Double(questions.count) / BenchSupport.seconds(clock.now - wall))
-        }
-        latencies.sort()
-        passRates.sort()
-        return Figures(engine: "prism", build_seconds: build, query_p50_ms: latencies[latencies.count / 2] * 1000,
-                       query_p99_ms: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))] * 1000,
-                       queries_per_s: passRates[passRates.count / 2], labels: labels)
     }
 
-    private func runHnswlib(_ points: [[Float]], _ questions: [[Float]], folder: String) throws -> Figures {
+    /// hnswlib, built and warm in its runner, answering one timed pass per request.
+    struct HnswlibPeer {
+        let session: PeerSession
+        let buildSeconds: Double
+
+        func pass() throws -> PassResult { try JSONDecoder().decode(PassResult.self, from: session.ask("pass")) }
+    }
+
+    private func startHnswlib(_ points: [[Float]], _ questions: [[Float]], folder: String) throws -> HnswlibPeer {
         func write(_ rows: [[Float]], _ path: String) throws {
             var bytes = [UInt8]()
             bytes.reserveCapacity(rows.count * dim * 4)
@@ -207,11 +256,11 @@ struct VectorBench: AsyncParsableCommand {
         }
         try write(points, folder + "/vectors.f32")
         try write(questions, folder + "/queries.f32")
-        let data = try BenchSupport.runPython("vector/hnswlib_runner.py", [folder + "/vectors.f32", folder + "/queries.f32", String(dim), "l2",
-                                                                            String(m), String(efConstruction), String(efSearch), "10", String(passes)],
-                                              install: "pip install hnswlib numpy")
-        return try JSONDecoder().decode(Figures.self, from: data)
+        let session = try PeerSession("vector/hnswlib_runner.py", [folder + "/vectors.f32", folder + "/queries.f32", String(dim), "l2",
+                                                                   String(m), String(efConstruction), String(efSearch), "10"],
+                                      install: "pip install hnswlib numpy")
+        struct Ready: Decodable { var build_seconds: Double }
+        let ready = try JSONDecoder().decode(Ready.self, from: session.ready)
+        return HnswlibPeer(session: session, buildSeconds: ready.build_seconds)
     }
-
-
 }
