@@ -27,25 +27,67 @@ final class SealedChunks: Sendable {
     private struct ID: Hashable {
         let column: Column
         let field: Int
-        let chunk: UInt32
     }
 
-    private let chunks = Mutex<[ID: SealedChunk?]>([:])
-    private let bytes = Atomic<Int>(0)
+    private let columns = Mutex<[ID: SealedColumn]>([:])
+    private let bytes = ByteCount()
 
     /// Bytes held by the copies.
-    var byteCount: Int { bytes.load(ordering: .relaxed) }
+    var byteCount: Int { bytes.value.load(ordering: .relaxed) }
+
+    /// One column of one field: looked up once per reader, so a chunk is then found by its
+    /// number alone (a query touches every chunk of the columns it reads).
+    func column(_ column: Column, field: Int) -> SealedColumn {
+        columns.withLock { all in
+            let id = ID(column: column, field: field)
+            if let known = all[id] { return known }
+            let made = SealedColumn(bytes: bytes)
+            all[id] = made
+            return made
+        }
+    }
+}
+
+/// Bytes held by a shard's copies, shared by its columns.
+final class ByteCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// The copies of one column's chunks, by chunk number.
+final class SealedColumn: Sendable {
+    private enum Slot {
+        case unknown
+        /// The chunk has no record.
+        case absent
+        case present(SealedChunk)
+    }
+
+    private let slots = Mutex<[Slot]>([])
+    private let bytes: ByteCount
+
+    init(bytes: ByteCount) {
+        self.bytes = bytes
+    }
 
     /// The copy of a chunk (nil when the chunk has no record), read with `load` the first time.
-    func chunk(_ column: Column, field: Int, chunk: UInt32, load: () throws -> UnsafeRawBufferPointer?) rethrows -> SealedChunk? {
-        let id = ID(column: column, field: field, chunk: chunk)
-        if let known = chunks.withLock({ $0[id] }) { return known }
+    func chunk(_ chunk: Int, load: () throws -> UnsafeRawBufferPointer?) rethrows -> SealedChunk? {
+        let known: Slot = slots.withLock { chunk < $0.count ? $0[chunk] : .unknown }
+        switch known {
+        case .absent: return nil
+        case .present(let copy): return copy
+        case .unknown: break
+        }
         let copy = try load().map(SealedChunk.init(copying:))
-        return chunks.withLock { all in
-            if let known = all[id] { return known }
-            all[id] = .some(copy)
-            bytes.add(copy?.bytes.count ?? 0, ordering: .relaxed)
-            return copy
+        return slots.withLock { all in
+            if all.count <= chunk { all += Array(repeating: .unknown, count: chunk + 1 - all.count) }
+            switch all[chunk] {
+            case .absent: return nil
+            case .present(let other): return other
+            case .unknown:
+                all[chunk] = copy.map { .present($0) } ?? .absent
+                bytes.value.add(copy?.bytes.count ?? 0, ordering: .relaxed)
+                return copy
+            }
         }
     }
 }

@@ -12,12 +12,12 @@ final class ChunkColumn {
     private let chunkKey: (UInt32) -> [UInt8]
     private var chunks: [UnsafeRawBufferPointer?]
     private var loaded: [Bool]
-    private let sealed: (chunks: SealedChunks, column: SealedChunks.Column, field: Int, below: Int)?
+    private let sealed: (column: SealedColumn, below: Int)?
     /// The shared copies this column points into, kept alive for its life.
     private var copies: [SealedChunk] = []
 
     init(_ txn: ReadTransaction, _ table: Table, chunks count: Int, key chunkKey: @escaping (UInt32) -> [UInt8],
-         sealed: (chunks: SealedChunks, column: SealedChunks.Column, field: Int, below: Int)? = nil) {
+         sealed: (column: SealedColumn, below: Int)? = nil) {
         self.txn = txn
         self.table = table
         self.chunkKey = chunkKey
@@ -38,8 +38,8 @@ final class ChunkColumn {
 
     private func load(_ c: Int) throws {
         if let sealed, c < sealed.below {
-            let key = chunkKey(UInt32(c)), (txn, table) = (self.txn, self.table)
-            let copy = try sealed.chunks.chunk(sealed.column, field: sealed.field, chunk: UInt32(c)) { try txn.valueUntilEnd(table, key) }
+            let (txn, table, chunkKey) = (self.txn, self.table, self.chunkKey)
+            let copy = try sealed.column.chunk(c) { try txn.valueUntilEnd(table, chunkKey(UInt32(c))) }
             if let copy { copies.append(copy) }
             chunks[c] = copy?.bytes
         } else {
@@ -86,7 +86,7 @@ final class ShardReader: HNSWStorage {
 
     private func column(_ kind: SealedChunks.Column, _ table: Table, field: Int, key chunkKey: @escaping (UInt32) -> [UInt8]) -> ChunkColumn {
         ChunkColumn(txn, table, chunks: chunkCount, key: chunkKey,
-                    sealed: sealedChunks.map { ($0, kind, field, Int(meta.nextDocnum / IndexTables.docsPerChunk)) })
+                    sealed: sealedChunks.map { ($0.column(kind, field: field), Int(meta.nextDocnum / IndexTables.docsPerChunk)) })
     }
 
     private func column(_ cache: inout [Int: ChunkColumn], _ kind: SealedChunks.Column, _ table: Table, field: Int) -> ChunkColumn {
