@@ -11,18 +11,19 @@ import PrismTransport
 /// same on every replica) has not seen it for `timeoutMillis`, the least recently active goes
 /// when `maxSessions` are open, and a session holds at most `maxOutcomesPerSession` outcomes.
 ///
-/// Keys and sessions are spread over `bucketCount` small maps by hash, not held in one map each.
-/// A snapshot takes a copy of the machine while the node goes on applying; with one map, the
-/// first apply after that copied every key (copy on write) on the node's event loop, tens of
-/// milliseconds at 100,000 keys. With buckets only the bucket written is copied, so the copying
-/// is spread over the applies that follow and no single one waits for all of it.
+/// Keys live in `KeyValueBuckets` (small maps by hash, a bucket per eight keys or so) and
+/// sessions in `sessionBucketCount` small maps, not in one map each. A snapshot takes a copy of
+/// the machine while the node goes on applying; with one map, the first apply after that copied
+/// every key (copy on write) on the node's event loop. With buckets only those written are
+/// copied, so the copying is spread over the applies that follow and no single one waits for
+/// all of it.
 public struct KVStateMachine: Sendable {
-    static let bucketCount = 256
+    static let sessionBucketCount = 256
     public let limits: KVSessionLimits
-    private var valueBuckets = [[String: String]](repeating: [:], count: KVStateMachine.bucketCount)
-    private var sessionBuckets = [[UInt64: KVClientSession]](repeating: [:], count: KVStateMachine.bucketCount)
+    private var keyValues = KeyValueBuckets()
+    private var sessionBuckets = [[UInt64: KVClientSession]](repeating: [:], count: KVStateMachine.sessionBucketCount)
     /// Kept as they change, so `counts` costs nothing (a node's state line reads it for every group).
-    private var valueCount = 0, sessionCount = 0, outcomeCount = 0
+    private var sessionCount = 0, outcomeCount = 0
     /// The latest proposer time applied, milliseconds (never goes back).
     public private(set) var clock: UInt64 = 0
     /// When (by `clock`) expired sessions are next looked for: every timeout/8, not on every
@@ -34,22 +35,19 @@ public struct KVStateMachine: Sendable {
     }
 
     @inline(__always)
-    private static func bucket(_ key: String) -> Int { key.hashValue & (bucketCount - 1) }
-
-    @inline(__always)
     private static func bucket(_ session: UInt64) -> Int {
         // Fibonacci hashing: session ids are log indices, often close together; their top bits spread.
-        Int(truncatingIfNeeded: (session &* 0x9E37_79B9_7F4A_7C15) >> 56) & (bucketCount - 1)
+        Int(truncatingIfNeeded: (session &* 0x9E37_79B9_7F4A_7C15) >> 56) & (sessionBucketCount - 1)
     }
 
     /// The value held for `key`.
-    public func value(_ key: String) -> String? { valueBuckets[Self.bucket(key)][key] }
+    public func value(_ key: String) -> String? { keyValues.value(key) }
 
     /// Every key and value, as one map (built on each call: for checks and tests).
     public var values: [String: String] {
         var all: [String: String] = [:]
-        all.reserveCapacity(valueCount)
-        for bucket in valueBuckets { all.merge(bucket) { a, _ in a } }
+        all.reserveCapacity(keyValues.count)
+        for bucket in keyValues.allBuckets { all.merge(bucket) { a, _ in a } }
         return all
     }
 
@@ -84,7 +82,7 @@ public struct KVStateMachine: Sendable {
     }
 
     /// Keys held, sessions open and request outcomes remembered (what a snapshot's size grows with).
-    public var counts: (values: Int, sessions: Int, outcomes: Int) { (valueCount, sessionCount, outcomeCount) }
+    public var counts: (values: Int, sessions: Int, outcomes: Int) { (keyValues.count, sessionCount, outcomeCount) }
 
     private mutating func expireSessions() {
         guard clock > limits.timeoutMillis else { return }
@@ -124,6 +122,7 @@ public struct KVStateMachine: Sendable {
     public func snapshot(ordered: Bool = true) -> [UInt8] {
         let (keys, sessions, outcomes) = counts
         var size = 32 + sessions * 16 + outcomes * 4
+        let valueBuckets = keyValues.allBuckets
         for bucket in valueBuckets {
             for (k, v) in bucket { size += k.utf8.count + v.utf8.count + 4 }
         }
@@ -171,12 +170,12 @@ public struct KVStateMachine: Sendable {
             clock = try r.varint()
             nextSweep = try r.varint()
             let keys = try r.count(minimumSize: 2)
+            keyValues = KeyValueBuckets(capacity: keys)
             for _ in 0..<keys {
                 let key = try r.string(maxLength: Int(UInt32.max))
                 let value = try r.string(maxLength: Int(UInt32.max))
-                guard valueBuckets[Self.bucket(key)].updateValue(value, forKey: key) == nil else { return nil }
+                guard keyValues.updateValue(value, forKey: key) == nil else { return nil }
             }
-            valueCount = keys
             let sessions = try r.count(minimumSize: 4)
             for _ in 0..<sessions {
                 let id = try r.varint(), lastActive = try r.varint(), floor = try r.varint()
@@ -219,11 +218,10 @@ public struct KVStateMachine: Sendable {
     }
 
     private mutating func put(_ key: String, _ value: String?) {
-        let b = Self.bucket(key)
         if let value {
-            if valueBuckets[b].updateValue(value, forKey: key) == nil { valueCount += 1 }
-        } else if valueBuckets[b].removeValue(forKey: key) != nil {
-            valueCount -= 1
+            keyValues.updateValue(value, forKey: key)
+        } else {
+            keyValues.removeValue(forKey: key)
         }
     }
 }
