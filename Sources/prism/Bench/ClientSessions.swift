@@ -27,13 +27,7 @@ final class ClientSessions: Sendable {
     /// The next number in `group`'s session, opening the session with `open` when there is none.
     func next(group: UInt64, open: @escaping @Sendable () async throws -> UInt64) async throws -> Numbered {
         while true {
-            let numbered = sessions.withLock { all -> Numbered? in
-                guard var session = all[group] else { return nil }
-                session.last += 1
-                all[group] = session
-                return Numbered(session: session.id, sequence: session.last)
-            }
-            if let numbered { return numbered }
+            if let numbered = nextIfOpen(group: group) { return numbered }
             let task = opening.withLock { tasks in
                 if let running = tasks[group] { return running }
                 let started = Task { try await open() }
@@ -48,6 +42,16 @@ final class ClientSessions: Sendable {
             sessions.withLock { all in
                 if all[group] == nil { all[group] = Session(id: id) }
             }
+        }
+    }
+
+    /// The next number in `group`'s session if it has one open (nil: `next` must open it).
+    func nextIfOpen(group: UInt64) -> Numbered? {
+        sessions.withLock { all -> Numbered? in
+            guard var session = all[group] else { return nil }
+            session.last += 1
+            all[group] = session
+            return Numbered(session: session.id, sequence: session.last)
         }
     }
 

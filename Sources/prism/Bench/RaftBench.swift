@@ -23,6 +23,12 @@ struct RaftBench: AsyncParsableCommand {
     @Option(help: "Bytes per value.") var valueBytes = 256
     @Option(help: "Raft groups per node (clients spread over them).") var groups: UInt64 = 1
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "The nodes' election timeout, ms (rounded to their 10 ms ticks). 1000 is etcd's default, which --vs-etcd runs: at 100, a follower busy with a slow sync under load could miss its answers for one timeout and the leader stepped down.")
+    var electionMs = 1000
+    @Option(help: "How Prism's clients wait for their replies: callback (each sends its next request from the reply's callback on its event loop) or task (a Swift task per client awaiting each reply, as before session 20).")
+    var clientLoop: ClientLoop = .callback
+
+    enum ClientLoop: String, ExpressibleByArgument, Sendable { case callback, task }
     @Flag(help: "Mutual TLS between the nodes, with a cluster certificate made by openssl as the clustering guide makes it.") var tls = false
     @Flag(help: "Then run the same load against a 3-member etcd (Debian's etcd-server) and print the ratios.") var vsEtcd = false
     @Option(help: "Instead of the load: host this many groups per node, let them go quiet, and report the CPU they cost idle over --seconds.")
@@ -105,6 +111,7 @@ struct RaftBench: AsyncParsableCommand {
         guard clients >= 1 && clients <= 4096 else { throw ValidationError("--clients must be between 1 and 4096") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard groups >= 1 else { throw ValidationError("--groups must be at least 1") }
+        guard electionMs >= 20 else { throw ValidationError("--election-ms must be at least 20 (two ticks), got \(electionMs)") }
         _ = try RaftNodeCommand.logMode(raftLog, catchUpMs: walCatchUpMs)
         if let idleGroups { guard idleGroups >= 1 && idleGroups <= 100_000 else { throw ValidationError("--idle-groups must be between 1 and 100000") } }
         guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
@@ -120,6 +127,7 @@ struct RaftBench: AsyncParsableCommand {
 
     func run() async throws {
         let command = "prism bench raft --nodes \(nodes) --clients \(clients) --seconds \(seconds) --value-bytes \(valueBytes) --groups \(groups)"
+            + (clientLoop == .callback ? "" : " --client-loop \(clientLoop.rawValue)") + (electionMs == 1000 ? "" : " --election-ms \(electionMs)")
             + (tls ? " --tls" : "") + " --raft-log \(raftLog)"
             + (walCatchUpMs == RaftWALStore.defaultCatchUpMilliseconds ? "" : " --wal-catch-up-ms \(walCatchUpMs)")
             + (snapshotEntries == KVSnapshotTaker.defaultEntries ? "" : " --snapshot-entries \(snapshotEntries)")
@@ -139,7 +147,7 @@ struct RaftBench: AsyncParsableCommand {
         func nodeArguments() -> [[String]] {
             ids.enumerated().map { i, id in
                 ["raft-node", "--id", id, "--raft", "127.0.0.1:\(raftPorts[i])", "--client", "127.0.0.1:\(clientPorts[i])",
-                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)"] + logArguments + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
+                 "--data-dir", "\(dir)/\(id)", "--groups", "\(hosted)", "--election-ticks", "\(electionMs / 10)"] + logArguments + tlsArguments + (idleGroups == nil ? [] : ["--quiesce-ticks", "20"])
                     + ids.enumerated().filter { $0.offset != i }.flatMap { ["--peer", "\($0.element)=127.0.0.1:\(raftPorts[$0.offset])"] }
             }
         }
@@ -194,14 +202,30 @@ struct RaftBench: AsyncParsableCommand {
         let acknowledged = Mutex<[String: (UInt64, String)]>([:])
         let check = crashCheck
         let executors = EventLoopTaskExecutor.each(of: MultiThreadedEventLoopGroup.singleton)
-        let puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
-            let key = "k\(client)-\(n % 1000)"
-            // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
-            let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
-            _ = try await router.call(.put, group: g, key: key, value: v)
-            if check { acknowledged.withLock { $0[key] = (g, v) } }
+        let benchCPUBefore = NodeProcess.cpuMicroseconds(pid: getpid())
+        let puts: [LatencySample]
+        switch clientLoop {
+        case .callback:
+            puts = try await CallbackClients.phase(clients: clients, seconds: seconds, groups: groups, router: router, executors: executors, step: { client, n in
+                // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
+                CallbackClients.Step(operation: .put, key: "k\(client)-\(n % 1000)",
+                                     value: check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value)
+            }, answered: { _, g, step in
+                if check, let v = step.value { acknowledged.withLock { $0[step.key] = (g, v) } }
+            })
+        case .task:
+            puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
+                let key = "k\(client)-\(n % 1000)"
+                let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
+                _ = try await router.call(.put, group: g, key: key, value: v)
+                if check { acknowledged.withLock { $0[key] = (g, v) } }
+            }
         }
         let cpuAfter = processes.map(\.cpuMicroseconds)
+        let benchCPU = NodeProcess.cpuMicroseconds(pid: getpid()) - benchCPUBefore
+        BenchSupport.progress(String(format: "[raft] puts: the clients (%@ loop) used %.0f%% of a core, the nodes %@", clientLoop.rawValue,
+                                     benchCPU / (seconds * 1e4),
+                                     zip(cpuBefore, cpuAfter).map { String(format: "%.0f%%", ($0.1 - $0.0) / (seconds * 1e4)) }.joined(separator: " ")))
         var crashResult: [String: Int]?
         var earlierTimeouts = 0, earlierSessionsLost = 0
         /// Closes a router whose nodes restarted (its connections are closed), keeping its counts.
@@ -243,8 +267,16 @@ struct RaftBench: AsyncParsableCommand {
             BenchSupport.progress("[raft] read back \(expected.count) keys after kill -9: \(lost) lost")
         }
         BenchSupport.progress("[raft] \(puts.count) puts; \(seconds) s of strong gets")
-        let gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
-            _ = try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
+        let gets: [LatencySample]
+        switch clientLoop {
+        case .callback:
+            gets = try await CallbackClients.phase(clients: clients, seconds: seconds, groups: groups, router: router, executors: executors, step: { client, n in
+                CallbackClients.Step(operation: .getStrong, key: "k\(client)-\(n % 1000)", value: nil)
+            }, answered: { _, _, _ in })
+        case .task:
+            gets = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
+                _ = try await router.call(.getStrong, group: g, key: "k\(client)-\(n % 1000)", value: nil)
+            }
         }
         router.close()
         for p in processes { p.stop() }
@@ -630,6 +662,12 @@ final class LeaderRouter: Sendable {
         try await call(.put, group: group, key: "warmup", value: value, patience: .seconds(120))
     }
 
+    /// Drops what the router knows of `group`'s leader (the next request asks around).
+    func forgetLeader(of group: UInt64) { leaders.withLock { $0[group] = nil } }
+
+    /// A fresh request id.
+    func nextRequestID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
+
     /// The node the router last learned leads `group`.
     func knownLeader(of group: UInt64) -> String? { leaders.withLock { $0[group] } }
 
@@ -642,7 +680,9 @@ final class KVConnection: Sendable {
     /// Requests sent and not answered: their promise and when they time out. A sweep fails the
     /// late ones (a timer per request, tens of thousands a second, kept the loop busy with its
     /// timer heap).
-    typealias Waiting = [UInt64: (EventLoopPromise<KVWire.Reply>, NIODeadline)]
+    typealias Waiting = [UInt64: (Completion, NIODeadline)]
+    /// Called once on the connection's loop with the reply or why there is none.
+    typealias Completion = @Sendable (Result<KVWire.Reply, any Error>) -> Void
     /// How often the sweep looks for requests past their deadline (a late request fails up to this much late).
     static let sweepInterval = TimeAmount.milliseconds(100)
     private let waiting: NIOLoopBoundBox<Waiting>
@@ -671,9 +711,9 @@ final class KVConnection: Sendable {
             guard channel.isActive else { return task.cancel() }
             let now = NIODeadline.now()
             let late = waiting.value.filter { $0.value.1 <= now }
-            for (id, (promise, _)) in late {
+            for (id, (completion, _)) in late {
                 waiting.value.removeValue(forKey: id)
-                promise.fail(ReplyTimeout())
+                completion(.failure(ReplyTimeout()))
             }
         }
         return KVConnection(channel: channel, waiting: waiting)
@@ -683,11 +723,18 @@ final class KVConnection: Sendable {
     /// that lost its term while the request waited never answers it).
     func call(_ request: KVWire.Request, patience: TimeAmount = .seconds(3)) async throws -> KVWire.Reply {
         let promise = channel.eventLoop.makePromise(of: KVWire.Reply.self)
+        send(request, patience: patience) { promise.completeWith($0) }
+        return try await promise.futureResult.get()
+    }
+
+    /// `call` without a task: `completion` runs on the connection's loop with the reply, a
+    /// `ReplyTimeout` after `patience`, or `closedWithoutReply`.
+    func send(_ request: KVWire.Request, patience: TimeAmount = .seconds(3), completion: @escaping Completion) {
         let bytes = KVWire.encode(request)
         let send: @Sendable () -> Void = { [self] in
             // Closed: nothing would ever answer (nor sweep) it.
-            guard channel.isActive else { return promise.fail(TransportError.closedWithoutReply) }
-            waiting.value[request.id] = (promise, .now() + patience)
+            guard channel.isActive else { return completion(.failure(TransportError.closedWithoutReply)) }
+            waiting.value[request.id] = (completion, .now() + patience)
             let frame = Frame.encode(bytes, allocator: channel.allocator)
             // Alone on the connection: nobody else's request is coming to share the write.
             guard waiting.value.count > 1 else { return channel.writeAndFlush(frame, promise: nil) }
@@ -703,7 +750,6 @@ final class KVConnection: Sendable {
             }
         }
         if channel.eventLoop.inEventLoop { send() } else { channel.eventLoop.execute(send) }
-        return try await promise.futureResult.get()
     }
 
     struct ReplyTimeout: Error {}
@@ -719,11 +765,11 @@ private final class KVReplyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let reply = try? KVWire.reply(Array(unwrapInboundIn(data).readableBytesView)) else { return context.close(promise: nil) }
-        waiting.value.removeValue(forKey: reply.id)?.0.succeed(reply)
+        waiting.value.removeValue(forKey: reply.id)?.0(.success(reply))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (_, (promise, _)) in waiting.value { promise.fail(TransportError.closedWithoutReply) }
+        for (_, (completion, _)) in waiting.value { completion(.failure(TransportError.closedWithoutReply)) }
         waiting.value = [:]
         context.fireChannelInactive()
     }

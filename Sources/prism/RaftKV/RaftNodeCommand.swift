@@ -23,7 +23,9 @@ struct RaftNodeCommand: AsyncParsableCommand {
     @Option(help: "A peer as id=host:port (repeat for each).") var peer: [String] = []
     @Option(help: "Data directory (LMDB).") var dataDir: String
     @Option(help: "Raft groups hosted (1...N).") var groups: UInt64 = 1
-    @Option(help: "Milliseconds per Raft tick (elections after 10 ticks).") var tickMs: Int = 10
+    @Option(help: "Milliseconds per Raft tick.") var tickMs: Int = 10
+    @Option(help: "Ticks without word from a leader before a follower campaigns (after a random wait up to twice that); a leader that has not heard from a majority for as long steps down (check-quorum).")
+    var electionTicks: Int = 10
     @Option(help: "Idle ticks before a group goes quiet (0: never; otherwise groups also start quiet and elect on first use).")
     var quiesceTicks: Int = 0
     @Flag(help: "Exit when standard input closes (what starts the node holds it open; a node outlives no bench).")
@@ -42,6 +44,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard snapshotEntries >= 0 else { throw ValidationError("--snapshot-entries must be 0 (never) or more") }
+        guard electionTicks >= 2 else { throw ValidationError("--election-ticks must be at least 2 (a heartbeat every tick must fit inside it), got \(electionTicks)") }
         guard snapshotLogRatio >= 0, snapshotLogRatio <= 1000 else { throw ValidationError("--snapshot-log-ratio must be between 0 and 1000") }
     }
 
@@ -101,7 +104,7 @@ struct RaftNodeCommand: AsyncParsableCommand {
         var snapshotLogs: [UInt64: NodeState.SnapshotLog] = [:]
         for group in 1...groups {
             let persisted = try environment.read { try store.loadAll(group: group, in: $0) }
-            let config = RaftConfiguration(id: id, voters: voters, quiesceTicks: quiesceTicks, startQuiet: quiesceTicks > 0)
+            let config = RaftConfiguration(id: id, voters: voters, electionTicks: electionTicks, quiesceTicks: quiesceTicks, startQuiet: quiesceTicks > 0)
             host.create(group: group, core: RaftCore(configuration: config, hardState: persisted.hardState, snapshot: persisted.snapshot,
                                                      entries: persisted.entries, random: SplitMix64(seed: group &* 0x9E37 &+ UInt64(bitPattern: Int64(id.hashValue)))))
             // The state machine from the snapshot, then the durable log after it up to the
