@@ -32,25 +32,6 @@ enum BenchSupport {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    /// Runs `bench/<relative>` (found beside the sources, else from the working directory) with
-    /// python3 and returns its standard output; a failure names how to install the peer.
-    static func runPython(_ relative: String, _ arguments: [String], install: String) throws -> Data {
-        let script = pythonScript(relative)
-        progress("running \(script)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(script) failed (exit \(process.terminationStatus)); install the peer with `\(install)`")
-        }
-        return data
-    }
-
     /// `bench/<relative>` beside the sources when they are there, else from the working directory.
     static func pythonScript(_ relative: String) -> String {
         let beside = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -203,20 +203,19 @@ struct RaftBench: AsyncParsableCommand {
         let check = crashCheck
         let executors = EventLoopTaskExecutor.each(of: MultiThreadedEventLoopGroup.singleton)
         let benchCPUBefore = NodeProcess.cpuMicroseconds(pid: getpid())
+        // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
+        let putValue: @Sendable (Int) -> String = { n in check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value }
         let puts: [LatencySample]
         switch clientLoop {
         case .callback:
             puts = try await CallbackClients.phase(clients: clients, seconds: seconds, groups: groups, router: router, executors: executors, step: { client, n in
-                // Each put's value is its own (numbered), so a lost one cannot hide behind an equal value.
-                CallbackClients.Step(operation: .put, key: "k\(client)-\(n % 1000)",
-                                     value: check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value)
+                CallbackClients.Step(operation: .put, key: "k\(client)-\(n % 1000)", value: putValue(n))
             }, answered: { _, g, step in
                 if check, let v = step.value { acknowledged.withLock { $0[step.key] = (g, v) } }
             })
         case .task:
             puts = try await Self.phase(clients: clients, seconds: seconds, groups: groups, executor: { executors[$0 % executors.count] }) { [router] client, n, g in
-                let key = "k\(client)-\(n % 1000)"
-                let v = check ? "\(n)-" + value.dropFirst(min(value.count, "\(n)-".count)) : value
+                let key = "k\(client)-\(n % 1000)", v = putValue(n)
                 _ = try await router.call(.put, group: g, key: key, value: v)
                 if check { acknowledged.withLock { $0[key] = (g, v) } }
             }
