@@ -25,13 +25,14 @@ final class PeerSession {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        guard try readLine() != nil else {
+        guard let first = try readLine() else {
             process.waitUntilExit()
             throw ValidationError("\(script) failed (exit \(process.terminationStatus)); install the peer with `\(install)`")
         }
+        ready = first
     }
 
-    /// The first line (what the runner said when it became ready) is kept here.
+    /// The first line: what the runner said when it became ready.
     private(set) var ready = Data()
 
     /// Sends one command line and returns the runner's answer line.
@@ -52,7 +53,6 @@ final class PeerSession {
             if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = buffered[buffered.startIndex..<newline]
                 buffered = Data(buffered[buffered.index(after: newline)...])
-                if ready.isEmpty { ready = Data(line) }
                 return Data(line)
             }
             let chunk = output.fileHandleForReading.availableData

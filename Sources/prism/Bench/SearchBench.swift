@@ -189,20 +189,12 @@ struct SearchBench: AsyncParsableCommand {
     }
 
     /// A store holding one indexing round's result, open for querying until `close`.
-    final class IndexedStore {
+    struct IndexedStore {
         let env: LMDBEnvironment
         let writer: GroupCommitWriter
         let store: CollectionStore
         let seconds: Double
         let folder: String
-
-        init(env: LMDBEnvironment, writer: GroupCommitWriter, store: CollectionStore, seconds: Double, folder: String) {
-            self.env = env
-            self.writer = writer
-            self.store = store
-            self.seconds = seconds
-            self.folder = folder
-        }
 
         func close() {
             writer.shutdown()
